@@ -1,0 +1,49 @@
+# Two commands for users: `make report` and `make test`. Both bootstrap .venv first.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: help env test lint report sample lock bench clean
+
+help:
+	@echo "make report   generate a world and write reports/<run-id>/ (report.html, notebooks, manifest)"
+	@echo "make test     lint + the whole test suite (unit, property, notebooks)"
+	@echo "make sample   regenerate the committed sample world datasets/sample/"
+	@echo "make bench    run the benchmark scripts (slow: 1M subscribers)"
+	@echo "make lock     re-resolve requirements.lock from pyproject.toml (needs the registry)"
+
+env: $(STAMP)
+
+# Reinstalls only when pyproject.toml or the lock file changed.
+$(STAMP): pyproject.toml requirements.lock
+	@py=$$(scripts/find-python) || exit 1; \
+	if [ ! -x $(BIN)/python ]; then echo "Creating $(VENV) with $$py"; "$$py" -m venv $(VENV) || exit 1; fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $@
+
+test: $(STAMP)
+	$(BIN)/ruff check workbench tests benchmarks notebooks
+	$(BIN)/ruff format --check workbench tests benchmarks notebooks
+	$(BIN)/python -m pytest
+
+report: $(STAMP)
+	$(BIN)/workbench report $(if $(CONFIG),--config $(CONFIG))
+
+sample: $(STAMP)
+	$(BIN)/workbench generate --scenario tiny --seed 20261126 --out datasets/sample --overwrite
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lock:
+	@py=$$(scripts/find-python) || exit 1; tmp=$$(mktemp -d); \
+	"$$py" -m venv $$tmp && $$tmp/bin/python -m pip install --quiet -e ".[dev]" && \
+	$$tmp/bin/python -m pip freeze --exclude-editable | grep -v '^-e' | sort -f > requirements.lock; \
+	rm -rf $$tmp; echo "requirements.lock: $$(wc -l < requirements.lock) pins"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
