@@ -5,10 +5,10 @@ per table: ``NAME.parquet``, a folder ``NAME/`` of Parquet parts, or a CSV expor
 (``.csv.gz``). Column names are snake_case, ids int64, timestamps timezone-aware UTC, money float64.
 CSV timestamps without an offset are read as UTC.
 
-Validation raises one :class:`~workbench.errors.DataError` naming the file, the column, how many rows
-are affected and the first offending rows. Per-table checks (types, allowed values, ranges, nulls,
-unique ids) run through pandera; keys across columns and references between tables are checked
-here.
+Validation raises one :class:`~workbench.errors.DataError` naming the file, the column, how many
+rows are affected and the first offending rows. Per-table checks (types, allowed values, ranges,
+nulls, unique ids) run through pandera; keys across columns and references between tables are
+checked here.
 """
 
 from __future__ import annotations
@@ -145,7 +145,9 @@ TABLES: dict[str, TableSchema] = {
             "One row per subscriber.",
             (
                 _c("subscriber_id", "int", "subscriber id", unique=True),
-                _c("email", "str", "synthetic address on a reserved example domain", required=False),
+                _c(
+                    "email", "str", "synthetic address on a reserved example domain", required=False
+                ),
                 _c("signup_ts", "ts", "when the subscriber joined the list"),
                 _c("region", "str", "home region"),
                 _c("tz_offset_h", "float", "UTC offset of local time, hours", ge=-12, le=14),
@@ -167,7 +169,9 @@ TABLES: dict[str, TableSchema] = {
                 _c("sent_ts", "ts", "send time (first send for flows)"),
                 _c("experiment_id", "int", "experiment the campaign carries", nullable=True),
                 _c("content_category", "str", "content angle", nullable=True, required=False),
-                _c("flow", "str", "welcome / cart_abandonment / ...", nullable=True, required=False),
+                _c(
+                    "flow", "str", "welcome / cart_abandonment / ...", nullable=True, required=False
+                ),
             ),
             references={"experiment_id": "experiments.experiment_id"},
         ),
@@ -177,7 +181,12 @@ TABLES: dict[str, TableSchema] = {
             (
                 _c("subscriber_id", "int", "recipient"),
                 _c("campaign_id", "int", "campaign"),
-                _c("variant", "str", "test arm the recipient got (null outside tests)", nullable=True),
+                _c(
+                    "variant",
+                    "str",
+                    "test arm the recipient got (null outside tests)",
+                    nullable=True,
+                ),
                 _c("event_type", "str", "what happened", allowed=EVENT_TYPES),
                 _c("ts", "ts", "when"),
                 _c("is_machine_open", "bool", "open by a privacy-protecting client, not a person"),
@@ -291,13 +300,42 @@ _BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "t": True, "
                "yes": True, "no": False, "y": True, "n": False}  # fmt: skip
 
 
-def _rows(mask: np.ndarray | pd.Series, values: pd.Series | None = None) -> tuple[int, list[Any]]:
-    """Count of True entries and the first offending row numbers (or values)."""
+def _is_csv(source: str) -> bool:
+    return source.endswith((".csv", ".csv.gz"))
+
+
+def _rows(
+    mask: np.ndarray | pd.Series, values: pd.Series | None = None, source: str = ""
+) -> tuple[int, list[Any]]:
+    """Count of True entries and the first offending rows, with their values.
+
+    Rows are numbered from 0 as in the DataFrame; for a CSV source they are given as file lines
+    (the header is line 1, so data row ``i`` is line ``i + 2``).
+    """
     m = np.asarray(mask, dtype=bool)
     idx = np.flatnonzero(m)
+    label = (lambda i: f"line {i + 2}") if _is_csv(source) else (lambda i: f"row {i}")
     if values is None:
-        return len(idx), [f"row {i}" for i in idx[:5]]
-    return len(idx), [f"row {i}: {values.iloc[i]!r}" for i in idx[:5]]
+        return len(idx), [label(i) for i in idx[:5]]
+    out = []
+    for i in idx[:5]:
+        v = values.iloc[i]
+        v = v.item() if hasattr(v, "item") else v
+        out.append(f"{label(i)}: {'missing' if pd.isna(v) else repr(v)}")
+    return len(idx), out
+
+
+def _has_contract_dtype(s: pd.Series, col: Column) -> bool:
+    dt = s.dtype
+    if col.kind == "ts":
+        return dt == _TS_DTYPE
+    if col.kind == "int":
+        return dt == np.int64 or (col.nullable and dt == "Int64")
+    if col.kind == "float":
+        return dt == np.float64
+    if col.kind == "bool":
+        return dt == np.bool_
+    return isinstance(dt, pd.StringDtype)
 
 
 def _coerce(df: pd.DataFrame, table: TableSchema, source: str) -> pd.DataFrame:
@@ -310,6 +348,9 @@ def _coerce(df: pd.DataFrame, table: TableSchema, source: str) -> pd.DataFrame:
         except KeyError:
             out[name] = s  # extra columns are allowed and kept as they are
             continue
+        if _has_contract_dtype(s, col):
+            out[name] = s  # Parquet written to the contract: nothing to convert
+            continue
         isna = s.isna().to_numpy()
         if col.kind == "ts":
             if isinstance(s.dtype, pd.DatetimeTZDtype):
@@ -321,7 +362,8 @@ def _coerce(df: pd.DataFrame, table: TableSchema, source: str) -> pd.DataFrame:
             conv = conv.astype(_TS_DTYPE)
         elif col.kind in ("int", "float"):
             if pd.api.types.is_bool_dtype(s.dtype) or not (
-                pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)
+                pd.api.types.is_numeric_dtype(s.dtype)
+                or pd.api.types.is_string_dtype(s.dtype)
                 or s.dtype == object
             ):
                 raise DataError(source, name, f"has type {s.dtype}, expected {col.kind}")
@@ -330,7 +372,7 @@ def _coerce(df: pd.DataFrame, table: TableSchema, source: str) -> pd.DataFrame:
                 num = conv.to_numpy(dtype="float64", na_value=np.nan)
                 frac = ~np.isnan(num) & (num != np.round(num))
                 if frac.any():
-                    n, ex = _rows(frac, s)
+                    n, ex = _rows(frac, s, source)
                     raise DataError(source, name, "non-integer values", n, ex)
                 conv = conv.astype("Int64" if col.nullable else "float64")
                 if not col.nullable and not conv.isna().any():
@@ -348,7 +390,7 @@ def _coerce(df: pd.DataFrame, table: TableSchema, source: str) -> pd.DataFrame:
             conv = s.astype("str").where(~isna, None).astype("str")
         bad = conv.isna().to_numpy() & ~isna
         if bad.any():
-            n, ex = _rows(bad, s)
+            n, ex = _rows(bad, s, source)
             kind = {"ts": "unparsable timestamps", "bool": "values that are not true/false"}
             raise DataError(source, name, kind.get(col.kind, f"values that are not {col.kind}"),
                             n, ex)  # fmt: skip
@@ -404,7 +446,7 @@ def validate_table(
     if table.key:
         dup = df.duplicated(list(table.key), keep="first").to_numpy()
         if dup.any():
-            n, ex = _rows(dup)
+            n, ex = _rows(dup, source=source)
             raise DataError(source, ", ".join(table.key), "duplicate keys", n, ex)
     return df
 
@@ -430,7 +472,7 @@ def _from_pandera(exc: pa.errors.SchemaErrors, df: pd.DataFrame, source: str) ->
         mask = np.zeros(len(df), dtype=bool)
         mask[idx] = True
         problem = check if not check.startswith(("isin", "greater", "less")) else check
-    n, ex = _rows(mask, s)
+    n, ex = _rows(mask, s, source)
     return DataError(source, column, problem, n, ex)
 
 
@@ -529,7 +571,9 @@ def load_world(
         src = _table_source(root, name)
         if src is None:
             if name in REQUIRED_TABLES or tables is not None:
-                raise DataError(str(root / name), None, "table not found (.parquet, folder or .csv)")
+                raise DataError(
+                    str(root / name), None, "table not found (.parquet, folder or .csv)"
+                )
             continue
         loaded[name] = validate_table(read_table(src), name, source=str(src))
     _check_references(loaded, root)
@@ -546,6 +590,6 @@ def _check_references(loaded: Mapping[str, pd.DataFrame], root: Path) -> None:
             known = pd.Index(loaded[ttable][tcol].unique())
             bad = vals.notna().to_numpy() & ~vals.isin(known).to_numpy()
             if bad.any():
-                n, ex = _rows(bad, vals)
                 src = _table_source(root, name) or name
+                n, ex = _rows(bad, vals, str(src))
                 raise DataError(str(src), col, f"refers to unknown {ttable}", n, ex)
