@@ -1,0 +1,63 @@
+"""Descriptive summaries on a hand-made world whose answers are known."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from test_schema import small_tables, write_world
+
+from workbench import explore, plots
+from workbench.schema import load_world
+
+
+@pytest.fixture
+def world(tmp_path):
+    tables = small_tables()
+    ev = tables["email_events"]
+    machine = ev.iloc[[2]].assign(is_machine_open=True, ts=ev["ts"].iloc[1])
+    tables["email_events"] = pd.concat([ev, machine], ignore_index=True)
+    return load_world(write_world(tmp_path / "w", tables))
+
+
+def test_human_opens_drop_machine_opens_and_use_local_time(world):
+    opens = explore.human_opens(world)
+    assert len(opens) == 1  # the machine open is gone
+    # subscriber 1 is at UTC+1 and opened at 09:00 UTC
+    assert opens["local_hour"].tolist() == [10]
+    table = explore.opens_by_local_hour(world)
+    assert table.shape == (24, 1) and table.loc[10, "all"] == 1.0
+
+
+def test_groups_and_purchases(world):
+    group = pd.Series({1: "a", 2: "b", 3: "a"})
+    sizes = explore.group_sizes(world, group).set_index("group")
+    assert sizes.loc["a", "subscribers"] == 2 and sizes.loc["b", "share"] == pytest.approx(1 / 3)
+    p = explore.purchase_summary(world, group).set_index("group")
+    assert p.loc["a", "orders"] == 2 and p.loc["b", "orders"] == 0
+    assert p.loc["a", "revenue_per_subscriber"] == pytest.approx(66.5 / 2)
+
+
+def test_consent_and_cadence(world):
+    c = explore.consent_rates(world)
+    assert c.loc["all", "sms"] == pytest.approx(1 / 3)
+    assert c.loc["all", "still_subscribed"] == pytest.approx(2 / 3)
+    cad = explore.engagement_by_cadence(world)
+    assert cad[["emails_per_week", "subscriber_weeks", "open_rate"]].values.tolist() == [[1, 1, 1]]
+
+
+def test_funnel_separates_machine_opens(world):
+    f = explore.funnel(world).set_index("event")["count"]
+    assert f["opened (people)"] == 1 and f["opened (machines)"] == 1 and f["sent"] == 2
+
+
+def test_plots_return_labelled_figures(world):
+    fig = plots.share_bars(explore.group_sizes(world), title="Persona mix")
+    assert fig.axes[0].get_title() == "Persona mix"
+    fig = plots.heatmap(explore.consent_rates(world), title="Consent")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()][0] == "email"
+    fig = plots.lines_by_group(
+        explore.engagement_by_cadence(world), "emails_per_week", ["open_rate", "unsubscribe_rate"]
+    )
+    assert len(fig.axes) == 2
+    fig = plots.distributions(explore.order_values(world), "revenue")
+    assert fig.axes[0].get_xscale() == "log"
