@@ -1,0 +1,443 @@
+"""Tests of the papermill report pipeline (``workbench.reports`` and ``workbench report``).
+
+Kernel start-up costs a few seconds per notebook, so the notebook runs are few and shared:
+one successful run, a second identical run, one failing run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from workbench._io import tree_sha256
+from workbench.cli import main
+from workbench.errors import WorkbenchError
+from workbench.reports import (
+    HEADLINE_MIME,
+    ReportConfig,
+    load_config,
+    load_registry,
+    read_headlines,
+    record,
+    run_report,
+)
+from workbench.reports._record import _jsonable
+from workbench.reports.html import Section, render_html
+from workbench.reports.manifest import git_revision, package_versions, world_hashes
+from workbench.reports.registry import select
+from workbench.reports.runner import _new_run_dir, cached_world, run_id
+
+DATA = Path(__file__).parent / "data"
+OK_NB = DATA / "report_ok.ipynb"
+FAIL_NB = DATA / "report_fail.ipynb"
+
+
+def write_registry(path: Path, *entries: str) -> Path:
+    path.write_text("\n".join(entries), encoding="utf-8")
+    return path
+
+
+def entry(nb: Path, title: str, params: str = "") -> str:
+    text = f'[[notebook]]\nfile = "{nb.as_posix()}"\ntitle = "{title}"\n'
+    return text + (f"[notebook.parameters]\n{params}\n" if params else "")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("world")
+    (d / "world.json").write_text(
+        json.dumps({"scenario": "tiny", "seed": 1, "sizes": {"subscribers": 12}})
+    )
+    (d / "subscribers.csv").write_text("subscriber_id\n1\n2\n")
+    return d
+
+
+@pytest.fixture(scope="module")
+def ok_runs(tmp_path_factory: pytest.TempPathFactory, world: Path) -> dict:
+    """Two identical successful runs through the command line."""
+    base = tmp_path_factory.mktemp("ok")
+    reg = write_registry(base / "registry.toml", entry(OK_NB, "Random draws", "scale = 2.0"))
+    out = base / "reports"
+    argv = ["report", "--registry", str(reg), "--world", str(world), "--out", str(out)]
+    argv += ["--seed", "7", "--no-progress"]
+    assert main(argv) == 0
+    (first,) = out.iterdir()
+    before = {p.name: p.read_bytes() for p in first.iterdir()}
+    assert main(argv) == 0
+    return {"out": out, "first": first, "before": before}
+
+
+# ------------------------------------------------------------------------- successful runs
+
+
+def test_run_writes_executed_notebook_html_and_manifest(ok_runs: dict) -> None:
+    run = ok_runs["first"]
+    assert sorted(p.name for p in run.iterdir()) == [
+        "manifest.json",
+        "report.html",
+        "report_ok.ipynb",
+    ]
+    executed = nbformat.read(run / "report_ok.ipynb", as_version=4)
+    assert executed.metadata.papermill.parameters == {
+        "world": executed.metadata.papermill.parameters["world"],
+        "seed": 7,
+        "scale": 2.0,
+    }
+    # the figure was drawn inline although the test process uses MPLBACKEND=Agg
+    assert any(
+        "image/png" in o.get("data", {}) for c in executed.cells for o in c.get("outputs", [])
+    )
+
+
+def test_html_has_prose_and_figures_but_no_code(ok_runs: dict) -> None:
+    page = (ok_runs["first"] / "report.html").read_text()
+    assert "CAPTION-MARKER" in page  # markdown prose kept as caption
+    assert "CODE-MARKER" not in page  # code inputs excluded
+    assert "default_rng" not in page
+    assert "REMOVED-CELL-MARKER" not in page  # remove-cell tag honoured
+    assert "data:image/png;base64," in page  # figure embedded
+    assert "Headline numbers" in page and "mean of the random draws" in page
+    assert 'href="#nb-report_ok"' in page and 'id="nb-report_ok"' in page  # contents link
+    assert "Seed</th><td>7<" in page and "Scenario</th><td>tiny<" in page
+
+
+def test_manifest_pins_what_produced_the_report(ok_runs: dict, world: Path) -> None:
+    m = json.loads((ok_runs["first"] / "manifest.json").read_text())
+    assert m["status"] == "ok" and m["reason"] is None and m["html"] == "report.html"
+    assert m["run_id"] == ok_runs["first"].name
+    assert m["seed"] == 7
+    assert m["parameters"]["scenario"] == "tiny"
+    assert m["parameters"]["n_subscribers"] == 12  # read from world.json
+    assert m["world"]["sha256"] == tree_sha256(world)
+    assert m["world"]["files"]["subscribers.csv"] == tree_sha256(world / "subscribers.csv")
+    assert m["world"]["generated"] is None
+    versions = m["environment"]["packages"]
+    for pkg in ("numpy", "pandas", "pymc", "arviz", "scikit-learn", "papermill", "nbconvert"):
+        assert versions[pkg], pkg
+    assert m["environment"]["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert m["git"] is None or len(m["git"]["revision"]) == 40
+    (nb,) = m["notebooks"]
+    assert nb["status"] == "ok" and nb["wall_time_s"] > 0 and nb["error"] is None
+    assert nb["parameters"]["scale"] == 2.0 and nb["parameters"]["seed"] == 7
+    expected = float(np.mean(np.random.default_rng(7).normal(size=200) * 2.0))
+    heads = m["headlines"]["report_ok"]
+    assert heads["mean_draw"]["value"] == pytest.approx(expected, rel=1e-12)
+    assert heads["mean_draw"]["caption"] == "mean of the random draws"
+    assert heads["world_scenario"]["value"] == "tiny"
+    assert heads["n_draws"] == {"value": 200, "caption": ""}
+
+
+def test_second_run_gets_new_folder_and_same_headlines(ok_runs: dict) -> None:
+    runs = sorted(ok_runs["out"].iterdir())
+    assert len(runs) == 2
+    first = ok_runs["first"]
+    assert {p.name: p.read_bytes() for p in first.iterdir()} == ok_runs["before"]
+    other = next(r for r in runs if r != first)
+    heads = [json.loads((r / "manifest.json").read_text())["headlines"] for r in (first, other)]
+    assert heads[0] == heads[1]
+    # same parameters: same hash part of the run id
+    assert first.name.split("-")[1] == other.name.split("-")[1]
+
+
+# ----------------------------------------------------------------------------- failing run
+
+
+def fake_generate_world(
+    scenario, *, n_subscribers=None, seed=0, out, overwrite=False, progress=False
+):
+    """Stand-in for ``workbench.synth.generate_world``: a world.json and one table."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=overwrite)
+    (out / "world.json").write_text(json.dumps({"scenario": scenario, "seed": seed}))
+    (out / "subscribers.csv").write_text(
+        "subscriber_id\n" + "\n".join(map(str, range(n_subscribers)))
+    )
+    return out
+
+
+def test_failing_notebook_exits_1_and_keeps_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the world is generated (by a stand-in for workbench.synth) into the cache
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))
+    synth = types.ModuleType("workbench.synth")
+    synth.generate_world = fake_generate_world  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "workbench.synth", synth)
+    reg = write_registry(
+        tmp_path / "registry.toml", entry(FAIL_NB, "Fails"), entry(OK_NB, "Random draws")
+    )
+    argv = ["report", "--registry", str(reg), "--subscribers", "30", "--seed", "5"]
+    assert main([*argv, "--no-progress"]) == 1
+    out = tmp_path / "reports"  # the default, under WORKBENCH_HOME
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "report_fail" in err and "In [4]" in err and "ValueError" in err
+
+    (run,) = out.iterdir()
+    assert not (run / "report.html").exists()
+    assert not (run / "report_ok.ipynb").exists()  # later notebooks do not run
+    executed = nbformat.read(run / "report_fail.ipynb", as_version=4)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors and errors[0].ename == "ValueError"
+    m = json.loads((run / "manifest.json").read_text())
+    assert m["status"] == "failed" and "report_fail" in m["reason"]
+    assert [(n["name"], n["status"]) for n in m["notebooks"]] == [
+        ("report_fail", "failed"),
+        ("report_ok", "skipped"),
+    ]
+    assert m["notebooks"][0]["error"]["execution_count"] == 4
+    assert m["html"] is None
+    cache = tmp_path / "datasets" / "generated" / "tiny-n30-s5"
+    assert m["world"]["generated"] is True and m["world"]["path"] == str(cache)
+    assert m["world"]["sha256"] == tree_sha256(cache)
+    assert m["notebooks"][0]["parameters"]["world"] == str(cache)
+
+
+def test_empty_registry(tmp_path: Path) -> None:
+    reg = write_registry(tmp_path / "r.toml", "# nothing yet")
+    assert load_registry(reg) == []
+    with pytest.raises(WorkbenchError, match="no notebooks to run"):
+        run_report(registry=reg, world=tmp_path, out=tmp_path / "out", progress=False)
+
+
+# -------------------------------------------------------------- input errors (no kernel)
+
+
+def test_registry_missing_notebook_is_named(tmp_path: Path) -> None:
+    reg = write_registry(
+        tmp_path / "r.toml", entry(OK_NB, "A"), entry(tmp_path / "nope.ipynb", "B")
+    )
+    with pytest.raises(WorkbenchError, match=r"r\.toml: notebook #2: .*'.*nope\.ipynb' not found"):
+        load_registry(reg)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('[[notebook]]\nfile = "x.ipynb"\n', "notebook #1: missing 'file'|missing 'title'"),
+        (f'[[notebook]]\nfile = "{OK_NB}"\n', "notebook #1: missing 'title'"),
+        (f'[[notebook]]\nfile = "{OK_NB}"\ntitle = "t"\ncolour = 1\n', "unknown key 'colour'"),
+        (f'[[notebook]]\nfile = "{OK_NB}"\ntitle = "t"\n' * 2, "notebook #2: .*already"),
+        ('[[notebook]]\nfile = "x.txt"\ntitle = "t"\n', "not a .ipynb"),
+        ("notebooks = 1\n", "unknown key 'notebooks'"),
+        ("[[notebook]\n", "invalid TOML"),
+    ],
+)
+def test_registry_errors(tmp_path: Path, text: str, match: str) -> None:
+    reg = tmp_path / "registry.toml"
+    reg.write_text(text)
+    with pytest.raises(WorkbenchError, match=match):
+        load_registry(reg)
+
+
+def test_missing_registry_file(tmp_path: Path) -> None:
+    with pytest.raises(WorkbenchError, match="registry not found"):
+        load_registry(tmp_path / "none.toml")
+
+
+def test_registry_order_and_select(tmp_path: Path) -> None:
+    reg = write_registry(tmp_path / "r.toml", entry(FAIL_NB, "F"), entry(OK_NB, "O", "scale = 3.0"))
+    entries = load_registry(reg)
+    assert [e.name for e in entries] == ["report_fail", "report_ok"]
+    assert entries[1].parameters == {"scale": 3.0}
+    assert [e.name for e in select(entries, ["report_ok.ipynb", "report_fail"])] == [
+        "report_fail",
+        "report_ok",
+    ]
+    with pytest.raises(WorkbenchError, match="no registered notebook 'x'.*report_fail"):
+        select(entries, ["x"])
+
+
+def test_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('scenario = "default"\nn_subscribers = 500\nseed = 3\n'
+                   '[notebooks."report_ok"]\nscale = 0.5\n')  # fmt: skip
+    assert load_config(cfg) == ReportConfig("default", 500, 3, {"report_ok": {"scale": 0.5}})
+    cfg.write_text("seed = -1\n")
+    with pytest.raises(WorkbenchError, match="'seed' must be"):
+        load_config(cfg)
+    cfg.write_text("sed = 1\n")
+    with pytest.raises(WorkbenchError, match=r"c\.toml: unknown key 'sed'"):
+        load_config(cfg)
+
+
+def test_undeclared_override_fails_before_any_run(tmp_path: Path, world: Path) -> None:
+    reg = write_registry(tmp_path / "r.toml", entry(OK_NB, "O"))
+    out = tmp_path / "reports"
+    config = ReportConfig(notebooks={"report_ok": {"scael": 1.0}})
+    with pytest.raises(WorkbenchError, match="report_ok.ipynb: config sets parameter 'scael'"):
+        run_report(config, registry=reg, world=world, out=out, progress=False)
+    config = ReportConfig(notebooks={"other": {"x": 1}})
+    with pytest.raises(WorkbenchError, match="'other', which is not a registered notebook"):
+        run_report(config, registry=reg, world=world, out=out, progress=False)
+    with pytest.raises(WorkbenchError, match="no Jupyter kernel named 'no-such-kernel'"):
+        run_report(registry=reg, world=world, out=out, kernel="no-such-kernel", progress=False)
+    with pytest.raises(WorkbenchError, match="no such world folder"):
+        run_report(registry=reg, world=tmp_path / "missing", out=out, progress=False)
+    assert not out.exists()
+
+
+def test_cli_bad_registry_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--registry", str(tmp_path / "none.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "none.toml: notebook registry not found" in err and len(err.splitlines()) == 1
+
+
+def test_cli_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reg = write_registry(tmp_path / "r.toml", entry(OK_NB, "Random draws", "scale = 2.0"))
+    assert main(["report", "--registry", str(reg), "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "1. report_ok: Random draws" in out
+    assert "scale: float (default 2.0)  multiplier of the draws" in out
+    assert "seed: int (default 0)  random seed" in out
+    assert 'world: str (default "")  world folder' in out
+
+
+# ------------------------------------------------------------------ world cache, run ids
+
+
+def test_cached_world_generates_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))
+    calls = []
+
+    def fake_generate(scenario, *, n_subscribers, seed, out, overwrite, progress):
+        calls.append((scenario, n_subscribers, seed, overwrite))
+        Path(out).mkdir(parents=True)
+        (Path(out) / "world.json").write_text(json.dumps({"scenario": scenario}))
+        return Path(out)
+
+    config = ReportConfig("tiny", 50, 9)
+    path, generated = cached_world(config, fake_generate)
+    assert generated and path == tmp_path / "datasets" / "generated" / "tiny-n50-s9"
+    assert cached_world(config, fake_generate) == (path, False)
+    assert calls == [("tiny", 50, 9, False)]
+
+
+def test_run_id_and_new_folders(tmp_path: Path) -> None:
+    rid = run_id({"seed": 1})
+    assert rid.endswith("-" + run_id({"seed": 1}).split("-")[1])
+    assert run_id({"seed": 1}).split("-")[1] != run_id({"seed": 2}).split("-")[1]
+    dirs = [_new_run_dir(tmp_path, "20260101T000000Z-abcd1234") for _ in range(3)]
+    assert [d.name for d in dirs] == [
+        "20260101T000000Z-abcd1234",
+        "20260101T000000Z-abcd1234-2",
+        "20260101T000000Z-abcd1234-3",
+    ]
+
+
+def test_environment_facts(tmp_path: Path, world: Path) -> None:
+    assert git_revision(tmp_path) is None  # not a repository
+    versions = package_versions(("numpy", "surely-not-installed-pkg"))
+    assert versions == {"numpy": np.__version__, "surely-not-installed-pkg": None}
+    hashes = world_hashes(world)
+    assert set(hashes["files"]) == {"world.json", "subscribers.csv"}
+
+
+# ------------------------------------------------------------------- record and headlines
+
+
+def test_record_outside_a_kernel_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    record("uplift", np.float64(0.25), "relative uplift")
+    assert capsys.readouterr().out == "uplift = 0.25  (relative uplift)\n"
+    with pytest.raises(WorkbenchError, match="must be a number or a string"):
+        record("x", [1, 2])
+    with pytest.raises(WorkbenchError, match="non-empty string"):
+        record("", 1)
+
+
+@given(
+    st.one_of(
+        st.integers(-(2**62), 2**62),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=20),
+        st.booleans(),
+    )
+)
+def test_jsonable_values_round_trip_through_json(value: object) -> None:
+    v = _jsonable("x", value)
+    assert json.loads(json.dumps(v, allow_nan=False)) == v
+    if isinstance(value, float) and not math.isfinite(value):
+        assert v is None
+    else:
+        assert v == value
+
+
+def test_jsonable_unwraps_numpy() -> None:
+    assert type(_jsonable("x", np.int32(3))) is int
+    assert type(_jsonable("x", np.float32(0.5))) is float
+    assert type(_jsonable("x", np.bool_(True))) is bool
+    assert _jsonable("x", np.array(2.5)) == 2.5
+
+
+def _bundle(name: str, value: object, caption: str = "") -> dict:
+    return {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {HEADLINE_MIME: {"name": name, "value": value, "caption": caption}},
+    }
+
+
+def test_read_headlines_keeps_last_value_in_first_order() -> None:
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": "x"},
+            {"cell_type": "code", "outputs": [_bundle("a", 1), {"output_type": "stream"}]},
+            {"cell_type": "code", "outputs": [_bundle("b", "x", "cap"), _bundle("a", 2)]},
+        ]
+    }
+    assert read_headlines(nb) == {
+        "a": {"value": 2, "caption": ""},
+        "b": {"value": "x", "caption": "cap"},
+    }
+
+
+def test_render_html_hides_code_and_tagged_cells() -> None:
+    v4 = nbformat.v4
+    nb = v4.new_notebook(
+        cells=[
+            v4.new_markdown_cell("# Title\nPlain words explain the table."),
+            v4.new_code_cell(
+                "SECRET = 1",
+                outputs=[
+                    v4.new_output("stream", name="stdout", text="visible output\n"),
+                    v4.new_output("stream", name="stderr", text="noisy warning\n"),
+                    v4.new_output("display_data", data=_bundle("n", 3)["data"]),
+                ],
+            ),
+            v4.new_code_cell(
+                "HIDDEN = 2",
+                metadata={"tags": ["remove-cell"]},
+                outputs=[v4.new_output("stream", name="stdout", text="hidden output\n")],
+            ),
+        ]
+    )
+    page = render_html(
+        [Section("nb1", "Section <one>", nb, {"n": {"value": 3, "caption": "things"}})],
+        [("Seed", "5")],
+        title="T",
+    )
+    assert "Plain words explain the table." in page and "visible output" in page
+    assert "SECRET" not in page and "HIDDEN" not in page and "hidden output" not in page
+    assert "noisy warning" not in page
+    assert "Section &lt;one&gt;" in page and "<td>things</td>" in page
+    assert '<h3 id="Title">' in page  # notebook headings sit below the section heading
+
+
+def test_import_is_cheap() -> None:
+    code = (
+        "import sys, workbench.reports\n"
+        "heavy = [m for m in ('papermill', 'nbconvert', 'nbformat', 'IPython', 'pandas') "
+        "if m in sys.modules]\n"
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,104 @@
+"""Headline numbers: :func:`record` in a notebook, :func:`read_headlines` in the runner.
+
+A headline is one number (or short text) a notebook wants in the report's manifest, e.g. the
+uplift of the winning arm. :func:`record` displays it as a small bundle with its own MIME type, so
+the executed notebook carries it in its outputs; the runner reads the bundles back with
+:func:`read_headlines`. This module imports nothing heavy: notebooks import it first thing.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+from workbench.errors import WorkbenchError
+
+HEADLINE_MIME = "application/vnd.workbench.headline+json"
+"""MIME type of the display bundle :func:`record` emits."""
+
+Headline = dict[str, Any]  # {"value": float | int | str | bool | None, "caption": str}
+
+
+def _jsonable(name: str, value: object) -> float | int | str | bool | None:
+    """Plain JSON scalar for ``value`` (NumPy scalars unwrapped; NaN and infinities -> None)."""
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        value = item()  # NumPy scalar or 0-d array
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    raise WorkbenchError(
+        f"record({name!r}, ...): value must be a number or a string, not {type(value).__name__}"
+    )
+
+
+def record(name: str, value: float | int | str, caption: str = "") -> None:
+    """Record a headline number of the notebook for the report's manifest.
+
+    Parameters
+    ----------
+    name : str
+        Short identifier, unique within the notebook (``"best_arm_uplift"``). Recording the same
+        name twice keeps the last value.
+    value : float, int or str
+        The number (NumPy scalars are accepted) or a short text. NaN and infinities are stored as
+        ``null`` since JSON has no such numbers.
+    caption : str, optional
+        What the number means, in plain words; shown in the HTML report next to it.
+
+    Notes
+    -----
+    Inside a Jupyter kernel this displays a bundle of MIME type :data:`HEADLINE_MIME` (plus a
+    ``text/plain`` line ``name = value  (caption)``); outside one it prints that line.
+
+    Examples
+    --------
+    >>> record("n_segments", 6, "segments found by k-means")
+    n_segments = 6  (segments found by k-means)
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise WorkbenchError(f"record(): name must be a non-empty string, got {name!r}")
+    v = _jsonable(name, value)
+    text = f"{name} = {v}" + (f"  ({caption})" if caption else "")
+    from IPython.core.interactiveshell import InteractiveShell
+
+    if not InteractiveShell.initialized():
+        print(text)
+        return
+    from IPython.display import display
+
+    bundle = {HEADLINE_MIME: {"name": name, "value": v, "caption": str(caption)}}
+    display({**bundle, "text/plain": text}, raw=True)
+
+
+def read_headlines(nb: Mapping[str, Any]) -> dict[str, Headline]:
+    """Headlines recorded in an executed notebook, in the order they were first recorded.
+
+    Parameters
+    ----------
+    nb : notebook (nbformat node or dict)
+        An executed notebook.
+
+    Returns
+    -------
+    dict
+        ``{name: {"value": ..., "caption": ...}}``; a name recorded twice keeps its last value.
+    """
+    out: dict[str, Headline] = {}
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []) or []:
+            if output.get("output_type") not in ("display_data", "execute_result"):
+                continue
+            payload = output.get("data", {}).get(HEADLINE_MIME)
+            if isinstance(payload, Mapping) and "name" in payload:
+                out[str(payload["name"])] = {
+                    "value": payload.get("value"),
+                    "caption": str(payload.get("caption", "")),
+                }
+    return out

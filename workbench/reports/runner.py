@@ -1,0 +1,567 @@
+"""Run the registered notebooks with papermill into a new ``reports/<run-id>/`` folder.
+
+A run (:func:`run_report`):
+
+1. reads the registry and the parameters each notebook declares, and checks every override
+   against them (bad input stops the run before anything is written);
+2. generates the world, or reuses the cached copy in ``datasets/generated/`` (or takes the
+   ``world`` folder given), and hashes its files;
+3. creates ``reports/<UTC timestamp>-<parameter hash>/`` (never an existing folder) and writes
+   ``manifest.json`` with status ``running``;
+4. executes the notebooks in registry order with papermill, each with the parameters it
+   declares, stopping at the first failure (the executed notebook keeps the error);
+5. on success writes ``report.html``, then the manifest with status ``ok``; on failure the
+   manifest says ``failed`` and names the notebook and cell.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import WorkbenchError
+from workbench.reports._record import Headline, read_headlines
+from workbench.reports.manifest import environment, git_revision, world_hashes, write_manifest
+from workbench.reports.registry import (
+    NotebookEntry,
+    ReportConfig,
+    load_registry,
+    select,
+)
+
+MANIFEST_VERSION = 1
+GLOBAL_PARAMETERS = ("world", "scenario", "n_subscribers", "seed")
+"""Run-wide parameters passed to every notebook that declares them."""
+
+_INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+WorldGenerator = Callable[..., Any]
+"""``generate_world(scenario, *, n_subscribers, seed, out, overwrite, progress) -> Path``."""
+
+
+@dataclass
+class NotebookRun:
+    """What happened to one notebook of a run."""
+
+    name: str
+    title: str
+    source: Path
+    output: Path
+    parameters: dict[str, Any]
+    status: str = "pending"  # pending | ok | failed | skipped
+    wall_time_s: float | None = None
+    headlines: dict[str, Headline] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Manifest entry."""
+        from workbench._io import file_sha256
+
+        return {
+            "name": self.name,
+            "title": self.title,
+            "source": str(self.source),
+            "source_sha256": file_sha256(self.source),
+            "output": self.output.name,
+            "parameters": self.parameters,
+            "status": self.status,
+            "wall_time_s": self.wall_time_s,
+            "error": self.error,
+        }
+
+
+@dataclass
+class RunResult:
+    """Outcome of :func:`run_report`.
+
+    Attributes
+    ----------
+    run_dir : Path
+        The new run folder.
+    status : {"ok", "failed"}
+        Whether every notebook ran.
+    notebooks : list of NotebookRun
+        Per-notebook outcome, in run order.
+    manifest : dict
+        The manifest as written to ``run_dir / "manifest.json"``.
+    reason : str or None
+        One-line reason of a failure (notebook, cell, error), ``None`` on success.
+    """
+
+    run_dir: Path
+    status: str
+    notebooks: list[NotebookRun]
+    manifest: dict[str, Any]
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every notebook ran."""
+        return self.status == "ok"
+
+    @property
+    def html(self) -> Path | None:
+        """The stakeholder page, ``None`` for a failed run."""
+        p = self.run_dir / "report.html"
+        return p if self.ok and p.is_file() else None
+
+
+# ------------------------------------------------------------------------------- parameters
+
+
+def notebook_parameters(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Parameters a notebook declares in its ``parameters`` cell (papermill's inspection).
+
+    Returns
+    -------
+    dict
+        ``{name: {"default": str, "inferred_type_name": str or None, "help": str}}`` in cell
+        order; the type is the annotation, else the type of the default literal, and a leading
+        ``help:`` of the comment is dropped.
+    """
+    import papermill as pm
+
+    out = {}
+    for name, p in pm.inspect_notebook(str(path)).items():
+        default = p.get("default")
+        typ = p.get("inferred_type_name")
+        if typ in (None, "None"):  # no annotation: the type of the default literal
+            try:
+                typ = type(ast.literal_eval(default)).__name__
+            except (ValueError, SyntaxError, TypeError):
+                typ = None
+        text = str(p.get("help") or "").strip()
+        text = text[len("help:") :].strip() if text.lower().startswith("help:") else text
+        out[name] = {"default": default, "inferred_type_name": typ, "help": text}
+    return out
+
+
+def resolve_parameters(
+    entry: NotebookEntry,
+    declared: Mapping[str, Any],
+    run_wide: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The parameters to pass to one notebook.
+
+    Run-wide values (``world``, ``scenario``, ``n_subscribers``, ``seed``) go to the notebooks
+    that declare them; the registry's defaults and the config's overrides (which win) must name
+    declared parameters.
+
+    Raises
+    ------
+    WorkbenchError
+        When a default or override names a parameter the notebook does not declare.
+    """
+    params = {k: v for k, v in run_wide.items() if k in declared and v is not None}
+    for origin, values in (("registry", entry.parameters), ("config", overrides or {})):
+        unknown = [k for k in values if k not in declared]
+        if unknown:
+            have = ", ".join(declared) or "none"
+            raise WorkbenchError(
+                f"{entry.path.name}: {origin} sets parameter '{unknown[0]}' that the notebook "
+                f"does not declare (its parameters: {have})"
+            )
+        params.update(values)
+    return params
+
+
+def run_id(parameters: Mapping[str, Any], now: datetime | None = None) -> str:
+    """``YYYYmmddTHHMMSSZ-<8 hex digits of the parameters' SHA-256>``."""
+    now = now or datetime.now(UTC)
+    blob = json.dumps(parameters, sort_keys=True, default=str).encode()
+    return f"{now:%Y%m%dT%H%M%SZ}-{hashlib.sha256(blob).hexdigest()[:8]}"
+
+
+def _new_run_dir(root: Path, rid: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(1, 1000):
+        d = root / (rid if i == 1 else f"{rid}-{i}")
+        try:
+            d.mkdir()
+        except FileExistsError:
+            continue
+        return d
+    raise WorkbenchError(f"{root}: could not find a free run folder name for {rid}")
+
+
+# ------------------------------------------------------------------------------------ world
+
+
+def _scenario_tag(scenario: str) -> str:
+    p = Path(scenario)
+    if p.suffix == ".toml" and p.is_file():
+        return f"{p.stem}-{hashlib.sha256(p.read_bytes()).hexdigest()[:8]}"
+    return scenario
+
+
+def _scenario_size(scenario: str) -> int | None:
+    """The scenario's own subscriber count, when :mod:`workbench.synth` can tell it."""
+    try:
+        from workbench.synth import load_scenario  # type: ignore[attr-defined]
+
+        n = getattr(load_scenario(scenario), "n_subscribers", None)
+    except (ImportError, AttributeError, OSError, ValueError, WorkbenchError):
+        return None
+    return int(n) if n is not None else None
+
+
+def _meta_size(meta: Mapping[str, Any]) -> int | None:
+    for key in ("n_subscribers", "sizes", "row_counts", "rows"):
+        v = meta.get(key)
+        if isinstance(v, Mapping):
+            v = v.get("subscribers")
+        if isinstance(v, int) and not isinstance(v, bool):
+            return v
+    return None
+
+
+def cached_world(
+    config: ReportConfig, generate: WorldGenerator | None = None, progress: bool = False
+) -> tuple[Path, bool]:
+    """The world of ``config``, generated once into ``datasets/generated/`` and reused after.
+
+    Returns
+    -------
+    (Path, bool)
+        The world folder and whether it was generated now (False: cache hit).
+    """
+    from workbench.paths import generated_dir
+
+    n = config.n_subscribers or _scenario_size(config.scenario)
+    out = generated_dir() / f"{_scenario_tag(config.scenario)}-n{n or 'default'}-s{config.seed}"
+    if (out / "world.json").is_file():
+        return out, False
+    if generate is None:
+        try:
+            from workbench.synth import generate_world as generate  # type: ignore[attr-defined]
+        except ImportError as exc:
+            raise WorkbenchError(
+                f"cannot generate a world ({exc}); pass an existing world folder with --world DIR"
+            ) from None
+    path = generate(
+        config.scenario,
+        n_subscribers=config.n_subscribers,
+        seed=config.seed,
+        out=out,
+        overwrite=out.exists(),
+        progress=progress,
+    )
+    return Path(path or out), True
+
+
+def _read_meta(world: Path) -> dict[str, Any]:
+    f = world / "world.json"
+    if not f.is_file():
+        return {}
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise WorkbenchError(f"{f}: invalid JSON: {exc}") from None
+
+
+# -------------------------------------------------------------------------------- execution
+
+
+@contextlib.contextmanager
+def _kernel_env() -> Iterator[None]:
+    """Let kernels draw inline figures even when the caller set ``MPLBACKEND=Agg``.
+
+    ipykernel only installs its inline backend when ``MPLBACKEND`` is unset; kernels inherit
+    our environment, so a headless ``MPLBACKEND`` would leave the report without figures.
+    """
+    old = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = _INLINE_BACKEND
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = old
+
+
+def _check_kernel(kernel: str) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(kernel)
+    except NoSuchKernel:
+        names = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
+        raise WorkbenchError(
+            f"no Jupyter kernel named '{kernel}' (installed: {names}); "
+            "install one with `python -m ipykernel install --sys-prefix --name python3`"
+        ) from None
+
+
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in str(text).strip().splitlines() if ln.strip()]
+    return lines[0] if lines else ""
+
+
+def _execute(nb: NotebookRun, kernel: str, progress: bool, cwd: Path) -> None:
+    """Run one notebook; fill ``status``, ``wall_time_s``, ``headlines``, ``error``."""
+    import nbformat
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    t0 = time.perf_counter()
+    try:
+        with _kernel_env():
+            pm.execute_notebook(
+                str(nb.source),
+                str(nb.output),
+                parameters=nb.parameters,
+                kernel_name=kernel,
+                progress_bar=progress,
+                cwd=str(cwd),
+            )
+    except PapermillExecutionError as exc:
+        nb.status = "failed"
+        nb.error = {
+            "cell_index": exc.cell_index,
+            "execution_count": exc.exec_count,
+            "ename": exc.ename,
+            "evalue": exc.evalue,
+            "message": (
+                f"notebook {nb.name} failed at In [{exc.exec_count}] (cell {exc.cell_index + 1} "
+                f"of the executed notebook): {exc.ename}: {_first_line(exc.evalue)}"
+            ),
+        }
+    except Exception as exc:  # kernel died, timed out, could not start, ...
+        nb.status = "failed"
+        nb.error = {
+            "cell_index": None,
+            "execution_count": None,
+            "ename": type(exc).__name__,
+            "evalue": str(exc),
+            "message": f"notebook {nb.name} failed: {type(exc).__name__}: {_first_line(str(exc))}",
+        }
+    else:
+        nb.status = "ok"
+    nb.wall_time_s = round(time.perf_counter() - t0, 3)
+    if nb.output.is_file():
+        nb.headlines = read_headlines(nbformat.read(nb.output, as_version=4))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _facts(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
+    p = manifest["parameters"]
+    git = manifest["git"]
+    rev = "not a git checkout"
+    if git:
+        rev = git["short"] + (" (with uncommitted changes)" if git["dirty"] else "")
+    source = "generated" if manifest["world"]["generated"] is not None else "given"
+    n = p["n_subscribers"]
+    return [
+        ("Scenario", str(p["scenario"])),
+        ("Subscribers", f"{n:,}" if isinstance(n, int) else "scenario default"),
+        ("Seed", str(p["seed"])),
+        (
+            "Date",
+            (manifest["finished_utc"] or manifest["created_utc"])
+            .replace("T", " ")
+            .replace("+00:00", " UTC"),
+        ),
+        ("Code revision", rev),
+        ("Data", f"{source} world, sha256 {manifest['world']['sha256'][:12]}"),
+        ("Run", manifest["run_id"]),
+    ]
+
+
+def run_report(
+    config: ReportConfig | None = None,
+    *,
+    registry: str | os.PathLike[str] | Sequence[NotebookEntry] | None = None,
+    out: str | os.PathLike[str] | None = None,
+    only: Sequence[str] | None = None,
+    kernel: str | None = None,
+    world: str | os.PathLike[str] | None = None,
+    generate: WorldGenerator | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Execute the registered notebooks into a new run folder with HTML and manifest.
+
+    Parameters
+    ----------
+    config : ReportConfig, optional
+        Scenario, subscribers, seed and per-notebook overrides (default: ``tiny``, seed
+        ``20261126``).
+    registry : path or sequence of NotebookEntry, optional
+        The notebook registry; default ``notebooks/registry.toml``.
+    out : path, optional
+        Folder that receives the run folder; default ``reports/``.
+    only : sequence of str, optional
+        Run only these notebooks (names are file stems), in registry order.
+    kernel : str, optional
+        Jupyter kernel name; default ``python3``.
+    world : path, optional
+        An existing world folder to use instead of generating one (e.g. real data).
+    generate : callable, optional
+        World generator with the signature of :func:`workbench.synth.generate_world`
+        (default: that function).
+    progress : bool, default True
+        Print one line per notebook and papermill's cell progress bar to stderr.
+
+    Returns
+    -------
+    RunResult
+        ``status == "failed"`` when a notebook raised; the run folder then keeps the executed
+        notebook with the error and a manifest marked ``failed`` (no ``report.html``).
+
+    Raises
+    ------
+    WorkbenchError
+        On bad input found before any notebook runs (registry, overrides, world, kernel); no
+        run folder is created then.
+    """
+    from workbench import __version__
+    from workbench.paths import reports_dir
+
+    config = config or ReportConfig()
+    kernel = kernel or "python3"
+    given = isinstance(registry, Sequence) and not isinstance(registry, str)
+    entries = list(registry) if given else load_registry(registry)  # type: ignore[arg-type]
+    chosen = select(entries, only)
+    if not chosen:
+        where = "" if given else f" ({registry or 'notebooks/registry.toml'})"
+        raise WorkbenchError(f"no notebooks to run: the registry{where} lists none")
+    names = {e.name for e in entries}
+    unknown = sorted(set(config.notebooks) - names)
+    if unknown:
+        raise WorkbenchError(
+            f"config has parameters for '{unknown[0]}', which is not a registered notebook "
+            f"(registered: {', '.join(sorted(names))})"
+        )
+    declared = {e.name: notebook_parameters(e.path) for e in chosen}
+    # check overrides before the (possibly long) world generation
+    for e in chosen:
+        resolve_parameters(e, declared[e.name], {}, config.notebooks.get(e.name))
+    _check_kernel(kernel)
+
+    generated: bool | None = None
+    if world is not None:
+        world_dir = Path(world).resolve()
+        if not world_dir.is_dir():
+            raise WorkbenchError(f"{world_dir}: no such world folder")
+    else:
+        world_dir, generated = cached_world(config, generate, progress)
+        world_dir = world_dir.resolve()
+    meta = _read_meta(world_dir)
+    n_subscribers = config.n_subscribers or _meta_size(meta)
+    scenario = config.scenario
+    if generated is None:  # a given world: its own scenario name, when it tells one
+        named = meta.get("scenario")
+        named = named.get("name") if isinstance(named, Mapping) else named
+        scenario = named if isinstance(named, str) and named else scenario
+    run_wide = {
+        "world": str(world_dir),
+        "scenario": scenario,
+        "n_subscribers": n_subscribers,
+        "seed": config.seed,
+    }
+    parameters = {
+        **config.to_dict(),
+        "scenario": scenario,
+        "n_subscribers": n_subscribers,
+        "world": str(world_dir) if generated is None else None,
+        "only": [e.name for e in chosen] if only else None,
+        "kernel": kernel,
+    }
+
+    out_root = Path(out) if out is not None else reports_dir()
+    run_dir = _new_run_dir(out_root, run_id(parameters))
+    runs = [
+        NotebookRun(
+            e.name,
+            e.title,
+            e.path,
+            run_dir / e.path.name,
+            resolve_parameters(e, declared[e.name], run_wide, config.notebooks.get(e.name)),
+        )
+        for e in chosen
+    ]
+    manifest: dict[str, Any] = {
+        "manifest_version": MANIFEST_VERSION,
+        "run_id": run_dir.name,
+        "status": "running",
+        "reason": None,
+        "created_utc": _now(),
+        "finished_utc": None,
+        "parameters": parameters,
+        "seed": config.seed,
+        "world": {
+            "path": str(world_dir),
+            "generated": generated,
+            "meta": meta,
+            **world_hashes(world_dir),
+        },
+        "notebooks": [],
+        "headlines": {},
+        "html": None,
+        "workbench_version": __version__,
+        "git": git_revision(),
+        "environment": environment(),
+    }
+
+    def save(status: str, reason: str | None = None) -> None:
+        manifest["status"] = status
+        manifest["reason"] = reason
+        manifest["notebooks"] = [r.to_dict() for r in runs]
+        manifest["headlines"] = {r.name: r.headlines for r in runs if r.headlines}
+        write_manifest(manifest, run_dir / "manifest.json")
+
+    save("running")
+    reason: str | None = None
+    try:
+        for i, r in enumerate(runs, start=1):
+            if progress:
+                print(f"[{i}/{len(runs)}] {r.name}: {r.title}", file=sys.stderr, flush=True)
+            _execute(r, kernel, progress, cwd=r.source.parent)
+            if r.status != "ok":
+                assert r.error is not None
+                reason = f"{r.error['message']}; see {r.output}"
+                for rest in runs[i:]:
+                    rest.status = "skipped"
+                break
+    except KeyboardInterrupt:
+        manifest["finished_utc"] = _now()
+        save("interrupted", "interrupted by the user")
+        raise
+    manifest["finished_utc"] = _now()
+    if reason is None:
+        _write_html(runs, manifest, run_dir)
+        manifest["html"] = "report.html"
+        save("ok")
+        return RunResult(run_dir, "ok", runs, manifest)
+    save("failed", reason)
+    return RunResult(run_dir, "failed", runs, manifest, reason)
+
+
+def _write_html(runs: Sequence[NotebookRun], manifest: Mapping[str, Any], run_dir: Path) -> Path:
+    import nbformat
+
+    from workbench._io import atomic_file
+    from workbench.reports.html import Section, render_html
+
+    sections = [
+        Section(r.name, r.title, nbformat.read(r.output, as_version=4), r.headlines) for r in runs
+    ]
+    page = render_html(sections, _facts(manifest), title="Micro-segmentation report")
+    path = run_dir / "report.html"
+    with atomic_file(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return path
