@@ -35,6 +35,7 @@ MESSAGE_CHANNELS = ("email", "sms", "push", "in_app")
 CAMPAIGN_KINDS = ("broadcast", "triggered", "lifecycle")
 INTERACTIONS = ("impression", "click", "open")
 EXPERIMENT_KINDS = ("ab_test", "factorial", "segmentation_holdout", "channel_holdout")
+LIFECYCLE_STAGES = ("new", "active", "lapsing", "lapsed", "reactivated")
 
 _ARROW_TYPES: dict[str, pa_arrow.DataType] = {
     "int": pa_arrow.int64(),
@@ -236,6 +237,14 @@ TABLES: dict[str, TableSchema] = {
                 _c("start_ts", "ts", "first assignment"),
                 _c("conversion_window_days", "int", "days after a send an order counts", ge=0),
                 _c("description", "str", "what is tested", required=False, nullable=True),
+                _c(
+                    "channel",
+                    "str",
+                    "the channel held out (channel_holdout experiments)",
+                    required=False,
+                    nullable=True,
+                    allowed=CHANNELS,
+                ),
             ),
         ),
         TableSchema(
@@ -260,6 +269,18 @@ TABLES: dict[str, TableSchema] = {
             (
                 _c("subscriber_id", "int", "subscriber", unique=True),
                 _c("persona", "str", "true cohort"),
+            ),
+            references={"subscriber_id": "subscribers.subscriber_id"},
+            truth=True,
+        ),
+        TableSchema(
+            "truth_lifecycle",
+            "True lifecycle transitions, one row each (evaluation only).",
+            (
+                _c("subscriber_id", "int", "subscriber"),
+                _c("day", "int", "day of the simulation (0 = scenario start)", ge=0),
+                _c("ts", "ts", "when the subscriber entered the stage"),
+                _c("stage", "str", "lifecycle stage entered", allowed=LIFECYCLE_STAGES),
             ),
             references={"subscriber_id": "subscribers.subscriber_id"},
             truth=True,

@@ -1,0 +1,29 @@
+"""Synthetic subscriber worlds with a known ground truth.
+
+>>> from workbench.synth import generate_world
+>>> generate_world("tiny", seed=0, out="datasets/generated/tiny-0")  # doctest: +SKIP
+
+A world follows the contract of :mod:`workbench.schema` and adds three truth tables:
+``truth_subscribers`` (persona and latent traits), ``truth_effects`` (true conversion and revenue
+per persona x arm of every experiment), ``truth_channels`` (incremental conversions per channel
+from a
+counterfactual run with common random numbers), plus ``truth_lifecycle`` (one row per lifecycle
+transition: subscriber_id, day, ts, stage in new / active / lapsing / lapsed / reactivated).
+See :mod:`workbench.synth.personas` for the personas and :mod:`workbench.synth.scenario` for the
+scenario TOML format.
+"""
+
+from workbench.synth.generate import GENERATOR_VERSION, generate_world
+from workbench.synth.personas import PERSONAS, Persona
+from workbench.synth.scenario import SCENARIOS, Scenario, load_scenario, parse_scenario
+
+__all__ = [
+    "GENERATOR_VERSION",
+    "PERSONAS",
+    "SCENARIOS",
+    "Persona",
+    "Scenario",
+    "generate_world",
+    "load_scenario",
+    "parse_scenario",
+]

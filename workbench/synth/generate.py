@@ -1,0 +1,525 @@
+"""Write a synthetic world: chunks of subscribers simulated independently and streamed to Parquet.
+
+Layout rule
+-----------
+Per-subscriber tables (``subscribers``, ``email_events``, ``touchpoints``, ``orders``,
+``assignments``, ``truth_subscribers``, ``truth_lifecycle``) get one Parquet part per chunk of
+``scenario.chunk_size`` subscribers. A world of one chunk stores each as ``NAME.parquet``; a world
+of more than one chunk stores each as a folder ``NAME/part-00000.parquet``, ``part-00001`` ...
+Small tables (``campaigns``, ``experiments``, ``truth_effects``, ``truth_channels``) are always
+single files.
+
+Determinism
+-----------
+Chunk ``k`` draws from ``np.random.default_rng(np.random.SeedSequence(seed).spawn(K)[k])``; rows
+are sorted within each part (by subscriber, then time); files are written by pyarrow directly (no
+pandas metadata) with zstd level 3, dictionary encoding and fixed row groups, and ``world.json``
+holds no clock time. Same scenario and seed give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import workbench
+from workbench._io import atomic_dir
+from workbench.schema import TABLES
+from workbench.synth.calendar import Calendar, build_calendar
+from workbench.synth.personas import ACQUISITION_SOURCES, PRODUCT_CATEGORIES, REGIONS
+from workbench.synth.scenario import Scenario, load_scenario
+from workbench.synth.simulate import (
+    EFFECT_CHANNELS,
+    EVENT_CODES,
+    INTERACTIONS,
+    STAGES,
+    TOUCH_CHANNELS,
+    ChunkResult,
+    ChunkSimulator,
+)
+
+#: Bumped whenever the same scenario and seed would give different data.
+GENERATOR_VERSION = "1.0"
+PART_TABLES = (
+    "subscribers",
+    "email_events",
+    "touchpoints",
+    "orders",
+    "assignments",
+    "truth_subscribers",
+    "truth_lifecycle",
+)
+ROW_GROUP = 1 << 20
+_US = 1_000_000
+
+
+def generate_world(
+    scenario: str | Path | Scenario = "tiny",
+    *,
+    n_subscribers: int | None = None,
+    seed: int = 0,
+    out: str | Path,
+    overwrite: bool = False,
+    progress: bool = False,
+    workers: int | None = None,
+) -> Path:
+    """Simulate a world and write it to ``out`` (appears only once complete).
+
+    Parameters
+    ----------
+    scenario : str, Path or Scenario, default "tiny"
+        Built-in scenario name (:data:`~workbench.synth.SCENARIOS`), TOML file, or a Scenario.
+    n_subscribers : int, optional
+        Overrides the scenario's number of subscribers.
+    seed : int, default 0
+        Seed of every random draw; same scenario and seed give byte-identical files.
+    out : path
+        The world folder to create.
+    overwrite : bool, default False
+        Replace an existing non-empty ``out``.
+    progress : bool, default False
+        Show a tqdm progress bar over chunks on stderr.
+    workers : int, optional
+        Processes simulating chunks in parallel (default: up to 2 when there are several
+        chunks, 1 otherwise). Output does not depend on it.
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    Raises
+    ------
+    WorkbenchError
+        Invalid scenario, invalid size, or ``out`` exists and ``overwrite`` is false.
+    """
+    sc = load_scenario(scenario)
+    if n_subscribers is not None:
+        if isinstance(n_subscribers, bool) or int(n_subscribers) < 1:
+            raise workbench.WorkbenchError(f"n_subscribers must be >= 1, got {n_subscribers!r}")
+        sc = Scenario(**{**sc.__dict__, "n_subscribers": int(n_subscribers)})
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise workbench.WorkbenchError(f"seed must be a non-negative integer, got {seed!r}")
+    cal = build_calendar(sc)
+    n_chunks = math.ceil(sc.n_subscribers / sc.chunk_size)
+    seeds = np.random.SeedSequence(int(seed)).spawn(n_chunks)
+    workers = _workers(n_chunks) if workers is None else max(1, int(workers))
+    with atomic_dir(out, overwrite) as tmp:
+        writer = _WorldWriter(tmp, sc, cal, n_chunks)
+        jobs = [(tmp, sc, cal, n_chunks, k, seeds[k]) for k in range(n_chunks)]
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=n_chunks, desc=f"generate {sc.name}", unit="chunk", file=sys.stderr)
+        if workers > 1:
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+                for summary in pool.map(_chunk_job, jobs):
+                    writer.merge(summary)
+                    if bar is not None:
+                        bar.update()
+        else:
+            for job in jobs:
+                writer.merge(_chunk_job(job))
+                if bar is not None:
+                    bar.update()
+        if bar is not None:
+            bar.close()
+        writer.finish(int(seed))
+    return Path(out)
+
+
+def _workers(n_chunks: int) -> int:
+    if n_chunks < 4:
+        return 1
+    return max(
+        1,
+        min(
+            2,
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1),
+        ),
+    )
+
+
+def _chunk_job(job: tuple[Path, Scenario, Calendar, int, int, np.random.SeedSequence]) -> dict:
+    """Simulate chunk ``k`` and write its parts; return its row counts and truth accumulators."""
+    root, sc, cal, n_chunks, k, ss = job
+    sid0 = k * sc.chunk_size
+    n = min(sc.chunk_size, sc.n_subscribers - sid0)
+    res = ChunkSimulator(sc, cal, sid0 + 1, n, np.random.default_rng(ss)).run()
+    writer = _WorldWriter(root, sc, cal, n_chunks, make_dirs=False)
+    writer.write_chunk(k, res)
+    return {
+        "rows": writer.rows,
+        "effects": res.effects,
+        "channels": res.channels,
+        "flow_first": res.flow_first,
+    }
+
+
+def _schema(name: str, skip: tuple[str, ...] = ()) -> pa.Schema:
+    """The contract's Arrow schema of a table, without the optional columns in ``skip``."""
+    t = TABLES[name]
+    return t.arrow_schema([c for c in t.column_names if c not in skip])
+
+
+def _ts(seconds: np.ndarray, null_below: int | None = None) -> pa.Array:
+    us = seconds.astype(np.int64) * _US
+    mask = None if null_below is None else seconds <= null_below
+    return pa.array(us, type=pa.timestamp("us", tz="UTC"), mask=mask)
+
+
+def _cat(codes: np.ndarray, names: tuple[str, ...] | list[str], null: bool = False) -> pa.Array:
+    """Strings from small integer codes (``-1`` = null when ``null``)."""
+    dictionary = pa.array(list(names), pa.string())
+    idx = pa.array(codes.astype(np.int32), mask=(codes < 0) if null else None)
+    return dictionary.take(idx)
+
+
+def _order(*keys: np.ndarray) -> np.ndarray:
+    """Row order by ``keys`` (most significant first) via one packed int64 key."""
+    if keys[0].size == 0:
+        return np.empty(0, np.int64)
+    packed = np.zeros(keys[0].size, np.int64)
+    for k in keys:
+        lo = int(k.min())
+        span = int(k.max()) - lo + 1
+        packed = packed * span + (k.astype(np.int64) - lo)
+    return np.argsort(packed)
+
+
+class _WorldWriter:
+    """Streams chunk results to Parquet parts and accumulates the small tables."""
+
+    def __init__(
+        self, root: Path, sc: Scenario, cal: Calendar, n_chunks: int, make_dirs: bool = True
+    ) -> None:
+        self.root, self.sc, self.cal, self.n_chunks = root, sc, cal, n_chunks
+        self.rows: dict[str, int] = {}
+        self.effects: np.ndarray | None = None
+        self.channels = np.zeros((len(EFFECT_CHANNELS) + 1, 4))
+        self.flow_first: dict[int, int] = {}
+        self.pnames = list(sc.shares)
+        self.variants: list[str] = []
+        for e in cal.experiments:
+            self.variants += [a for a in e.arms if a not in self.variants]
+        if n_chunks > 1 and make_dirs:
+            for t in PART_TABLES:
+                (root / t).mkdir()
+
+    def _write(self, name: str, table: pa.Table, part: int | None = None) -> None:
+        if part is None or self.n_chunks == 1:
+            path = self.root / f"{name}.parquet"
+        else:
+            path = self.root / name / f"part-{part:05d}.parquet"
+        pq.write_table(
+            table,
+            path,
+            compression="zstd",
+            compression_level=3,
+            row_group_size=ROW_GROUP,
+            use_dictionary=True,
+        )
+        self.rows[name] = self.rows.get(name, 0) + table.num_rows
+
+    def write_chunk(self, k: int, r: ChunkResult) -> None:
+        """Sort and write one chunk's tables; fold its truth accumulators in."""
+        sid0 = int(r.subscribers["subscriber_id"][0])
+        s = r.subscribers
+        self._write(
+            "subscribers",
+            pa.Table.from_arrays(
+                [
+                    pa.array(s["subscriber_id"]),
+                    _ts(s["signup_ts"]),
+                    _cat(s["region"], tuple(REGIONS)),
+                    pa.array(s["tz_offset_h"]),
+                    _cat(s["acquisition_source"], ACQUISITION_SOURCES),
+                    pa.array(s["email_consent"]),
+                    pa.array(s["sms_consent"]),
+                    pa.array(s["push_consent"]),
+                    _ts(s["unsubscribed_ts"], null_below=np.iinfo(np.int64).min),
+                ],
+                schema=_schema("subscribers", skip=("email",)),
+            ),
+            k,
+        )
+        t = r.truth_subscribers
+        extra = [c for c in t if c != "persona"]
+        arrays = [pa.array(s["subscriber_id"]), _cat(t["persona"], self.pnames)]
+        arrays += [_cat(t[c], STAGES) if c.endswith("stage") else pa.array(t[c]) for c in extra]
+        self._write(
+            "truth_subscribers",
+            pa.Table.from_arrays(arrays, names=["subscriber_id", "persona", *extra]),
+            k,
+        )
+        lc = r.lifecycle
+        o = _order(lc["sid"], lc["ts"])
+        self._write(
+            "truth_lifecycle",
+            pa.table(
+                {
+                    "subscriber_id": lc["sid"][o] + sid0,
+                    "day": lc["day"][o],
+                    "ts": _ts(lc["ts"][o]),
+                    "stage": _cat(lc["stage"][o].astype(np.int64), STAGES),
+                }
+            ),
+            k,
+        )
+        ev = r.email_events
+        o = _order(ev["sid"], ev["ts"], ev["et"])
+        self._write(
+            "email_events",
+            pa.Table.from_arrays(
+                [
+                    pa.array(ev["sid"][o] + sid0),
+                    pa.array(ev["cid"][o]),
+                    _cat(ev["var"][o], self.variants, null=True),
+                    _cat(ev["et"][o], EVENT_CODES),
+                    _ts(ev["ts"][o]),
+                    pa.array(ev["mo"][o]),
+                ],
+                schema=TABLES["email_events"].arrow_schema(),
+            ),
+            k,
+        )
+        tp = r.touchpoints
+        o = _order(tp["sid"], tp["ts"], tp["ch"], tp["it"])
+        cid = tp["cid"][o]
+        self._write(
+            "touchpoints",
+            pa.Table.from_arrays(
+                [
+                    pa.array(tp["sid"][o] + sid0),
+                    _ts(tp["ts"][o]),
+                    _cat(tp["ch"][o], TOUCH_CHANNELS),
+                    pa.array(cid, mask=cid < 0),
+                    _cat(tp["it"][o], INTERACTIONS),
+                ],
+                schema=TABLES["touchpoints"].arrow_schema(),
+            ),
+            k,
+        )
+        od = r.orders
+        o = _order(od["sid"], od["ts"])
+        n_o = o.size
+        # ids 1, 2, ... within a chunk, offset by chunk: at most one order per subscriber-day
+        first = 1 + k * self.sc.chunk_size * self.sc.days
+        ids = np.arange(first, first + n_o, dtype=np.int64)
+        self._write(
+            "orders",
+            pa.Table.from_arrays(
+                [
+                    pa.array(ids),
+                    pa.array(od["sid"][o] + sid0),
+                    _ts(od["ts"][o]),
+                    pa.array(od["revenue"][o]),
+                    pa.array(od["n_items"][o].astype(np.int64)),
+                    _cat(od["cat"][o], PRODUCT_CATEGORIES),
+                ],
+                schema=TABLES["orders"].arrow_schema(),
+            ),
+            k,
+        )
+        a = r.assignments
+        o = _order(a["exp"], a["sid"])
+        arm_names = [e.arms for e in self.cal.experiments]
+        flat = [x for arms in arm_names for x in arms]
+        offset = np.cumsum([0] + [len(x) for x in arm_names])[:-1]
+        codes = offset[a["exp"][o]] + a["arm"][o] if o.size else np.empty(0, np.int64)
+        self._write(
+            "assignments",
+            pa.Table.from_arrays(
+                [
+                    pa.array(a["exp"][o] + 1),
+                    pa.array(a["sid"][o] + sid0),
+                    _cat(np.asarray(codes, np.int64), flat),
+                    _ts(a["ts"][o]),
+                    pa.array(a["hold"][o]),
+                ],
+                schema=TABLES["assignments"].arrow_schema(),
+            ),
+            k,
+        )
+
+    def merge(self, summary: dict) -> None:
+        """Fold one chunk's row counts and truth accumulators in (in chunk order)."""
+        for name, n in summary["rows"].items():
+            self.rows[name] = self.rows.get(name, 0) + n
+        eff = summary["effects"]
+        self.effects = eff if self.effects is None else self.effects + eff
+        self.channels += summary["channels"]
+        for c, t0 in summary["flow_first"].items():
+            self.flow_first[c] = min(self.flow_first.get(c, t0), t0)
+
+    def finish(self, seed: int) -> None:
+        """Write campaigns, experiments, truth_effects, truth_channels and ``world.json``."""
+        cal, sc = self.cal, self.sc
+        camps = cal.campaigns
+        sent = np.array(
+            [
+                self.flow_first.get(c.campaign_id, cal.slot0)
+                if c.kind != "broadcast"
+                else cal.slot(c.day)
+                for c in camps
+            ],
+            np.int64,
+        )
+        exp_id = np.array([-1 if c.experiment is None else c.experiment + 1 for c in camps])
+        self._write(
+            "campaigns",
+            pa.Table.from_arrays(
+                [
+                    pa.array([c.campaign_id for c in camps], pa.int64()),
+                    pa.array([c.name for c in camps], pa.string()),
+                    pa.array([c.kind for c in camps], pa.string()),
+                    pa.array([c.channel for c in camps], pa.string()),
+                    _ts(sent),
+                    pa.array(exp_id, pa.int64(), mask=exp_id < 0),
+                    pa.array([c.content_category for c in camps], pa.string()),
+                    pa.array([c.flow for c in camps], pa.string()),
+                ],
+                schema=TABLES["campaigns"].arrow_schema(),
+            ),
+        )
+        exps = cal.experiments
+        self._write(
+            "experiments",
+            pa.Table.from_arrays(
+                [
+                    pa.array(np.arange(1, len(exps) + 1, dtype=np.int64)),
+                    pa.array([e.name for e in exps], pa.string()),
+                    pa.array([e.kind for e in exps], pa.string()),
+                    pa.array(["|".join(e.arms) for e in exps], pa.string()),
+                    pa.array([e.control_arm for e in exps], pa.string()),
+                    _ts(np.array([cal.slot(d) for d in cal.experiment_day], np.int64)),
+                    pa.array(
+                        [
+                            e.length_days
+                            if e.kind.endswith("holdout")
+                            else e.conversion_window_days
+                            for e in exps
+                        ],
+                        pa.int64(),
+                    ),
+                    pa.array([_describe(e) for e in exps], pa.string()),
+                ],
+                schema=TABLES["experiments"].arrow_schema(),
+            ),
+        )
+        self._write("truth_effects", self._effects_table())
+        ch = self.channels
+        names = list(EFFECT_CHANNELS) + ["direct"]
+        order = [names.index(c) for c in TOUCH_CHANNELS]
+        ch = ch[order]
+        base = TABLES["truth_channels"].arrow_schema()
+        self._write(
+            "truth_channels",
+            pa.Table.from_arrays(
+                [
+                    pa.array(list(TOUCH_CHANNELS), pa.string()),
+                    pa.array(ch[:, 0]),
+                    pa.array(ch[:, 1]),
+                    pa.array(ch[:, 0] - ch[:, 1]),
+                    pa.array(ch[:, 2] - ch[:, 3]),
+                    pa.array(ch[:, 2]),
+                    pa.array(ch[:, 3]),
+                ],
+                schema=base.append(pa.field("revenue", pa.float64(), False)).append(
+                    pa.field("revenue_without", pa.float64(), False)
+                ),
+            ),
+        )
+        meta: dict[str, Any] = {
+            "scenario_name": sc.name,
+            "seed": seed,
+            "n_subscribers": sc.n_subscribers,
+            "start": sc.start.isoformat(),
+            "days": sc.days,
+            "chunk_size": sc.chunk_size,
+            "n_chunks": self.n_chunks,
+            "layout": "parts" if self.n_chunks > 1 else "single",
+            "rows": dict(sorted(self.rows.items())),
+            "generator": "workbench.synth",
+            "generator_version": GENERATOR_VERSION,
+            "workbench_version": workbench.__version__,
+            "scenario": sc.to_dict(),
+        }
+        (self.root / "world.json").write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n")
+
+    def _effects_table(self) -> pa.Table:
+        rows: dict[str, list[Any]] = {
+            k: []
+            for k in (
+                "experiment_id",
+                "persona",
+                "arm",
+                "conversion_rate",
+                "revenue_per_recipient",
+                "lift_vs_control",
+                "revenue_lift_vs_control",
+                "n_recipients",
+            )
+        }
+        eff = self.effects
+        for i, e in enumerate(self.cal.experiments):
+            ctrl = e.arms.index(e.control_arm)
+            for p, pname in enumerate(self.pnames):
+                if eff is None or eff[i, p, 0, 0] == 0:
+                    continue
+                n = eff[i, p, : len(e.arms), 0]
+                cr = eff[i, p, : len(e.arms), 1] / np.maximum(n, 1)
+                rpr = eff[i, p, : len(e.arms), 2] / np.maximum(n, 1)
+                for a, arm in enumerate(e.arms):
+                    rows["experiment_id"].append(i + 1)
+                    rows["persona"].append(pname)
+                    rows["arm"].append(arm)
+                    rows["conversion_rate"].append(float(cr[a]))
+                    rows["revenue_per_recipient"].append(float(rpr[a]))
+                    rows["lift_vs_control"].append(
+                        float(cr[a] / cr[ctrl] - 1) if cr[ctrl] > 0 else 0.0
+                    )
+                    rows["revenue_lift_vs_control"].append(
+                        float(rpr[a] / rpr[ctrl] - 1) if rpr[ctrl] > 0 else 0.0
+                    )
+                    rows["n_recipients"].append(int(n[a]))
+        types = {
+            "experiment_id": pa.int64(),
+            "persona": pa.string(),
+            "arm": pa.string(),
+            "n_recipients": pa.int64(),
+        }
+        return pa.table({k: pa.array(v, types.get(k, pa.float64())) for k, v in rows.items()})
+
+
+def _describe(e: Any) -> str:
+    text = e.description or ""
+    if e.kind == "channel_holdout":
+        text = f"channel={e.channel}; holdout receives no {e.channel} messages. {text}"
+    elif e.kind == "segmentation_holdout":
+        text = (
+            "mass: the usual broadcasts; segmented: best content per cohort at the "
+            "subscriber's preferred hour, fatigue-aware; holdout: no broadcasts. " + text
+        )
+    elif e.kind == "factorial":
+        text = (
+            "arms are factor=level pairs joined by ';' ("
+            + ", ".join(f"{f}: {'/'.join(v)}" for f, v in e.factors.items())
+            + "). "
+            + text
+        )
+    return text.strip()

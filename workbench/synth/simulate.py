@@ -1,0 +1,824 @@
+"""Simulate one chunk of subscribers: people, sends, ESP events, touches, orders and the truth.
+
+Data flow of a chunk (everything vectorised over the chunk's subscribers, looping only over days)::
+
+    subscribers + latent traits  ->  day loop: lifecycle step, broadcasts / flows / SMS / push /
+    in-app sends (consent, unsubscribes, bounces, holdouts, test arms), ESP events, fatigue,
+    retargeting / search / cart touches; each touch adds a true order hazard to a per-channel
+    matrix C[channel] (subscribers x days)
+    ->  hazard H = base x lifecycle + sum of kernel-smoothed C   ->  orders where U < 1 - exp(-H)
+
+``U`` is one uniform per subscriber-day (common random numbers): switching a channel off removes
+its matrix from ``H`` and re-decides every order with the same ``U``, which gives
+``truth_channels``. ``truth_effects`` uses the same hazards: the expected conversion of each
+recipient under each arm (exact mixture over open / click outcomes for tests on one send; expected
+hazard for holdout programs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from workbench.synth.calendar import DAY, Calendar
+from workbench.synth.personas import (
+    ACQUISITION_SOURCES,
+    CONTENT_CATEGORIES,
+    PRODUCT_CATEGORIES,
+    REGIONS,
+)
+from workbench.synth.scenario import Scenario
+
+EVENT_CODES = ("sent", "delivered", "opened", "clicked", "unsubscribed", "bounced", "complained")
+TOUCH_CHANNELS = ("email", "sms", "push", "in_app", "paid_retargeting", "organic_search", "direct")
+INTERACTIONS = ("impression", "click", "open")
+#: Lifecycle stages (``truth_lifecycle.stage``); index 0 = not yet signed up.
+STAGES = ("pre_signup", "new", "active", "lapsing", "lapsed", "reactivated")
+ENGAGEMENT_MULT = np.array([0.0, 1.15, 1.0, 0.45, 0.12, 0.9])
+PURCHASE_MULT = np.array([0.0, 0.7, 1.0, 0.4, 0.1, 0.9])
+#: Decay of a touch's order hazard over the day of the touch and the following days.
+KERNEL = np.array([1.0, 0.5, 0.25], dtype=np.float32)
+#: Channels with a true effect, in the order of the hazard matrices.
+EFFECT_CHANNELS = ("email", "sms", "push", "in_app", "paid_retargeting", "organic_search")
+HARD_BOUNCE = 0.002
+NEW_DAYS, LAPSING_DAYS, REACTIVATED_DAYS = 14, 30, 21
+
+
+@dataclass
+class _Buf:
+    """Column buffers of one output table, filled by appends and concatenated once."""
+
+    cols: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    def add(self, **arrays: Any) -> None:
+        n = next(np.size(a) for a in arrays.values() if np.ndim(a))
+        for k, a in arrays.items():
+            self.cols.setdefault(k, []).append(
+                np.broadcast_to(a, (n,)) if np.ndim(a) == 0 else np.asarray(a)
+            )
+
+    def concat(self, dtypes: dict[str, Any]) -> dict[str, np.ndarray]:
+        return {
+            k: (
+                np.concatenate(self.cols[k]).astype(t, copy=False)
+                if self.cols.get(k)
+                else np.empty(0, t)
+            )
+            for k, t in dtypes.items()
+        }
+
+
+@dataclass
+class ChunkResult:
+    """Columns of every per-subscriber table of one chunk plus truth accumulators."""
+
+    subscribers: dict[str, np.ndarray]
+    truth_subscribers: dict[str, np.ndarray]
+    lifecycle: dict[str, np.ndarray]
+    email_events: dict[str, np.ndarray]
+    touchpoints: dict[str, np.ndarray]
+    orders: dict[str, np.ndarray]
+    assignments: dict[str, np.ndarray]
+    # (experiment index, persona index, arm index) -> [n, sum conversion prob, sum revenue]
+    effects: np.ndarray
+    # channel -> [conversions, conversions_without, revenue, revenue_without]
+    channels: np.ndarray
+    flow_first: dict[int, int]
+
+
+class ChunkSimulator:
+    """Simulate subscribers ``sid0 .. sid0+n-1`` of a world with one RNG.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    calendar : Calendar
+    sid0 : int
+        First subscriber id of the chunk.
+    n : int
+        Number of subscribers in the chunk.
+    rng : numpy.random.Generator
+        The chunk's own generator (from ``SeedSequence(seed).spawn``, keyed by chunk index).
+    """
+
+    def __init__(
+        self, scenario: Scenario, calendar: Calendar, sid0: int, n: int, rng: np.random.Generator
+    ) -> None:
+        self.sc, self.cal, self.sid0, self.n, self.rng = scenario, calendar, sid0, n, rng
+        self.pnames = list(scenario.shares)
+        self.personas = [scenario.personas[p] for p in self.pnames]
+        arms: list[str] = []
+        for e in calendar.experiments:
+            arms += [a for a in e.arms if a not in arms]
+        self.variants = arms
+        self.D = calendar.days
+
+    # ------------------------------------------------------------------ per-persona parameter
+    def _pp(self, attr: str) -> np.ndarray:
+        return np.array([getattr(p, attr) for p in self.personas], dtype=float)[self.persona]
+
+    def _pmat(self, attr: str, keys: tuple[str, ...], default: float) -> np.ndarray:
+        return np.array([[getattr(p, attr).get(k, default) for k in keys] for p in self.personas])
+
+    # ---------------------------------------------------------------------------- people
+    def _people(self) -> None:
+        rng, n, sc, cal = self.rng, self.n, self.sc, self.cal
+        shares = np.array([sc.shares[p] for p in self.pnames])
+        self.persona = rng.choice(len(shares), size=n, p=shares / shares.sum())
+        regions = list(REGIONS)
+        rmat = self._pmat("regions", tuple(regions), 0.0)
+        self.region = _choice_rows(rng, rmat[self.persona])
+        self.tz = np.array(list(REGIONS.values()))[self.region]
+        amat = self._pmat("acquisition", ACQUISITION_SOURCES, 0.0)
+        self.acq = _choice_rows(rng, amat[self.persona])
+        # signup: new ones during the period (never in the last 3 days), others up to 2 years before
+        is_new = rng.random(n) < self._pp("new_share")
+        span = max(self.D - 3, 1) * DAY
+        recent = rng.random(n) < 0.05
+        before = np.where(recent, rng.uniform(0, 14 * DAY, n), rng.uniform(14 * DAY, 730 * DAY, n))
+        self.signup = np.where(is_new, cal.slot0 + rng.uniform(0, span, n), cal.slot0 - before)
+        self.signup = self.signup.astype(np.int64)
+        self.signup_day = np.floor_divide(self.signup - cal.slot0, DAY)
+        # keep signups clear of a slot's last hour (orders must follow the signup)
+        late = (self.signup - cal.slot0) % DAY > DAY - 3600
+        self.signup[late] -= 3600
+        cons = self._pmat("consent", ("email", "sms", "push"), 0.0)[self.persona]
+        c = rng.random((n, 3)) < cons
+        self.email_ok, self.sms_ok, self.push_ok = c[:, 0], c[:, 1], c[:, 2]
+        # latent traits
+        ln = lambda s: np.exp(rng.normal(0, s, n) - s * s / 2)  # noqa: E731
+        self.open_p = np.clip(self._pp("open_rate") * ln(0.35), 0, 0.9)
+        self.click_p = np.clip(self._pp("click_rate") * ln(0.35), 0, 0.8)
+        self.tol = self._pp("cadence_tolerance") * ln(0.2)
+        self.machine = rng.random(n) < self._pp("machine_open_share")
+        sd = self._pp("hour_sd")
+        self.wd_hour = np.mod(self._pp("weekday_hour") + rng.normal(0, 1, n) * sd, 24)
+        self.we_hour = np.mod(self._pp("weekend_hour") + rng.normal(0, 1, n) * sd, 24)
+        shape = self._pp("purchase_shape")
+        self.rate = rng.gamma(shape, self._pp("purchase_rate") / shape)
+        self.sigma = self._pp("order_value_sigma")
+        self.mu = np.log(self._pp("order_value_median")) + rng.normal(0, 0.2, n)
+        self.value_mean = np.exp(self.mu + self.sigma**2 / 2)
+        self.aff = self._pmat("content_affinity", CONTENT_CATEGORIES, 1.0)  # persona x content
+        self.resp = {
+            k: self._pmat("channel_response", (k,), 0.0)[self.persona, 0]
+            for k in (
+                "email_open",
+                "email_click",
+                "sms",
+                "push",
+                "in_app",
+                "paid_retargeting",
+                "organic_search",
+            )
+        }
+        # lifecycle: initial stage
+        stage = np.full(n, 2, np.int8)
+        tenure = cal.slot0 - self.signup
+        stage[tenure < NEW_DAYS * DAY] = 1
+        lapsing = np.array([p.name == "lapsing" for p in self.personas])[self.persona]
+        r = rng.random(n)
+        stage[(stage == 2) & lapsing & (r < 0.5)] = 3
+        stage[(stage == 2) & lapsing & (r >= 0.5) & (r < 0.7)] = 4
+        stage[self.signup_day >= 0] = 0
+        self.stage = stage
+        self.initial_stage = np.where(stage == 0, 1, stage).astype(np.int8)
+        self.stage_since = np.where(stage == 1, self.signup_day, -rng.integers(0, 20, n))
+        back = np.select(
+            [stage == 3, stage == 4],
+            [rng.integers(20, 40, n), rng.integers(45, 120, n)],
+            rng.integers(0, 10, n),
+        )
+        self.last_open_day = np.where(self.signup_day >= 0, self.signup_day, -back)
+
+    # ---------------------------------------------------------------------------- main
+    def run(self) -> ChunkResult:
+        """Simulate the chunk and return its tables and truth accumulators."""
+        self._people()
+        n, D, cal = self.n, self.D, self.cal
+        self.ev, self.tp, self.life, self.asg = _Buf(), _Buf(), _Buf(), _Buf()
+        self.C = np.zeros((len(EFFECT_CHANNELS), n, D), np.float32)
+        self.eng_ts = np.zeros((n, D), np.int64)  # latest engagement per slot (order timing)
+        self.unsub = np.zeros(n, bool)
+        self.unsub_ts = np.full(n, np.iinfo(np.int64).min)
+        self.last_send = np.full(n, np.iinfo(np.int64).min)
+        self.bounced = np.zeros(n, bool)
+        self.react_sent = np.zeros(n, bool)
+        self.recent = np.zeros((n, 7), np.int16)  # emails delivered, last 7 days (ring)
+        self.cart_day = np.full(n, -99)
+        self.flow_first: dict[int, int] = {}
+        E = len(cal.experiments)
+        A = max((len(e.arms) for e in cal.experiments), default=1)
+        self.effects = np.zeros((max(E, 1), len(self.personas), A, 3))
+        self.tests: list[dict[str, Any]] = []
+        self._assign_programs()
+        old = np.flatnonzero(self.signup_day < 0)  # new signups are logged by _lifecycle
+        self.life.add(
+            sid=old,
+            day=np.zeros(old.size, np.int64),
+            ts=np.full(old.size, cal.slot0),
+            stage=self.initial_stage[old],
+        )
+        by_day: dict[int, list] = {}
+        for c in cal.campaigns:
+            if c.kind == "broadcast":
+                by_day.setdefault(c.day, []).append(c)
+        for d in range(D):
+            self._lifecycle(d)
+            for c in by_day.get(d, []):
+                self._broadcast(c, d)
+            self._flows(d)
+            self._ads_search_cart(d)
+            self.recent[:, (d + 1) % 7] = 0
+        return self._finish()
+
+    # ------------------------------------------------------------------ experiments (programs)
+    def _assign_programs(self) -> None:
+        """Holdout programs: the existing base at the program start, balanced random arms."""
+        cal, rng = self.cal, self.rng
+        self.prog_arm: dict[int, np.ndarray] = {}
+        self.prog_R: dict[int, np.ndarray] = {}
+        self.prog_X: dict[int, np.ndarray] = {}
+        for i, e in enumerate(cal.experiments):
+            if e.kind not in ("segmentation_holdout", "channel_holdout"):
+                continue
+            start = cal.experiment_day[i]
+            idx = np.flatnonzero(self.signup_day < start)
+            arm = np.full(self.n, -1, np.int64)
+            arm[idx] = _balanced(rng, len(idx), e.shares)
+            self.prog_arm[i] = arm
+            self.prog_R[i] = np.zeros((self.n, self.D), np.float32)  # realized contribution
+            self.prog_X[i] = np.zeros((len(e.arms), self.n, self.D), np.float32)  # expected
+            ts = int(cal.slot(start))
+            self.asg.add(
+                exp=np.full(len(idx), i),
+                sid=idx,
+                arm=arm[idx],
+                ts=np.full(len(idx), ts),
+                hold=np.asarray(e.arms)[arm[idx]] == "holdout",
+            )
+
+    def _program(self, kind: str, d: int, channel: str | None = None) -> int | None:
+        for i, e in enumerate(self.cal.experiments):
+            s = self.cal.experiment_day[i]
+            if (
+                e.kind == kind
+                and s <= d < s + e.length_days
+                and (channel is None or e.channel == channel)
+            ):
+                return i
+        return None
+
+    # ---------------------------------------------------------------------------- lifecycle
+    def _lifecycle(self, d: int) -> None:
+        rng, st = self.rng, self.stage
+        u = rng.random(self.n)
+        new_mask = (st == 0) & (self.signup_day == d)
+        changes = [(new_mask, 1)]
+        days_in = d - self.stage_since
+        churn = self._pp_cache("churn_hazard")
+        react = self._pp_cache("reactivation_rate")
+        opened_recently = self.last_open_day >= d - 1
+        changes += [
+            ((st == 1) & (days_in >= NEW_DAYS), 2),
+            ((st == 2) & (u < churn), 3),
+            ((st == 3) & (u < react * np.where(opened_recently, 4, 1)), 5),
+            ((st == 3) & (days_in >= LAPSING_DAYS) & (u >= react), 4),
+            ((st == 4) & (u < react * np.where(opened_recently, 4, 0.5)), 5),
+            ((st == 5) & (days_in >= REACTIVATED_DAYS), 2),
+        ]
+        new = st.copy()
+        for m, s in changes:
+            new[m & (new == st)] = s
+        moved = np.flatnonzero(new != st)
+        if moved.size:
+            ts = np.where(new[moved] == 1, self.signup[moved], self.cal.slot(d))
+            self.life.add(sid=moved, day=np.full(moved.size, d), ts=ts, stage=new[moved])
+            self.stage_since[moved] = d
+        self.stage = new
+
+    def _pp_cache(self, attr: str) -> np.ndarray:
+        key = f"_cache_{attr}"
+        if not hasattr(self, key):
+            setattr(self, key, self._pp(attr))
+        return getattr(self, key)
+
+    # ---------------------------------------------------------------------------- email
+    def _reachable(self, d: int, t: int) -> np.ndarray:
+        return self.email_ok & ~self.unsub & ~self.bounced & (self.signup < t) & (self.stage > 0)
+
+    def _email_probs(
+        self, idx: np.ndarray, content: int | np.ndarray, open_mult: np.ndarray | float = 1.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        p = self.persona[idx]
+        aff = self.aff[p, content]
+        excess = np.maximum(0, self.recent[idx].sum(1) - self.tol[idx])
+        em = ENGAGEMENT_MULT[self.stage[idx]]
+        po = np.clip(
+            self.open_p[idx] * em * np.sqrt(aff) * open_mult * np.exp(-0.35 * excess), 0, 0.95
+        )
+        pc = np.clip(self.click_p[idx] * aff, 0, 0.9)
+        return po, pc
+
+    def _send_email(
+        self,
+        idx: np.ndarray,
+        d: int,
+        t_send: np.ndarray,
+        cid: int,
+        content: int | np.ndarray,
+        variant: np.ndarray | int = -1,
+        open_mult: np.ndarray | float = 1.0,
+        conv_mult: np.ndarray | float = 1.0,
+        prog: list[int] | None = None,
+    ) -> np.ndarray:
+        """Send one email to ``idx`` at ``t_send``; return the realized hazard contribution."""
+        rng, m = self.rng, idx.size
+        if m == 0:
+            return np.zeros(0, np.float32)
+        t_send = np.broadcast_to(np.asarray(t_send, np.int64), (m,))
+        po, pc = self._email_probs(idx, content, open_mult)
+        u = rng.random((m, 5))
+        bounce = u[:, 0] < HARD_BOUNCE
+        self.ev.add(sid=idx, cid=cid, var=variant, et=0, ts=t_send, mo=False)
+        self.last_send[idx] = np.maximum(self.last_send[idx], t_send)
+        b = idx[bounce]
+        self.ev.add(
+            sid=b,
+            cid=cid,
+            var=_sub(variant, bounce),
+            et=5,
+            ts=t_send[bounce] + rng.integers(2, 120, b.size),
+            mo=False,
+        )
+        self.bounced[b] = True
+        ok = ~bounce
+        di, t_del = idx[ok], t_send[ok] + rng.integers(1, 30, int(ok.sum()))
+        var = _sub(variant, ok)
+        self.ev.add(sid=di, cid=cid, var=var, et=1, ts=t_del, mo=False)
+        self.recent[di, d % 7] += 1
+        mach = self.machine[di]
+        self.ev.add(
+            sid=di[mach],
+            cid=cid,
+            var=_sub(var, mach),
+            et=2,
+            ts=t_del[mach] + rng.integers(2, 900, int(mach.sum())),
+            mo=True,
+        )
+        human = u[ok, 1] < po[ok]
+        t_open = t_del + self._open_delay(di, t_del)
+        hi = di[human]
+        self.ev.add(sid=hi, cid=cid, var=_sub(var, human), et=2, ts=t_open[human], mo=False)
+        self.tp.add(sid=hi, ts=t_open[human], ch=0, cid=cid, it=2)
+        self.last_open_day[hi] = np.maximum(self.last_open_day[hi], d)
+        click = human & (u[ok, 2] < pc[ok])
+        t_click = t_open + rng.integers(5, 600, di.size)
+        self.ev.add(sid=di[click], cid=cid, var=_sub(var, click), et=3, ts=t_click[click], mo=False)
+        self.tp.add(sid=di[click], ts=t_click[click], ch=0, cid=cid, it=1)
+        # unsubscribe / complaint, more likely when fatigued
+        excess = np.maximum(0, self.recent[di].sum(1) - self.tol[di])
+        pu = self._pp_cache("unsubscribe_rate")[di] * (1 + excess)
+        pcmp = self._pp_cache("complaint_rate")[di] * (1 + excess)
+        t_base = np.where(human, t_open, t_del + rng.integers(600, 6 * 3600, di.size))
+        # after every send so far: nothing is ever sent after unsubscribed_ts
+        t_u = np.maximum(t_base + rng.integers(20, 900, di.size), self.last_send[di] + 60)
+        uns = u[ok, 3] < pu
+        cmp_ = ~uns & (u[ok, 4] < pcmp)
+        for mask, et in ((uns, 4), (cmp_, 6)):
+            self.ev.add(sid=di[mask], cid=cid, var=_sub(var, mask), et=et, ts=t_u[mask], mo=False)
+            self.unsub[di[mask]] = True
+            self.unsub_ts[di[mask]] = t_u[mask]
+        # order timing and the true hazard of the touch
+        day_of = np.minimum(np.floor_divide(t_open - self.cal.slot0, DAY), self.D - 1)
+        eng = human & (day_of == d)
+        self.eng_ts[di[eng], d] = np.maximum(
+            self.eng_ts[di[eng], d], np.where(click, t_click, t_open)[eng]
+        )
+        g = np.zeros(m, np.float32)
+        g[ok] = (self.resp["email_open"][di] * human + self.resp["email_click"][di] * click) * _sub(
+            conv_mult, ok
+        )
+        self.C[0, idx, d] += g
+        for i in prog or []:
+            self.prog_R[i][idx, d] += g
+        return g
+
+    def _open_delay(self, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Seconds until a human open: next preferred local hour, sometimes right away."""
+        rng, m = self.rng, idx.size
+        local = t + (self.tz[idx] * 3600).astype(np.int64)
+        hour = (local % DAY) / 3600
+        weekend = ((local // DAY + 3) % 7) >= 5
+        target = np.where(weekend, self.we_hour[idx], self.wd_hour[idx])
+        wait = np.mod(target - hour + rng.normal(0, 0.4, m), 24)
+        soon = rng.random(m) < 0.2
+        wait = np.where(soon, rng.exponential(0.4, m), wait)
+        return np.maximum(60, (wait * 3600).astype(np.int64))
+
+    def _broadcast(self, c: Any, d: int) -> None:
+        cal, rng = self.cal, self.rng
+        t = int(cal.slot(d))
+        ci = CONTENT_CATEGORIES.index(c.content_category)
+        if c.channel != "email":
+            self._other_channel(c, d, t)
+            return
+        elig = self._reachable(d, t)
+        seg = self._program("segmentation_holdout", d)
+        chh = self._program("channel_holdout", d, "email")
+        prog = [i for i in (seg, chh) if i is not None]
+        if chh is not None:
+            self._expected_program(chh, elig, d, ci, exposed_arm=0)
+            elig &= self.prog_arm[chh] != 1
+        mass = elig.copy()
+        segmented = np.zeros(self.n, bool)
+        if seg is not None:
+            arm = self.prog_arm[seg]
+            self._expected_seg(seg, elig, d, ci)
+            mass = elig & (arm != 2) & (arm != 1)
+            segmented = elig & (arm == 1)
+        idx = np.flatnonzero(mass)
+        jitter = rng.integers(0, 600, idx.size)
+        if c.experiment is not None:
+            self._send_test(c, d, idx, t + jitter, ci, prog)
+        else:
+            var = (
+                -1
+                if seg is None
+                else np.where(self.prog_arm[seg][idx] == 0, self.variants.index("mass"), -1)
+            )
+            self._send_email(idx, d, t + jitter, c.campaign_id, ci, var, prog=prog)
+        if segmented.any():
+            self._send_segmented(seg, segmented, d, t, c.campaign_id, prog)
+
+    def _seg_params(self, idx: np.ndarray, e_i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Segmented send: best content for the persona, its own lift, respectful cadence."""
+        e = self.cal.experiments[e_i]
+        best = np.argmax(self.aff, axis=1)[self.persona[idx]]
+        lift = np.array([e.lift(p, "segmented") for p in self.personas])[self.persona[idx]]
+        fits = self.recent[idx].sum(1) < self.tol[idx]
+        return best, lift, fits
+
+    def _expected_seg(self, i: int, elig: np.ndarray, d: int, ci: int) -> None:
+        idx = np.flatnonzero(elig & (self.prog_arm[i] >= 0))
+        po, pc = self._email_probs(idx, ci)
+        g_mass = po * (self.resp["email_open"][idx] + pc * self.resp["email_click"][idx])
+        best, lift, fits = self._seg_params(idx, i)
+        po2, pc2 = self._email_probs(idx, best, 1 + 0.3 * lift)
+        g_seg = (
+            po2
+            * (self.resp["email_open"][idx] + pc2 * self.resp["email_click"][idx])
+            * (1 + lift)
+            * fits
+        )
+        self.prog_X[i][0, idx, d] += g_mass
+        self.prog_X[i][1, idx, d] += g_seg
+
+    def _send_segmented(
+        self, i: int, mask: np.ndarray, d: int, t: int, cid: int, prog: list[int]
+    ) -> None:
+        idx = np.flatnonzero(mask)
+        best, lift, fits = self._seg_params(idx, i)
+        idx, best, lift = idx[fits], best[fits], lift[fits]
+        # send at the subscriber's preferred local hour within the slot
+        local = t + (self.tz[idx] * 3600).astype(np.int64)
+        hour = (local % DAY) / 3600
+        weekend = ((local // DAY + 3) % 7) >= 5
+        target = np.where(weekend, self.we_hour[idx], self.wd_hour[idx]) - 0.25
+        t_send = t + (np.mod(target - hour, 24) * 3600).astype(np.int64)
+        self._send_email(
+            idx,
+            d,
+            t_send,
+            cid,
+            best,
+            self.variants.index("segmented"),
+            1 + 0.3 * lift,
+            1 + lift,
+            prog,
+        )
+
+    def _send_test(
+        self, c: Any, d: int, idx: np.ndarray, t_send: np.ndarray, ci: int, prog: list[int]
+    ) -> None:
+        e_i = c.experiment
+        e = self.cal.experiments[e_i]
+        arm = _balanced(self.rng, idx.size, e.shares)
+        self.asg.add(
+            exp=np.full(idx.size, e_i),
+            sid=idx,
+            arm=arm,
+            ts=np.full(idx.size, int(self.cal.slot(d))),
+            hold=False,
+        )
+        lift = np.array([[e.lift(p, a) for a in e.arms] for p in self.personas])  # P x A
+        L = lift[self.persona[idx]]  # m x A
+        om = np.clip(1 + 0.3 * L, 0.3, 2.0)
+        la = L[np.arange(idx.size), arm]
+        var = np.array([self.variants.index(a) for a in e.arms])[arm]
+        # probabilities under every arm (before the send changes fatigue counts)
+        po_all = np.stack([self._email_probs(idx, ci, om[:, a])[0] for a in range(len(e.arms))], 1)
+        pc = self._email_probs(idx, ci)[1]
+        g = self._send_email(
+            idx, d, t_send, c.campaign_id, ci, var, om[np.arange(idx.size), arm], 1 + la, prog
+        )
+        bounced = self.bounced[idx]
+        po_all[bounced] = 0.0
+        self.tests.append(dict(e=e_i, d=d, idx=idx, po=po_all, pc=pc, L=L, g=g))
+
+    def _expected_program(
+        self, i: int, elig: np.ndarray, d: int, ci: int, exposed_arm: int
+    ) -> None:
+        idx = np.flatnonzero(elig & (self.prog_arm[i] >= 0))
+        po, pc = self._email_probs(idx, ci)
+        self.prog_X[i][exposed_arm, idx, d] += po * (
+            self.resp["email_open"][idx] + pc * self.resp["email_click"][idx]
+        )
+
+    # ---------------------------------------------------------------------- other channels
+    def _other_channel(self, c: Any, d: int, t: int) -> None:
+        rng = self.rng
+        ch = c.channel
+        k = EFFECT_CHANNELS.index(ch)
+        consent = self.sms_ok if ch == "sms" else self.push_ok
+        elig = consent & (self.signup < t) & (self.stage > 0)
+        if ch == "in_app":  # shown when the app is opened that day
+            elig &= rng.random(self.n) < 0.35
+        resp = self.resp[ch]
+        rate = {"sms": "sms_click_rate", "push": "push_open_rate", "in_app": "in_app_click_rate"}
+        p_act = np.clip(self._pp_cache(rate[ch]) * ENGAGEMENT_MULT[self.stage] * 1.0, 0, 1)
+        chh = self._program("channel_holdout", d, ch)
+        prog = []
+        if chh is not None:
+            idx_x = np.flatnonzero(elig & (self.prog_arm[chh] >= 0))
+            self.prog_X[chh][0, idx_x, d] += resp[idx_x] * (1 + 2 * p_act[idx_x])
+            elig &= self.prog_arm[chh] != 1
+            prog.append(chh)
+        idx = np.flatnonzero(elig)
+        m = idx.size
+        ts = t + rng.integers(0, 900, m) if ch != "in_app" else t + rng.integers(0, DAY - 3600, m)
+        act = rng.random(m) < p_act[idx]
+        it_imp, it_act = 0, (2 if ch == "push" else 1)
+        self.tp.add(sid=idx, ts=ts, ch=TOUCH_CHANNELS.index(ch), cid=c.campaign_id, it=it_imp)
+        t_act = ts[act] + rng.integers(10, 1800, int(act.sum()))
+        self.tp.add(
+            sid=idx[act], ts=t_act, ch=TOUCH_CHANNELS.index(ch), cid=c.campaign_id, it=it_act
+        )
+        g = (resp[idx] * (1 + 2 * act)).astype(np.float32)
+        self.C[k, idx, d] += g
+        for i in prog:
+            self.prog_R[i][idx, d] += g
+        self.eng_ts[idx[act], d] = np.maximum(self.eng_ts[idx[act], d], t_act)
+
+    # ---------------------------------------------------------------------------- flows
+    def _flows(self, d: int) -> None:
+        cal, rng = self.cal, self.rng
+        t = int(cal.slot(d))
+        reach = self._reachable(d, t + DAY)  # signups later in this slot get welcome_1
+        chh = self._program("channel_holdout", d, "email")
+        if chh is not None:
+            reach &= self.prog_arm[chh] != 1
+        prog = [chh] if chh is not None else []
+        for step, lag in (("welcome_1", 0), ("welcome_2", 2), ("welcome_3", 5)):
+            c = cal.flow_campaign(step)
+            if c is None:
+                continue
+            idx = np.flatnonzero(reach & (self.signup_day == d - lag))
+            ts = self.signup[idx] + 300 if lag == 0 else t + rng.integers(0, 900, idx.size)
+            self._flow_send(c.campaign_id, idx, d, ts, "new_arrivals", prog)
+        c = cal.flow_campaign("cart_reminder")
+        if c is not None:
+            idx = np.flatnonzero(reach & (self.cart_day == d - 1))
+            ts = t + rng.integers(0, 3 * 3600, idx.size)
+            self._flow_send(c.campaign_id, idx, d, ts, "deals", prog)
+        c = cal.flow_campaign("we_miss_you")
+        if c is not None:
+            idx = np.flatnonzero(
+                reach
+                & ~self.react_sent
+                & (self.last_open_day <= d - 30)
+                & (self.signup_day <= d - 30)
+            )
+            self.react_sent[idx] = True
+            ts = t + rng.integers(0, 900, idx.size)
+            self._flow_send(c.campaign_id, idx, d, ts, "deals", prog)
+
+    def _flow_send(
+        self, cid: int, idx: np.ndarray, d: int, ts: np.ndarray, content: str, prog: list[int]
+    ) -> None:
+        if idx.size == 0:
+            return
+        ts = np.asarray(ts, np.int64)
+        first = int(ts.min())
+        self.flow_first[cid] = min(self.flow_first.get(cid, first), first)
+        self._send_email(idx, d, ts, cid, CONTENT_CATEGORIES.index(content), prog=prog)
+
+    # ----------------------------------------------------------------- ads, search, carts
+    def _ads_search_cart(self, d: int) -> None:
+        rng, n, t = self.rng, self.n, int(self.cal.slot(d))
+        present = (self.stage > 0) & (self.signup < t + DAY)
+        pm = PURCHASE_MULT[self.stage]
+        u = rng.random((n, 4))
+        cart = present & (u[:, 0] < self._pp_cache("cart_rate") * pm)
+        self.cart_day[cart] = d
+        recent_cart = (self.cart_day >= d - 3) & (self.cart_day < d)
+        imp = present & (u[:, 1] < 0.01 + 0.5 * recent_cart)
+        idx = np.flatnonzero(imp)
+        ts = t + rng.integers(0, DAY - 3600, idx.size)
+        self.tp.add(sid=idx, ts=ts, ch=4, cid=-1, it=0)
+        clk = u[idx, 2] < 0.05
+        self.tp.add(
+            sid=idx[clk], ts=ts[clk] + rng.integers(1, 30, int(clk.sum())), ch=4, cid=-1, it=1
+        )
+        self.C[4, idx, d] += self.resp["paid_retargeting"][idx] * (1 + 3 * clk)
+        self.eng_ts[idx[clk], d] = np.maximum(self.eng_ts[idx[clk], d], ts[clk] + 30)
+        srch = np.flatnonzero(present & (u[:, 3] < self._pp_cache("search_rate") * pm))
+        ts = t + rng.integers(0, DAY - 3600, srch.size)
+        self.tp.add(sid=srch, ts=ts, ch=5, cid=-1, it=1)
+        self.C[5, srch, d] += self.resp["organic_search"][srch]
+        self.eng_ts[srch, d] = np.maximum(self.eng_ts[srch, d], ts)
+
+    # ---------------------------------------------------------------------------- orders
+    def _finish(self) -> ChunkResult:
+        rng, n, D, cal = self.rng, self.n, self.D, self.cal
+        # hazards: base x lifecycle + kernel-smoothed channel matrices
+        life = self.life.concat(
+            {"sid": np.int64, "day": np.int64, "ts": np.int64, "stage": np.int8}
+        )
+        stage_mat = _stage_matrix(life, n, D)
+        base = (self.rate[:, None] * PURCHASE_MULT[stage_mat]).astype(np.float32)
+        Ck = np.stack([_smooth(c) for c in self.C])  # channels x n x D
+        H = base + Ck.sum(0)
+        U = rng.random((n, D), dtype=np.float32)
+        z = rng.standard_normal((n, D), dtype=np.float32)
+        order = U < -np.expm1(-H)
+        value = np.round(np.exp(self.mu[:, None] + self.sigma[:, None] * z), 2)
+        channels = np.zeros((len(EFFECT_CHANNELS) + 1, 4))
+        conv, rev = order.sum(), float(value[order].sum())
+        for k in range(len(EFFECT_CHANNELS)):
+            o2 = U < -np.expm1(-(H - Ck[k]))
+            channels[k] = conv, o2.sum(), rev, float(value[o2].sum())
+        channels[-1] = conv, conv, rev, rev  # direct: no true effect
+        self._truth_effects(H, Ck[0])
+        # the factual orders
+        si, di = np.nonzero(order)
+        slot = cal.slot0 + di.astype(np.int64) * DAY
+        ts = slot + 1800 + (rng.random(si.size) * (DAY - 1800)).astype(np.int64)
+        ts = np.maximum(ts, np.maximum(self.signup[si] + 600, self.eng_ts[si, di] + 60))
+        ts = np.minimum(ts, slot + DAY - 1)
+        vals = np.round(value[si, di], 2)
+        pref = self._pmat("category_preferences", PRODUCT_CATEGORIES, 0.0)
+        cat = _choice_rows(rng, pref[self.persona[si]])
+        items = 1 + rng.poisson(vals / 90.0)
+        # every order is preceded by a navigational visit: direct or organic search
+        nav = np.where(rng.random(si.size) < 0.6, 6, 5)
+        self.tp.add(sid=si, ts=ts - rng.integers(60, 1200, si.size), ch=nav, cid=-1, it=1)
+        orders = dict(sid=si.astype(np.int64), ts=ts, revenue=vals, n_items=items, cat=cat)
+        return self._result(life, orders, channels)
+
+    def _truth_effects(self, H: np.ndarray, C_email_k: np.ndarray) -> None:
+        """Expected conversion and revenue per recipient under every arm, summed by persona."""
+        cal = self.cal
+        for t in self.tests:
+            e = cal.experiments[t["e"]]
+            d0, d1 = t["d"], min(t["d"] + e.conversion_window_days, self.D)
+            idx = t["idx"]
+            k = KERNEL[: d1 - d0] if d1 - d0 < KERNEL.size else np.pad(KERNEL, (0, d1 - d0 - 3))
+            lam0 = H[idx, d0:d1] - t["g"][:, None] * k[None, : d1 - d0]
+            lam0 = np.maximum(lam0, 0)
+            po, pc, L = t["po"], t["pc"], t["L"]
+            ro, rc = self.resp["email_open"][idx], self.resp["email_click"][idx]
+            v = self.value_mean[idx]
+            pers = self.persona[idx]
+            for a in range(len(e.arms)):
+                g_open = (ro * (1 + L[:, a]))[:, None] * k[None, :]
+                g_click = ((ro + rc) * (1 + L[:, a]))[:, None] * k[None, :]
+                p_o = po[:, a][:, None]
+                outcomes = (
+                    (1 - p_o, lam0),
+                    (p_o * (1 - pc[:, None]), lam0 + g_open),
+                    (p_o * pc[:, None], lam0 + g_click),
+                )
+                conv = sum(w[:, 0] * -np.expm1(-lam.sum(1)) for w, lam in outcomes)
+                rev = sum((w * -np.expm1(-lam)).sum(1) for w, lam in outcomes) * v
+                self._acc(t["e"], pers, a, conv, rev)
+        for i, arm in self.prog_arm.items():
+            e = cal.experiments[i]
+            d0 = cal.experiment_day[i]
+            d1 = min(d0 + e.length_days, self.D)
+            idx = np.flatnonzero(arm >= 0)
+            R = _smooth(self.prog_R[i][idx])[:, d0:d1]
+            lam0 = np.maximum(H[idx, d0:d1] - R, 0)
+            X = self.prog_X[i]
+            v = self.value_mean[idx]
+            for a, name in enumerate(e.arms):
+                lam = lam0 if name == "holdout" else lam0 + _smooth(X[a][idx])[:, d0:d1]
+                conv = -np.expm1(-lam.sum(1))
+                rev = (-np.expm1(-lam)).sum(1) * v
+                self._acc(i, self.persona[idx], a, conv, rev)
+
+    def _acc(self, e: int, pers: np.ndarray, a: int, conv: np.ndarray, rev: np.ndarray) -> None:
+        P = len(self.personas)
+        self.effects[e, :, a, 0] += np.bincount(pers, minlength=P)
+        self.effects[e, :, a, 1] += np.bincount(pers, weights=conv, minlength=P)
+        self.effects[e, :, a, 2] += np.bincount(pers, weights=rev, minlength=P)
+
+    def _result(
+        self, life: dict[str, np.ndarray], orders: dict[str, np.ndarray], channels: np.ndarray
+    ) -> ChunkResult:
+        sid0 = self.sid0
+        unsub_ts = np.where(self.unsub, self.unsub_ts, np.iinfo(np.int64).min)
+        subs = dict(
+            subscriber_id=np.arange(self.n, dtype=np.int64) + sid0,
+            signup_ts=self.signup,
+            region=self.region,
+            tz_offset_h=self.tz,
+            acquisition_source=self.acq,
+            email_consent=self.email_ok,
+            sms_consent=self.sms_ok,
+            push_consent=self.push_ok,
+            unsubscribed_ts=unsub_ts,
+        )
+        final = self.stage
+        truth = dict(
+            persona=self.persona,
+            open_prob=self.open_p,
+            click_prob=self.click_p,
+            fatigue_threshold=self.tol,
+            weekday_hour=self.wd_hour,
+            weekend_hour=self.we_hour,
+            purchase_rate=self.rate,
+            mean_order_value=self.value_mean,
+            uses_machine_open_client=self.machine,
+            initial_stage=self.initial_stage,
+            final_stage=np.where(final == 0, 1, final),
+        )
+        ev = self.ev.concat(
+            {
+                "sid": np.int64,
+                "cid": np.int64,
+                "var": np.int64,
+                "et": np.int8,
+                "ts": np.int64,
+                "mo": bool,
+            }
+        )
+        tp = self.tp.concat(
+            {"sid": np.int64, "ts": np.int64, "ch": np.int8, "cid": np.int64, "it": np.int8}
+        )
+        asg = self.asg.concat(
+            {"exp": np.int64, "sid": np.int64, "arm": np.int64, "ts": np.int64, "hold": bool}
+        )
+        return ChunkResult(
+            subs, truth, life, ev, tp, orders, asg, self.effects, channels, self.flow_first
+        )
+
+
+# -------------------------------------------------------------------------------- helpers
+
+
+def _sub(a: Any, mask: np.ndarray) -> Any:
+    """``a[mask]`` for arrays, ``a`` for scalars."""
+    return a[mask] if np.ndim(a) else a
+
+
+def _choice_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+    """One categorical draw per row of ``probs`` (rows need not be normalised)."""
+    cum = np.cumsum(probs, axis=1)
+    u = rng.random(len(probs)) * cum[:, -1]
+    return np.minimum((cum < u[:, None]).sum(1), probs.shape[1] - 1)
+
+
+def _balanced(rng: np.random.Generator, m: int, shares: tuple[float, ...]) -> np.ndarray:
+    """Randomised arms with counts as close to ``shares`` as integers allow."""
+    counts = np.floor(np.asarray(shares) * m).astype(np.int64)
+    rest = m - counts.sum()
+    counts[np.argsort(-(np.asarray(shares) * m - counts), kind="stable")[:rest]] += 1
+    return rng.permutation(np.repeat(np.arange(len(shares)), counts))
+
+
+def _smooth(c: np.ndarray) -> np.ndarray:
+    """Spread each day's touch hazard over the following days with :data:`KERNEL`."""
+    out = c * KERNEL[0]
+    for k in range(1, KERNEL.size):
+        out[..., k:] += c[..., :-k] * KERNEL[k]
+    return out
+
+
+def _stage_matrix(life: dict[str, np.ndarray], n: int, D: int) -> np.ndarray:
+    """Lifecycle stage of every subscriber on every day from the transition log."""
+    order = np.lexsort((life["day"], life["sid"]))
+    sid, day, stage = life["sid"][order], life["day"][order], life["stage"][order]
+    mat = np.zeros((n, D), np.int8)
+    # each transition holds from its day until the next transition of the same subscriber
+    nxt = np.r_[day[1:], D]
+    same = np.r_[sid[1:] == sid[:-1], False]
+    end = np.where(same, nxt, D)
+    # pre-signup days stay 0: the first record of new subscribers starts at signup
+    lengths = np.maximum(end - day, 0)
+    rows = np.repeat(sid, lengths)
+    cols = np.repeat(day - np.cumsum(np.r_[0, lengths[:-1]]), lengths) + np.arange(lengths.sum())
+    mat[rows, cols] = np.repeat(stage, lengths)
+    return mat
