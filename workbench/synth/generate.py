@@ -417,6 +417,10 @@ class _WorldWriter:
                         pa.int64(),
                     ),
                     pa.array([_describe(e) for e in exps], pa.string()),
+                    pa.array(
+                        [e.channel if e.kind == "channel_holdout" else None for e in exps],
+                        pa.string(),
+                    ),
                 ],
                 schema=TABLES["experiments"].arrow_schema(),
             ),
