@@ -42,7 +42,7 @@ def test_consent_and_cadence(world):
     assert c.loc["all", "sms"] == pytest.approx(1 / 3)
     assert c.loc["all", "still_subscribed"] == pytest.approx(2 / 3)
     cad = explore.engagement_by_cadence(world)
-    assert cad[["emails_per_week", "subscriber_weeks", "open_rate"]].values.tolist() == [[1, 1, 1]]
+    assert cad[["emails_per_week", "emails", "open_rate"]].values.tolist() == [[1, 1, 1]]
 
 
 def test_funnel_separates_machine_opens(world):
@@ -61,3 +61,21 @@ def test_plots_return_labelled_figures(world):
     assert len(fig.axes) == 2
     fig = plots.distributions(explore.order_values(world), "revenue")
     assert fig.axes[0].get_xscale() == "log"
+
+
+def test_trailing_window_counts_recent_emails_per_subscriber(world):
+    tables = world.tables
+    ev = tables["email_events"]
+    base = ev.iloc[[1]]  # subscriber 1, delivered
+    days = [0, 2, 4, 12]  # the fourth email comes after a quiet week
+    extra = pd.concat(
+        [base.assign(campaign_id=10 + i, ts=base["ts"] + pd.Timedelta(days=d)) for i, d in
+         enumerate(days)],
+        ignore_index=True,
+    )  # fmt: skip
+    tables["email_events"] = extra
+    tables["campaigns"] = pd.concat(
+        [tables["campaigns"].iloc[[0]].assign(campaign_id=10 + i) for i in range(4)]
+    )
+    d = explore.delivered_emails(world)
+    assert d["emails_in_window"].tolist() == [1, 2, 3, 1]

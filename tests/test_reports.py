@@ -10,7 +10,6 @@ import json
 import math
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import nbformat
@@ -56,7 +55,7 @@ def entry(nb: Path, title: str, params: str = "") -> str:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("world")
     (d / "world.json").write_text(
-        json.dumps({"scenario": "tiny", "seed": 1, "sizes": {"subscribers": 12}})
+        json.dumps({"scenario": {"name": "tiny"}, "seed": 1, "n_subscribers": 12})
     )
     (d / "subscribers.csv").write_text("subscriber_id\n1\n2\n")
     return d
@@ -152,27 +151,11 @@ def test_second_run_gets_new_folder_and_same_headlines(ok_runs: dict) -> None:
 # ----------------------------------------------------------------------------- failing run
 
 
-def fake_generate_world(
-    scenario, *, n_subscribers=None, seed=0, out, overwrite=False, progress=False
-):
-    """Stand-in for ``workbench.synth.generate_world``: a world.json and one table."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=overwrite)
-    (out / "world.json").write_text(json.dumps({"scenario": scenario, "seed": seed}))
-    (out / "subscribers.csv").write_text(
-        "subscriber_id\n" + "\n".join(map(str, range(n_subscribers)))
-    )
-    return out
-
-
 def test_failing_notebook_exits_1_and_keeps_the_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # the world is generated (by a stand-in for workbench.synth) into the cache
+    # the world is generated (a small real one) into the cache
     monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))
-    synth = types.ModuleType("workbench.synth")
-    synth.generate_world = fake_generate_world  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "workbench.synth", synth)
     reg = write_registry(
         tmp_path / "registry.toml", entry(FAIL_NB, "Fails"), entry(OK_NB, "Random draws")
     )

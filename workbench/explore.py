@@ -65,36 +65,48 @@ def opens_by_local_hour(world: World, group: pd.Series | None = None) -> pd.Data
     return table.reindex(range(24), fill_value=0.0).rename_axis(index="local_hour", columns="group")
 
 
-def weekly_engagement(world: World, group: pd.Series | None = None) -> pd.DataFrame:
-    """One row per subscriber-week with email received: volume, human opens, unsubscribes.
+def delivered_emails(world: World, window_days: float = 7.0) -> pd.DataFrame:
+    """One row per delivered email with the recent volume its reader had and what they did.
+
+    Parameters
+    ----------
+    world : World
+    window_days : float, default 7
+        Length of the trailing window over which earlier emails are counted.
 
     Returns
     -------
     DataFrame
-        ``subscriber_id, week, group, delivered, opened, unsubscribed`` where ``opened`` counts
-        campaigns opened by a person that week.
+        ``subscriber_id, campaign_id, ts, emails_in_window`` (emails delivered to that subscriber
+        in the trailing window, this one included), ``opened`` (a person opened it) and
+        ``unsubscribed`` (it was followed by an unsubscribe or a complaint).
+
+    Notes
+    -----
+    Counting per email, with the volume *before* it, avoids the trap of weekly tallies: the week a
+    subscriber leaves is cut short, so unsubscribes pile up in low-volume weeks.
     """
     ev = world["email_events"]
-    ev = ev.loc[
-        ev["event_type"].isin(["delivered", "opened", "unsubscribed"])
-        & ~(ev["is_machine_open"] & (ev["event_type"] == "opened"))
-    ]
-    week = ev["ts"].dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
-    frame = ev[["subscriber_id", "campaign_id", "event_type"]].assign(week=week)
-    frame = frame.drop_duplicates(["subscriber_id", "campaign_id", "event_type", "week"])
-    counts = pd.crosstab([frame["subscriber_id"], frame["week"]], frame["event_type"])
-    counts = counts.reindex(columns=["delivered", "opened", "unsubscribed"], fill_value=0)
-    counts = counts.loc[counts["delivered"] > 0].reset_index()
-    counts.columns.name = None
-    g = _group_of(world, group)
-    counts.insert(2, "group", counts["subscriber_id"].map(g).to_numpy())
-    return counts
+    keys = ["subscriber_id", "campaign_id"]
+    sent = ev.loc[ev["event_type"] == "delivered", [*keys, "ts"]]
+    sent = sent.drop_duplicates(keys).sort_values(["subscriber_id", "ts"], kind="stable")
+    # trailing-window counts in one vectorised search over (subscriber, time) keys
+    t = (sent["ts"] - sent["ts"].min()).dt.total_seconds().to_numpy()
+    span = float(t.max()) + 2 * window_days * 86400 + 1 if len(t) else 1.0
+    key = sent["subscriber_id"].to_numpy(dtype=np.float64) * span + t
+    first = np.searchsorted(key, key - window_days * 86400, side="right")
+    sent = sent.assign(emails_in_window=np.arange(len(key)) - first + 1)
+    human = ev.loc[(ev["event_type"] == "opened") & ~ev["is_machine_open"], keys]
+    left = ev.loc[ev["event_type"].isin(["unsubscribed", "complained"]), keys]
+    opened = pd.MultiIndex.from_frame(sent[keys]).isin(pd.MultiIndex.from_frame(human))
+    unsub = pd.MultiIndex.from_frame(sent[keys]).isin(pd.MultiIndex.from_frame(left))
+    return sent.assign(opened=opened, unsubscribed=unsub).reset_index(drop=True)
 
 
 def engagement_by_cadence(
-    world: World, group: pd.Series | None = None, max_per_week: int = 8
+    world: World, group: pd.Series | None = None, max_per_week: int = 8, window_days: float = 7.0
 ) -> pd.DataFrame:
-    """Open and unsubscribe rates against the number of emails received that week.
+    """Open and unsubscribe rates against the number of emails received in the past week.
 
     Parameters
     ----------
@@ -102,27 +114,26 @@ def engagement_by_cadence(
     group : Series, optional
         Grouping by subscriber id.
     max_per_week : int, default 8
-        Weeks with more emails are pooled into this last bin.
+        Emails with a busier week behind them are pooled into this last bin.
+    window_days : float, default 7
+        The trailing window (see :func:`delivered_emails`).
 
     Returns
     -------
     DataFrame
-        ``group, emails_per_week, subscriber_weeks, open_rate, unsubscribe_rate`` where the
-        open rate is opened campaigns per delivered email.
+        ``group, emails_per_week, emails, open_rate, unsubscribe_rate``: per group and recent
+        volume, how many delivered emails, the share opened by a person and the share followed
+        by an unsubscribe or complaint.
     """
-    w = weekly_engagement(world, group)
-    w["emails_per_week"] = w["delivered"].clip(upper=max_per_week)
-    agg = w.groupby(["group", "emails_per_week"], observed=True).agg(
-        subscriber_weeks=("subscriber_id", "size"),
-        delivered=("delivered", "sum"),
-        opened=("opened", "sum"),
-        unsubscribed=("unsubscribed", "sum"),
-    )
-    agg["open_rate"] = agg["opened"] / agg["delivered"]
-    agg["unsubscribe_rate"] = agg["unsubscribed"] / agg["delivered"]
-    return agg.reset_index()[
-        ["group", "emails_per_week", "subscriber_weeks", "open_rate", "unsubscribe_rate"]
-    ]
+    d = delivered_emails(world, window_days)
+    g = _group_of(world, group)
+    d["group"] = d["subscriber_id"].map(g).to_numpy()
+    d["emails_per_week"] = d["emails_in_window"].clip(upper=max_per_week)
+    agg = d.groupby(["group", "emails_per_week"], observed=True).agg(
+        emails=("opened", "size"), open_rate=("opened", "mean"),
+        unsubscribe_rate=("unsubscribed", "mean"),
+    )  # fmt: skip
+    return agg.reset_index()
 
 
 def order_values(world: World, group: pd.Series | None = None) -> pd.DataFrame:
@@ -187,3 +198,94 @@ def funnel(world: World) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=["event", "count"])
     out["per_delivered"] = out["count"] / delivered if delivered else np.nan
     return out
+
+
+def persona_overview(world: World) -> pd.DataFrame:
+    """The personas a synthetic world was generated from, in plain numbers.
+
+    Read from the scenario stored in ``world.json``; a world without one (real data) has none.
+
+    Returns
+    -------
+    DataFrame
+        One row per persona: planned share, description, preferred weekday reading hour,
+        cadence tolerance (emails a week before fatigue), human open rate, median order value and
+        expected orders per 30 days.
+    """
+    scenario = world.meta.get("scenario") or {}
+    personas = scenario.get("personas") or {}
+    shares = scenario.get("shares") or {}
+    total = sum(shares.values()) or 1.0
+    rows = [
+        {
+            "persona": name,
+            "share": shares.get(name, 0.0) / total,
+            "description": p.get("description", ""),
+            "weekday_hour": p.get("weekday_hour"),
+            "cadence_tolerance": p.get("cadence_tolerance"),
+            "open_rate": p.get("open_rate"),
+            "median_order_value": p.get("order_value_median"),
+            "orders_per_30_days": 30 * p["purchase_rate"] if "purchase_rate" in p else np.nan,
+        }
+        for name, p in personas.items()
+        if shares.get(name, 0.0) > 0
+    ]
+    return pd.DataFrame(rows)
+
+
+def lifecycle_by_week(world: World, table: str = "truth_lifecycle") -> pd.DataFrame:
+    """Subscribers in each lifecycle stage at the end of every week.
+
+    Parameters
+    ----------
+    world : World
+    table : str, default "truth_lifecycle"
+        A table of stage transitions ``subscriber_id, ts, stage`` (one row per transition).
+
+    Returns
+    -------
+    DataFrame
+        Rows: week end (UTC dates); columns: stages in lifecycle order; values: subscribers.
+        Subscribers who have not signed up yet are not counted.
+    """
+    from workbench.schema import LIFECYCLE_STAGES
+
+    t = world[table].sort_values(["ts", "subscriber_id"], kind="stable")
+    start = t["ts"].min().normalize()
+    ends = pd.date_range(
+        start + pd.Timedelta(days=7), t["ts"].max() + pd.Timedelta(days=7), freq="7D"
+    )
+    counts = {}
+    for end in ends:
+        last = t.loc[t["ts"] < end].drop_duplicates("subscriber_id", keep="last")
+        counts[end.date()] = last["stage"].value_counts()
+    out = pd.DataFrame(counts).T.fillna(0).astype("int64")
+    stages = [s for s in LIFECYCLE_STAGES if s in out.columns]
+    return out[stages].rename_axis(index="week_end", columns="stage")
+
+
+def lifecycle_transitions(world: World, table: str = "truth_lifecycle") -> pd.DataFrame:
+    """How often subscribers moved from one stage to the next (rows: from, columns: to)."""
+    from workbench.schema import LIFECYCLE_STAGES
+
+    t = world[table].sort_values(["subscriber_id", "ts"], kind="stable")
+    prev = t.groupby("subscriber_id")["stage"].shift()
+    moves = pd.crosstab(prev.rename("from"), t["stage"].rename("to"))
+    order = list(LIFECYCLE_STAGES)
+    return moves.reindex(index=order, columns=order, fill_value=0)
+
+
+def world_summary(world: World) -> str:
+    """A few lines of Markdown saying what world this is: scenario, seed, period and table sizes."""
+    meta = world.meta
+    scenario = meta.get("scenario")
+    name = scenario.get("name") if isinstance(scenario, dict) else scenario
+    lines = [f"**World** `{world.path.name}`"]
+    if name is not None:
+        lines[0] += f": scenario **{name}**, seed {meta.get('seed')}"
+    if meta.get("start") and meta.get("days"):
+        lines.append(f"{meta['days']} days from {meta['start']}")
+    sizes = ", ".join(f"{len(df):,} {name}" for name, df in world.tables.items() if not
+                      name.startswith("truth_"))  # fmt: skip
+    lines.append(f"Tables: {sizes}.")
+    return "  \n".join(lines)

@@ -50,3 +50,20 @@ def reports_dir() -> Path:
 def notebooks_dir() -> Path:
     """The parameterized notebooks (``notebooks/``)."""
     return project_root() / "notebooks"
+
+
+def world_dir(world: str | os.PathLike[str] = "") -> Path:
+    """The world folder a notebook works on: ``world`` itself, or the sample world when empty.
+
+    Raises
+    ------
+    WorkbenchError
+        When the folder does not exist.
+    """
+    from workbench.errors import WorkbenchError
+
+    path = Path(world) if str(world) else sample_world()
+    if not path.is_dir():
+        hint = " (run `make sample` to create it)" if not str(world) else ""
+        raise WorkbenchError(f"{path}: no such world folder{hint}")
+    return path

@@ -130,4 +130,6 @@ def stacked_shares(
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.margins(x=0)
+    if isinstance(shares.index, pd.DatetimeIndex) or hasattr(shares.index[0], "isoformat"):
+        fig.autofmt_xdate()
     return fig

@@ -198,38 +198,19 @@ def _new_run_dir(root: Path, rid: str) -> Path:
 # ------------------------------------------------------------------------------------ world
 
 
-def _scenario_tag(scenario: str) -> str:
-    p = Path(scenario)
-    if p.suffix == ".toml" and p.is_file():
-        return f"{p.stem}-{hashlib.sha256(p.read_bytes()).hexdigest()[:8]}"
-    return scenario
-
-
-def _scenario_size(scenario: str) -> int | None:
-    """The scenario's own subscriber count, when :mod:`workbench.synth` can tell it."""
-    try:
-        from workbench.synth import load_scenario  # type: ignore[attr-defined]
-
-        n = getattr(load_scenario(scenario), "n_subscribers", None)
-    except (ImportError, AttributeError, OSError, ValueError, WorkbenchError):
-        return None
-    return int(n) if n is not None else None
-
-
-def _meta_size(meta: Mapping[str, Any]) -> int | None:
-    for key in ("n_subscribers", "sizes", "row_counts", "rows"):
-        v = meta.get(key)
-        if isinstance(v, Mapping):
-            v = v.get("subscribers")
-        if isinstance(v, int) and not isinstance(v, bool):
-            return v
-    return None
-
-
 def cached_world(
     config: ReportConfig, generate: WorldGenerator | None = None, progress: bool = False
 ) -> tuple[Path, bool]:
     """The world of ``config``, generated once into ``datasets/generated/`` and reused after.
+
+    Parameters
+    ----------
+    config : ReportConfig
+        Scenario, size and seed.
+    generate : callable, optional
+        Stand-in for :func:`workbench.synth.generate_world` (tests).
+    progress : bool
+        Show the generator's progress bar.
 
     Returns
     -------
@@ -237,27 +218,22 @@ def cached_world(
         The world folder and whether it was generated now (False: cache hit).
     """
     from workbench.paths import generated_dir
+    from workbench.synth.cache import cache_name
+    from workbench.synth.cache import cached_world as _cached
 
-    n = config.n_subscribers or _scenario_size(config.scenario)
-    out = generated_dir() / f"{_scenario_tag(config.scenario)}-n{n or 'default'}-s{config.seed}"
-    if (out / "world.json").is_file():
-        return out, False
+    n = config.n_subscribers or None
+    out = generated_dir() / cache_name(config.scenario, n, config.seed)
+    fresh = not (out / "world.json").is_file()
     if generate is None:
-        try:
-            from workbench.synth import generate_world as generate  # type: ignore[attr-defined]
-        except ImportError as exc:
-            raise WorkbenchError(
-                f"cannot generate a world ({exc}); pass an existing world folder with --world DIR"
-            ) from None
-    path = generate(
-        config.scenario,
-        n_subscribers=config.n_subscribers,
-        seed=config.seed,
-        out=out,
-        overwrite=out.exists(),
-        progress=progress,
-    )
-    return Path(path or out), True
+        path = _cached(config.scenario, n, config.seed, progress=progress)
+    elif fresh:
+        path = generate(
+            config.scenario, n_subscribers=n, seed=config.seed, out=out, overwrite=out.exists(),
+            progress=progress,
+        )  # fmt: skip
+    else:
+        path = out
+    return Path(path or out), fresh
 
 
 def _read_meta(world: Path) -> dict[str, Any]:
@@ -461,7 +437,7 @@ def run_report(
         world_dir, generated = cached_world(config, generate, progress)
         world_dir = world_dir.resolve()
     meta = _read_meta(world_dir)
-    n_subscribers = config.n_subscribers or _meta_size(meta)
+    n_subscribers = config.n_subscribers or meta.get("n_subscribers")
     scenario = config.scenario
     if generated is None:  # a given world: its own scenario name, when it tells one
         named = meta.get("scenario")

@@ -1,0 +1,70 @@
+"""Every registered notebook is committed clean and runs under plain papermill.
+
+The report pipeline itself is tested in ``test_reports.py``; here each notebook of
+``notebooks/registry.toml`` is executed by the ``papermill`` command line on the committed sample
+world, as a user would run it, with small parameters.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from workbench.paths import notebooks_dir, sample_world
+from workbench.reports import load_registry, read_headlines
+
+ENTRIES = load_registry()
+# Small parameters for CI; every other parameter keeps the notebook's own default.
+CI_PARAMETERS: dict[str, dict[str, object]] = {}
+
+
+def _parameters_cell(nb) -> nbformat.NotebookNode:
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, "exactly one cell must be tagged 'parameters'"
+    return cells[0]
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_notebook_is_committed_clean_and_documented(entry):
+    nb = nbformat.read(entry.path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, "strip outputs before commit"
+    source = _parameters_cell(nb).source
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    for node in tree.body:
+        assert isinstance(node, ast.AnnAssign | ast.Assign), (
+            f"only assignments: {ast.unparse(node)}"
+        )
+        assert "# help" in lines[node.lineno - 1], (
+            f"parameter without '# help': {ast.unparse(node)}"
+        )
+    assert sum(c.cell_type == "markdown" for c in nb.cells) >= 3, "a notebook teaches in prose"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_notebook_runs_under_plain_papermill(entry, tmp_path):
+    out = tmp_path / entry.path.name
+    params = {"world": str(sample_world()), **CI_PARAMETERS.get(entry.name, {})}
+    args = [sys.executable, "-m", "papermill", str(entry.path), str(out), "--cwd", str(tmp_path)]
+    for k, v in params.items():
+        args += ["-p", k, str(v)] if isinstance(v, str) else ["-y", json.dumps({k: v})]
+    done = subprocess.run(args, capture_output=True, text=True, cwd=notebooks_dir().parent)
+    assert done.returncode == 0, done.stderr[-3000:]
+    nb = nbformat.read(out, as_version=4)
+    assert read_headlines(nb), "the notebook records headline numbers for the report"
+    images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    assert images >= 1, "figures are shown"
+
+
+def test_every_registered_notebook_exists():
+    files = {p.name for p in Path(notebooks_dir()).glob("*.ipynb")}
+    assert {e.path.name for e in ENTRIES} == files, "register every notebook in registry.toml"
