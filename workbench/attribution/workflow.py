@@ -1,0 +1,89 @@
+"""The attribution notebook's inputs in one call: journeys or paths, truth and holdouts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from workbench.attribution.journeys import Journeys, journeys_from_world, read_paths
+from workbench.attribution.scorecard import holdout_lift
+from workbench.attribution.simulate import simulate_paths
+from workbench.errors import DataError
+
+
+@dataclass
+class AttributionInputs:
+    """What the attribution notebook works on.
+
+    Attributes
+    ----------
+    data : DataFrame or Journeys
+        Journeys built from a world, or a paths table.
+    paths : DataFrame
+        The paths table (ChannelAttribution layout, ``segment`` first when segmented).
+    by : str or None
+        The segment column to pass to :func:`~workbench.attribution.attribute` (``None``: none).
+    truth : DataFrame or None
+        The world's ``truth_channels``, when present.
+    holdouts : DataFrame
+        :func:`~workbench.attribution.holdout_lift` of the world's channel holdouts (may be empty).
+    source : str
+        Where the data came from, in words.
+    """
+
+    data: pd.DataFrame | Journeys
+    paths: pd.DataFrame
+    by: str | None
+    truth: pd.DataFrame | None
+    holdouts: pd.DataFrame
+    source: str
+
+
+def load_inputs(
+    world: str | Path = "",
+    paths_file: str | Path = "",
+    *,
+    lookback_days: float = 30.0,
+    segment_col: str = "",
+    seed: int = 0,
+    fallback_journeys: int = 20_000,
+) -> AttributionInputs:
+    """Journeys from a world (or the sample world), a paths file, or simulated paths.
+
+    ``paths_file`` wins over ``world``; an empty ``world`` means the committed sample world, and
+    when that does not exist either, ``fallback_journeys`` simulated journeys (no truth) are used.
+    """
+    from workbench import paths as wpaths
+
+    empty = pd.DataFrame()
+    if paths_file:
+        p = read_paths(paths_file, segment_col=segment_col or None)
+        return AttributionInputs(p, p, segment_col or None, None, empty, f"paths file {paths_file}")
+    folder = Path(world) if world else wpaths.sample_world()
+    if not (folder / "world.json").exists() and not world:
+        p = simulate_paths(fallback_journeys, seed=seed)
+        return AttributionInputs(p, p, None, None, empty, "simulated journeys (no sample world)")
+    from workbench.schema import load_world
+
+    tables = ["subscribers", "touchpoints", "orders"]
+    w = load_world(folder, tables=tables)
+    j = journeys_from_world(w, lookback_days=lookback_days, segment=segment_col or None)
+    truth: pd.DataFrame | None = None
+    holdouts = empty
+    try:
+        truth = load_world(folder, tables=["truth_channels"], include_truth=True)["truth_channels"]
+    except DataError as exc:  # a world without truth (real data) is fine
+        if "table not found" not in exc.problem:
+            raise
+    try:
+        x = load_world(folder, tables=["experiments", "assignments", "orders"])
+        holdouts = holdout_lift(x["experiments"], x["assignments"], x["orders"])
+    except DataError as exc:  # so is a world without experiments
+        if "table not found" not in exc.problem:
+            raise
+    by = "segment" if segment_col else None
+    return AttributionInputs(
+        j, j.to_paths(by_segment=bool(segment_col)), by, truth, holdouts, f"world {folder}"
+    )
