@@ -302,3 +302,127 @@ def test_cli_bad_scenario_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert len(err.strip().splitlines()) == 1
     assert "scenario.personas.foo" in err and "unknown persona 'foo'" in err
     assert not (tmp_path / "w").exists()
+
+
+# ------------------------------------------------------------------------------ cadence test
+
+
+def _cadence_id(world) -> int:
+    exps = world["experiments"]
+    return int(exps.loc[exps.kind == "cadence_test", "experiment_id"].iloc[0])
+
+
+def test_cadence_weekdays_nest_around_the_usual_days() -> None:
+    from workbench.synth.calendar import cadence_weekdays
+
+    usual = (1, 3)  # tue, thu
+    assert cadence_weekdays(usual, None) == usual == cadence_weekdays(usual, 2)
+    assert cadence_weekdays(usual, 1) == (1,)
+    assert cadence_weekdays(usual, 4) == (0, 1, 3, 5)
+    assert cadence_weekdays(usual, 6) == (0, 1, 2, 3, 4, 5)
+    assert cadence_weekdays(usual, 7) == tuple(range(7))
+    assert cadence_weekdays(usual, 0) == ()
+    for k in range(8):
+        assert len(cadence_weekdays(usual, k)) == k
+
+
+def test_cadence_assignment_is_balanced(world) -> None:
+    cid = _cadence_id(world)
+    exps = world["experiments"].set_index("experiment_id")
+    arms = exps.loc[cid, "arms"].split("|")
+    assert exps.loc[cid, "control_arm"] == arms[0] == "2_per_week"
+    asg = world["assignments"]
+    asg = asg[asg.experiment_id == cid]
+    counts = asg["arm"].value_counts()
+    assert set(counts.index) == set(arms)
+    assert counts.max() - counts.min() <= 1
+    # half of the subscribers who joined before the test start
+    subs = world["subscribers"]
+    base = (subs["signup_ts"] < exps.loc[cid, "start_ts"]).sum()
+    assert abs(len(asg) - 0.5 * base) <= 1
+    assert not asg["is_holdout"].any()
+
+
+def test_cadence_arms_realise_their_weekly_volume(world) -> None:
+    cid = _cadence_id(world)
+    exp = world["experiments"].set_index("experiment_id").loc[cid]
+    start = exp["start_ts"]
+    end = start + pd.Timedelta(days=int(exp["conversion_window_days"]))
+    camps = world["campaigns"]
+    bc = camps[(camps.kind == "broadcast") & (camps.channel == "email")]
+    bc = bc[(bc.sent_ts >= start) & (bc.sent_ts < end)]
+    assert (bc["experiment_id"] == cid).sum() > 0  # extra broadcasts carry the test
+    ev = world["email_events"]
+    sent = ev[(ev.event_type == "sent") & ev.campaign_id.isin(bc["campaign_id"])]
+    per_sub = sent.groupby("subscriber_id").size()
+    asg = world["assignments"]
+    asg = asg[asg.experiment_id == cid].set_index("subscriber_id")["arm"]
+    subs = world["subscribers"].set_index("subscriber_id")
+    reach = subs["email_consent"] & subs["unsubscribed_ts"].isna()
+    got = per_sub.reindex(asg.index, fill_value=0)[reach.reindex(asg.index)]
+    weeks = (end - start).days / 7
+    mean = got.groupby(asg).mean() / weeks
+    # never more than the arm's schedule; close to it for those who stayed reachable
+    for arm in ("1_per_week", "2_per_week", "4_per_week", "6_per_week"):
+        k = int(arm[0])
+        assert (got[asg.reindex(got.index) == arm] <= k * weeks).all()
+        assert k - 0.3 <= mean[arm] <= k, (arm, mean[arm])
+    # non-participants get only the usual broadcasts
+    others = per_sub.drop(asg.index, errors="ignore")
+    assert others.max() <= 2 * weeks
+    # cadence broadcasts go to participants only, labelled with their arm
+    extra = sent[sent.campaign_id.isin(bc.loc[bc.experiment_id == cid, "campaign_id"])]
+    assert extra["subscriber_id"].isin(asg.index).all()
+    assert (extra["variant"].to_numpy() == asg.loc[extra["subscriber_id"]].to_numpy()).all()
+    assert set(extra["variant"]) == {"4_per_week", "6_per_week"}
+
+
+def test_cadence_truth_shows_fatigue(world) -> None:
+    te = world["truth_effects"]
+    te = te[te.experiment_id == _cadence_id(world)].set_index(["persona", "arm"])
+    assert te["broadcasts_per_week"].notna().all() and te["open_rate"].notna().all()
+    for persona in ("busy_professional", "lapsing", "caregiver"):
+        t = te.loc[persona]
+        # more email: fewer opens per email and more unsubscribes (tolerance <= 3 a week)
+        assert t.loc["6_per_week", "open_rate"] < t.loc["2_per_week", "open_rate"]
+        assert t.loc["6_per_week", "unsubscribe_rate"] > t.loc["2_per_week", "unsubscribe_rate"]
+        assert (
+            t.loc["1_per_week", "broadcasts_per_week"]
+            < t.loc["2_per_week", "broadcasts_per_week"]
+            < t.loc["4_per_week", "broadcasts_per_week"]
+            < t.loc["6_per_week", "broadcasts_per_week"]
+            <= 6
+        )
+    other = world["truth_effects"]
+    assert other.loc[other.experiment_id != _cadence_id(world), "open_rate"].isna().all()
+
+
+def test_cadence_scenario_errors() -> None:
+    bad_arm = _doc(experiments=[{"kind": "cadence_test", "arms": ["control", "9_per_week"]}])
+    with pytest.raises(WorkbenchError, match=r"experiments\[0\]\.arms.*N_per_week"):
+        parse_scenario(bad_arm, "s.toml")
+    share = _doc(experiments=[{"kind": "ab_test", "arms": ["a", "b"], "base_share": 0.5}])
+    with pytest.raises(WorkbenchError, match=r"experiments\[0\]\.base_share"):
+        parse_scenario(share, "s.toml")
+    clash = _doc(
+        experiments=[
+            {"kind": "cadence_test", "arms": ["control", "4_per_week"], "start_day": 7},
+            {"kind": "segmentation_holdout", "start_day": 0, "length_days": 14},
+        ]
+    )
+    from workbench.synth.calendar import build_calendar
+
+    with pytest.raises(WorkbenchError, match="overlaps segmentation_holdout"):
+        build_calendar(parse_scenario(clash))
+
+
+# ------------------------------------------------------------------------------ email column
+
+
+def test_email_column_uses_a_reserved_domain(world) -> None:
+    subs = world["subscribers"]
+    email = subs["email"]
+    assert email.is_unique and email.notna().all()
+    assert (email == "subscriber-" + subs["subscriber_id"].astype(str) + "@example.com").all()
+    domains = email.str.split("@").str[1]
+    assert domains.isin(["example.com", "example.org", "example.net"]).all()

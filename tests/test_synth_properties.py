@@ -44,6 +44,15 @@ def test_world_invariants(seed: int, n: int, days: int) -> None:
     assert subs["unsubscribed_ts"].notna().sum() == first.size
     # nothing sent before signup
     assert (sent["ts"] >= sent["signup_ts"]).all()
+    # cadence-test broadcasts only reach consenting participants of the test
+    exps = w["experiments"]
+    cad = exps.loc[exps.kind == "cadence_test", "experiment_id"]
+    camps = w["campaigns"]
+    extra = camps.loc[camps.experiment_id.isin(cad), "campaign_id"]
+    asg = w["assignments"]
+    part = asg.loc[asg.experiment_id.isin(cad), "subscriber_id"]
+    got = sent[sent.campaign_id.isin(extra)]
+    assert got["subscriber_id"].isin(part).all() and got["email_consent"].all()
 
     # per subscriber and campaign: sent < delivered < opened; clicks after a human open
     key = ["subscriber_id", "campaign_id"]

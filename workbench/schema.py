@@ -34,7 +34,13 @@ CHANNELS = ("email", "sms", "push", "in_app", "paid_retargeting", "organic_searc
 MESSAGE_CHANNELS = ("email", "sms", "push", "in_app")
 CAMPAIGN_KINDS = ("broadcast", "triggered", "lifecycle")
 INTERACTIONS = ("impression", "click", "open")
-EXPERIMENT_KINDS = ("ab_test", "factorial", "segmentation_holdout", "channel_holdout")
+EXPERIMENT_KINDS = (
+    "ab_test",
+    "factorial",
+    "segmentation_holdout",
+    "channel_holdout",
+    "cadence_test",
+)
 LIFECYCLE_STAGES = ("new", "active", "lapsing", "lapsed", "reactivated")
 
 _ARROW_TYPES: dict[str, pa_arrow.DataType] = {

@@ -9,6 +9,14 @@ per persona x arm of every experiment), ``truth_channels`` (incremental conversi
 from a
 counterfactual run with common random numbers), plus ``truth_lifecycle`` (one row per lifecycle
 transition: subscriber_id, day, ts, stage in new / active / lapsing / lapsed / reactivated).
+``subscribers.email`` holds a synthetic address ``subscriber-<id>@example.com`` (a domain
+reserved for examples, never a real one).
+
+Every built-in scenario carries a randomised ``cadence_test`` (arms ``2_per_week`` = the usual
+tue/thu broadcasts, ``1_per_week``, ``4_per_week``, ``6_per_week``) so that email volume varies
+independently of engagement and each persona's fatigue threshold can be estimated; its
+``truth_effects`` rows add the expected ``broadcasts_per_week``, ``open_rate`` (human opens per
+delivered email) and ``unsubscribe_rate`` (per delivered email) of each persona under each arm.
 See :mod:`workbench.synth.personas` for the personas and :mod:`workbench.synth.scenario` for the
 scenario TOML format.
 """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -51,6 +51,9 @@ class Calendar:
     experiments : tuple of ExperimentSpec
     experiment_day : tuple of int
         Day each experiment starts (its broadcast's day for tests).
+    cadence : dict of int to ndarray
+        For each ``cadence_test`` (by experiment index): a boolean array arms x days, True where
+        the arm gets an email broadcast that day (outside the test window: the usual days).
     """
 
     t0: int
@@ -59,6 +62,7 @@ class Calendar:
     campaigns: tuple[Campaign, ...]
     experiments: tuple[ExperimentSpec, ...]
     experiment_day: tuple[int, ...]
+    cadence: dict[int, np.ndarray] = field(default_factory=dict)
 
     def flow_campaign(self, step: str) -> Campaign | None:
         """The campaign of a flow message (``welcome_1``...), if that flow is on."""
@@ -70,6 +74,45 @@ class Calendar:
     def slot(self, day: int | np.ndarray) -> int | np.ndarray:
         """Start of day ``day``'s slot (seconds)."""
         return self.slot0 + day * DAY
+
+
+def cadence_weekdays(usual: tuple[int, ...], per_week: int | None) -> tuple[int, ...]:
+    """Weekdays (0 = Monday) of a cadence arm sending ``per_week`` broadcasts a week.
+
+    ``None`` (the ``control`` arm) keeps the ``usual`` days. Otherwise the usual days come first
+    (in weekday order), then, one at a time, the weekday farthest (around the week) from the days
+    already chosen, the earlier weekday on ties: with tue/thu broadcasts, 1 -> tue,
+    4 -> mon/tue/thu/sat, 6 -> mon..sat.
+    """
+    chosen = sorted(usual)
+    if per_week is None:
+        return tuple(chosen)
+    if per_week <= len(chosen):
+        return tuple(chosen[:per_week])
+    while len(chosen) < per_week:
+        rest = [w for w in range(7) if w not in chosen]
+        gap = [min((min((w - c) % 7, (c - w) % 7) for c in chosen), default=0) for w in rest]
+        chosen.append(rest[int(np.argmax(gap))])
+    return tuple(sorted(chosen))
+
+
+def _check_cadence_overlaps(sc: Scenario, exp_day: list[int]) -> None:
+    """A cadence test may not overlap a segmentation holdout or an email holdout (or another)."""
+    exps = sc.experiments
+    for i, e in enumerate(exps):
+        if e.kind != "cadence_test":
+            continue
+        for j, o in enumerate(exps):
+            clash = o.kind in ("segmentation_holdout", "cadence_test") or (
+                o.kind == "channel_holdout" and o.channel == "email"
+            )
+            if j == i or not clash:
+                continue
+            if exp_day[i] < exp_day[j] + o.length_days and exp_day[j] < exp_day[i] + e.length_days:
+                raise WorkbenchError(
+                    f"experiments[{i}]: cadence test {e.name!r} overlaps {o.kind} {o.name!r}; "
+                    "move its start_day or length_days"
+                )
 
 
 def build_calendar(sc: Scenario) -> Calendar:
@@ -94,6 +137,7 @@ def build_calendar(sc: Scenario) -> Calendar:
                 n_email += ch == "email"
                 rows.append((d, ch, content))
     email_days = [d for d, ch, _ in rows if ch == "email"]
+    usual = tuple(WEEKDAYS.index(w) for w in cal.email_weekdays)
     exp_of_bcast: dict[int, int] = {}
     exp_day: list[int] = []
     for i, e in enumerate(sc.experiments):
@@ -118,20 +162,44 @@ def build_calendar(sc: Scenario) -> Calendar:
                     f"period ({sc.days} days)"
                 )
             exp_day.append(e.start_day)
+    _check_cadence_overlaps(sc, exp_day)
+    # cadence tests: each arm's broadcast days; extra broadcasts on days without a usual one
+    weekday = np.array([(sc.start + dt.timedelta(days=d)).weekday() for d in range(sc.days)])
+    is_usual = np.isin(weekday, usual)
+    cadence: dict[int, np.ndarray] = {}
+    extra: dict[int, int] = {}  # day -> experiment index of the extra broadcast
+    for i, e in enumerate(sc.experiments):
+        if e.kind != "cadence_test":
+            continue
+        window = np.zeros(sc.days, bool)
+        window[exp_day[i] : exp_day[i] + e.length_days] = True
+        sched = np.tile(is_usual, (len(e.arms), 1))
+        for a, arm in enumerate(e.arms):
+            days = cadence_weekdays(usual, e.per_week(arm))
+            sched[a, window] = np.isin(weekday[window], days)
+        cadence[i] = sched
+        for d in np.flatnonzero(sched.any(0) & window & ~is_usual):
+            extra[int(d)] = i
+    rot = cal.content_rotation
+    rows += [(d, "email", rot[d % len(rot)]) for d in extra]
+    rows.sort(key=lambda r: (r[0], r[1] != "email"))  # stable: usual rows keep their order
     campaigns: list[Campaign] = []
     k_email = 0
     for d, ch, content in rows:
         exp = None
-        if ch == "email":
+        suffix = ""
+        if ch == "email" and is_usual[d]:
             exp = exp_of_bcast.get(k_email)
             k_email += 1
+        elif ch == "email":
+            exp, suffix = extra[d], " (cadence test)"
         date = (sc.start + dt.timedelta(days=d)).isoformat()
         cid = len(campaigns) + 1
         campaigns.append(
-            Campaign(cid, f"{date} {ch} {content}", "broadcast", ch, d, content, None, exp)
+            Campaign(cid, f"{date} {ch} {content}{suffix}", "broadcast", ch, d, content, None, exp)
         )
     for flow, step, kind, _ in FLOW_MESSAGES:
         if flow in cal.flows:
             cid = len(campaigns) + 1
             campaigns.append(Campaign(cid, step, kind, "email", 0, None, flow, None))
-    return Calendar(t0, slot0, sc.days, tuple(campaigns), sc.experiments, tuple(exp_day))
+    return Calendar(t0, slot0, sc.days, tuple(campaigns), sc.experiments, tuple(exp_day), cadence)

@@ -13,8 +13,9 @@ Determinism
 -----------
 Chunk ``k`` draws from ``np.random.default_rng(np.random.SeedSequence(seed).spawn(K)[k])``; rows
 are sorted within each part (by subscriber, then time); files are written by pyarrow directly (no
-pandas metadata) with zstd level 3, dictionary encoding and fixed row groups, and ``world.json``
-holds no clock time. Same scenario and seed give byte-identical files.
+pandas metadata) with zstd level 1, dictionary encoding of category strings only, delta encoding
+of sorted ids and times, and fixed row groups; ``world.json`` holds no clock time. Same scenario
+and seed give byte-identical files.
 """
 
 from __future__ import annotations
@@ -30,14 +31,15 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import workbench
 from workbench._io import atomic_dir
 from workbench.schema import TABLES
-from workbench.synth.calendar import Calendar, build_calendar
+from workbench.synth.calendar import Calendar, build_calendar, cadence_weekdays
 from workbench.synth.personas import ACQUISITION_SOURCES, PRODUCT_CATEGORIES, REGIONS
-from workbench.synth.scenario import Scenario, load_scenario
+from workbench.synth.scenario import WEEKDAYS, Scenario, load_scenario
 from workbench.synth.simulate import (
     EFFECT_CHANNELS,
     EVENT_CODES,
@@ -49,7 +51,7 @@ from workbench.synth.simulate import (
 )
 
 #: Bumped whenever the same scenario and seed would give different data.
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"
 PART_TABLES = (
     "subscribers",
     "email_events",
@@ -60,6 +62,8 @@ PART_TABLES = (
     "truth_lifecycle",
 )
 ROW_GROUP = 1 << 20
+ZSTD_LEVEL = 1
+_DELTA_COLUMNS = ("subscriber_id", "ts", "order_id")
 _US = 1_000_000
 
 
@@ -189,6 +193,13 @@ def _cat(codes: np.ndarray, names: tuple[str, ...] | list[str], null: bool = Fal
     return dictionary.take(idx)
 
 
+def _emails(ids: np.ndarray) -> pa.Array:
+    """Synthetic addresses ``subscriber-<id>@example.com`` (a domain reserved by RFC 2606)."""
+    return pc.binary_join_element_wise(
+        "subscriber-", pc.cast(pa.array(ids), pa.string()), "@example.com", ""
+    )
+
+
 def _order(*keys: np.ndarray) -> np.ndarray:
     """Row order by ``keys`` (most significant first) via one packed int64 key."""
     if keys[0].size == 0:
@@ -225,13 +236,19 @@ class _WorldWriter:
             path = self.root / f"{name}.parquet"
         else:
             path = self.root / name / f"part-{part:05d}.parquet"
+        # dictionary-encode only the low-cardinality strings: ids, times and addresses would
+        # only fill a dictionary page to abandon it
+        strings = [f.name for f in table.schema if pa.types.is_string(f.type) and f.name != "email"]
+        # sorted ids and times: delta encoding is smaller and cheaper than zstd on plain values
+        delta = {c: "DELTA_BINARY_PACKED" for c in _DELTA_COLUMNS if c in table.schema.names}
         pq.write_table(
             table,
             path,
             compression="zstd",
-            compression_level=3,
+            compression_level=ZSTD_LEVEL,
             row_group_size=ROW_GROUP,
-            use_dictionary=True,
+            use_dictionary=strings,
+            column_encoding=delta or None,
         )
         self.rows[name] = self.rows.get(name, 0) + table.num_rows
 
@@ -244,6 +261,7 @@ class _WorldWriter:
             pa.Table.from_arrays(
                 [
                     pa.array(s["subscriber_id"]),
+                    _emails(s["subscriber_id"]),
                     _ts(s["signup_ts"]),
                     _cat(s["region"], tuple(REGIONS)),
                     pa.array(s["tz_offset_h"]),
@@ -253,7 +271,7 @@ class _WorldWriter:
                     pa.array(s["push_consent"]),
                     _ts(s["unsubscribed_ts"], null_below=np.iinfo(np.int64).min),
                 ],
-                schema=_schema("subscribers", skip=("email",)),
+                schema=_schema("subscribers"),
             ),
             k,
         )
@@ -410,13 +428,13 @@ class _WorldWriter:
                     pa.array(
                         [
                             e.length_days
-                            if e.kind.endswith("holdout")
+                            if e.kind.endswith("holdout") or e.kind == "cadence_test"
                             else e.conversion_window_days
                             for e in exps
                         ],
                         pa.int64(),
                     ),
-                    pa.array([_describe(e) for e in exps], pa.string()),
+                    pa.array([_describe(e, sc.calendar.email_weekdays) for e in exps], pa.string()),
                     pa.array(
                         [e.channel if e.kind == "channel_holdout" else None for e in exps],
                         pa.string(),
@@ -477,9 +495,13 @@ class _WorldWriter:
                 "lift_vs_control",
                 "revenue_lift_vs_control",
                 "n_recipients",
+                "broadcasts_per_week",
+                "open_rate",
+                "unsubscribe_rate",
             )
         }
         eff = self.effects
+        sc_days = self.cal.days
         for i, e in enumerate(self.cal.experiments):
             ctrl = e.arms.index(e.control_arm)
             for p, pname in enumerate(self.pnames):
@@ -488,6 +510,9 @@ class _WorldWriter:
                 n = eff[i, p, : len(e.arms), 0]
                 cr = eff[i, p, : len(e.arms), 1] / np.maximum(n, 1)
                 rpr = eff[i, p, : len(e.arms), 2] / np.maximum(n, 1)
+                deliv, opens, unsubs = eff[i, p, : len(e.arms), 3:6].T
+                weeks = min(e.length_days, sc_days - self.cal.experiment_day[i]) / 7
+                cadence = e.kind == "cadence_test"
                 for a, arm in enumerate(e.arms):
                     rows["experiment_id"].append(i + 1)
                     rows["persona"].append(pname)
@@ -501,6 +526,15 @@ class _WorldWriter:
                         float(rpr[a] / rpr[ctrl] - 1) if rpr[ctrl] > 0 else 0.0
                     )
                     rows["n_recipients"].append(int(n[a]))
+                    nan = float("nan")
+                    per_week = deliv[a] / max(n[a], 1) / weeks if cadence else nan
+                    rows["broadcasts_per_week"].append(float(per_week))
+                    rows["open_rate"].append(
+                        float(opens[a] / deliv[a]) if cadence and deliv[a] > 0 else nan
+                    )
+                    rows["unsubscribe_rate"].append(
+                        float(unsubs[a] / deliv[a]) if cadence and deliv[a] > 0 else nan
+                    )
         types = {
             "experiment_id": pa.int64(),
             "persona": pa.string(),
@@ -510,7 +544,7 @@ class _WorldWriter:
         return pa.table({k: pa.array(v, types.get(k, pa.float64())) for k, v in rows.items()})
 
 
-def _describe(e: Any) -> str:
+def _describe(e: Any, email_weekdays: tuple[str, ...]) -> str:
     text = e.description or ""
     if e.kind == "channel_holdout":
         text = f"channel={e.channel}; holdout receives no {e.channel} messages. {text}"
@@ -518,6 +552,16 @@ def _describe(e: Any) -> str:
         text = (
             "mass: the usual broadcasts; segmented: best content per cohort at the "
             "subscriber's preferred hour, fatigue-aware; holdout: no broadcasts. " + text
+        )
+    elif e.kind == "cadence_test":
+        usual = tuple(WEEKDAYS.index(w) for w in email_weekdays)
+        arms = "; ".join(
+            f"{a}: {'/'.join(WEEKDAYS[w] for w in cadence_weekdays(usual, e.per_week(a)))}"
+            for a in e.arms
+        )
+        text = (
+            f"{e.base_share:.0%} of the base, email broadcast days per arm ({arms}); "
+            "control = the usual calendar; extra days are broadcasts carrying the test. " + text
         )
     elif e.kind == "factorial":
         text = (

@@ -30,6 +30,7 @@ A scenario file has four parts (every key optional except ``scenario.name``)::
     [[experiments]]              # tests carried by the calendar
     name = "subject lines"
     kind = "ab_test"             # ab_test | factorial | segmentation_holdout | channel_holdout
+                                 # | cadence_test
     arms = ["control", "urgency", "proof"]
     broadcast = 2                # index of the email broadcast that carries it
     conversion_window_days = 7
@@ -43,6 +44,14 @@ levels' lifts. ``lifts = {persona = {arm = lift}}`` overrides true lifts explici
 ``segmentation_holdout`` (arms ``mass``, ``segmented``, ``holdout``) and ``channel_holdout``
 (arms ``exposed``, ``holdout``; key ``channel``) run from ``start_day`` for ``length_days`` with arm
 ``shares``.
+``cadence_test`` runs from ``start_day`` for ``length_days`` on a random ``base_share`` of the
+subscribers who joined before it, split over its arms by ``shares``; each arm is ``control`` (the
+usual calendar) or ``N_per_week`` (``N`` = 0..7 email broadcasts a week: the calendar's usual
+email days first, then the weekdays farthest from the days already chosen, e.g. with tue/thu
+broadcasts ``1_per_week`` = tue, ``4_per_week`` = mon/tue/thu/sat, ``6_per_week`` = mon to sat).
+Its first arm is the control. Arms with extra days get extra broadcast campaigns that carry the
+experiment; arms with fewer days skip the usual broadcasts on the other days. A cadence test may
+not overlap a ``segmentation_holdout`` or an email ``channel_holdout``.
 
 Any mistake raises :class:`~workbench.errors.WorkbenchError` naming the dotted key and what is
 allowed, e.g. ``scenario.personas.foo: unknown persona 'foo'; allowed: new_onboarding, ...``.
@@ -79,6 +88,7 @@ EXPERIMENT_KINDS: tuple[str, ...] = (
     "factorial",
     "segmentation_holdout",
     "channel_holdout",
+    "cadence_test",
 )
 HOLDOUT_CHANNELS: tuple[str, ...] = ("email", "sms", "push", "in_app")
 
@@ -112,6 +122,7 @@ class ExperimentSpec:
     factors: dict[str, tuple[str, ...]] = field(default_factory=dict)
     lifts: dict[str, dict[str, float]] = field(default_factory=dict)
     description: str = ""
+    base_share: float = 1.0
 
     @property
     def control_arm(self) -> str:
@@ -126,6 +137,10 @@ class ExperimentSpec:
             levels = [kv.split("=", 1)[1] for kv in arm.split(";")]
             return max(-1.0, sum(persona.arm_response.get(lv, 0.0) for lv in levels))
         return persona.arm_response.get(arm, 0.0)
+
+    def per_week(self, arm: str) -> int | None:
+        """Email broadcasts a week of a ``cadence_test`` arm (``None`` for ``control``)."""
+        return None if arm == "control" else int(arm.split("_", 1)[0])
 
 
 @dataclass(frozen=True)
@@ -271,6 +286,7 @@ def _experiment(tab: Any, path: str, i: int) -> ExperimentSpec:
         "factors",
         "lifts",
         "description",
+        "base_share",
     )
     tab = _check_keys(tab, path, keys)
     if "kind" not in tab:
@@ -280,6 +296,8 @@ def _experiment(tab: Any, path: str, i: int) -> ExperimentSpec:
     if not isinstance(name, str) or not name:
         raise _fail(f"{path}.name", "expected a non-empty string")
     kw: dict[str, Any] = {"name": name, "kind": kind}
+    if "base_share" in tab and kind != "cadence_test":
+        raise _fail(f"{path}.base_share", "only cadence_test experiments take a base_share")
     factors: dict[str, tuple[str, ...]] = {}
     if kind == "factorial":
         if "factors" not in tab:
@@ -311,6 +329,25 @@ def _experiment(tab: Any, path: str, i: int) -> ExperimentSpec:
         if "arms" in tab and tuple(tab["arms"]) != arms:
             raise _fail(f"{path}.arms", "channel_holdout arms are exposed, holdout")
         kw["channel"] = _choices(tab.get("channel"), f"{path}.channel", HOLDOUT_CHANNELS, False)
+    elif kind == "cadence_test":
+        arms_v = tab.get("arms")
+        ok = {"control", *(f"{k}_per_week" for k in range(8))}
+        if (
+            not isinstance(arms_v, list)
+            or len(arms_v) < 2
+            or len(set(arms_v)) != len(arms_v)
+            or not all(a in ok for a in arms_v)
+        ):
+            raise _fail(
+                f"{path}.arms",
+                "expected a list of >= 2 distinct arms, each 'control' or 'N_per_week' with "
+                "N in 0..7; the first is the control",
+            )
+        arms = tuple(arms_v)
+        if "base_share" in tab:
+            kw["base_share"] = float(_num(tab["base_share"], f"{path}.base_share", 0, 1))
+            if kw["base_share"] <= 0:
+                raise _fail(f"{path}.base_share", "must be > 0")
     else:
         arms_v = tab.get("arms")
         if (

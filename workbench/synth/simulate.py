@@ -12,7 +12,8 @@ Data flow of a chunk (everything vectorised over the chunk's subscribers, loopin
 its matrix from ``H`` and re-decides every order with the same ``U``, which gives
 ``truth_channels``. ``truth_effects`` uses the same hazards: the expected conversion of each
 recipient under each arm (exact mixture over open / click outcomes for tests on one send; expected
-hazard for holdout programs).
+hazard for holdout programs and cadence tests; for a cadence test every arm's schedule is
+played forward for each participant with its fatigue and its chance of still being reachable).
 """
 
 from __future__ import annotations
@@ -207,11 +208,14 @@ class ChunkSimulator:
         self.bounced = np.zeros(n, bool)
         self.react_sent = np.zeros(n, bool)
         self.recent = np.zeros((n, 7), np.int16)  # emails delivered, last 7 days (ring)
+        self.recent_n = np.zeros(n, np.int16)  # its row sums, kept up to date
+        self.recent_b = np.zeros((n, 7), np.int16)  # of which broadcasts
         self.cart_day = np.full(n, -99)
         self.flow_first: dict[int, int] = {}
         E = len(cal.experiments)
         A = max((len(e.arms) for e in cal.experiments), default=1)
-        self.effects = np.zeros((max(E, 1), len(self.personas), A, 3))
+        # last axis: n, conversion, revenue, then (cadence tests) delivered, opens, unsubscribes
+        self.effects = np.zeros((max(E, 1), len(self.personas), A, 6))
         self.tests: list[dict[str, Any]] = []
         self._assign_programs()
         old = np.flatnonzero(self.signup_day < 0)  # new signups are logged by _lifecycle
@@ -227,30 +231,51 @@ class ChunkSimulator:
                 by_day.setdefault(c.day, []).append(c)
         for d in range(D):
             self._lifecycle(d)
+            for i in self.cad_surv:
+                if d == cal.experiment_day[i]:  # who could receive email when the test starts
+                    self.cad_reach[i] = self._reachable(d, int(cal.slot(d)))
             for c in by_day.get(d, []):
                 self._broadcast(c, d)
             self._flows(d)
             self._ads_search_cart(d)
+            self.recent_n -= self.recent[:, (d + 1) % 7]
             self.recent[:, (d + 1) % 7] = 0
+            self.recent_b[:, (d + 1) % 7] = 0
         return self._finish()
 
     # ------------------------------------------------------------------ experiments (programs)
     def _assign_programs(self) -> None:
-        """Holdout programs: the existing base at the program start, balanced random arms."""
+        """Programs (holdouts, cadence tests): the base at the start, balanced random arms.
+
+        ``prog_R[i]`` (subscribers x window days) is the realised hazard of the sends the
+        program governs, ``prog_X[i]`` (arms x subscribers x window days) their expected hazard
+        under each arm; ``prog_d0[i]`` is the window's first day.
+        """
         cal, rng = self.cal, self.rng
         self.prog_arm: dict[int, np.ndarray] = {}
         self.prog_R: dict[int, np.ndarray] = {}
         self.prog_X: dict[int, np.ndarray] = {}
+        self.prog_d0: dict[int, int] = {}
+        self.cad_surv: dict[int, np.ndarray] = {}  # arms x subscribers: expected still reachable
+        self.cad_reach: dict[int, np.ndarray] = {}
         for i, e in enumerate(cal.experiments):
-            if e.kind not in ("segmentation_holdout", "channel_holdout"):
+            if e.kind not in ("segmentation_holdout", "channel_holdout", "cadence_test"):
                 continue
             start = cal.experiment_day[i]
+            width = min(e.length_days, self.D - start)
             idx = np.flatnonzero(self.signup_day < start)
             arm = np.full(self.n, -1, np.int64)
-            arm[idx] = _balanced(rng, len(idx), e.shares)
+            if e.kind == "cadence_test":  # bucket 0 = not enrolled
+                shares = (1 - e.base_share, *(e.base_share * np.asarray(e.shares)))
+                arm[idx] = _balanced(rng, len(idx), shares) - 1
+                idx = idx[arm[idx] >= 0]
+                self.cad_surv[i] = np.ones((len(e.arms), self.n))
+            else:
+                arm[idx] = _balanced(rng, len(idx), e.shares)
             self.prog_arm[i] = arm
-            self.prog_R[i] = np.zeros((self.n, self.D), np.float32)  # realized contribution
-            self.prog_X[i] = np.zeros((len(e.arms), self.n, self.D), np.float32)  # expected
+            self.prog_d0[i] = start
+            self.prog_R[i] = np.zeros((self.n, width), np.float32)  # realized contribution
+            self.prog_X[i] = np.zeros((len(e.arms), self.n, width), np.float32)  # expected
             ts = int(cal.slot(start))
             self.asg.add(
                 exp=np.full(len(idx), i),
@@ -310,11 +335,18 @@ class ChunkSimulator:
         return self.email_ok & ~self.unsub & ~self.bounced & (self.signup < t) & (self.stage > 0)
 
     def _email_probs(
-        self, idx: np.ndarray, content: int | np.ndarray, open_mult: np.ndarray | float = 1.0
+        self,
+        idx: np.ndarray,
+        content: int | np.ndarray,
+        open_mult: np.ndarray | float = 1.0,
+        recent: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
+        """Human open and click probabilities of an email now (``recent``: emails in 7 days)."""
         p = self.persona[idx]
         aff = self.aff[p, content]
-        excess = np.maximum(0, self.recent[idx].sum(1) - self.tol[idx])
+        if recent is None:
+            recent = self.recent_n[idx]
+        excess = np.maximum(0, recent - self.tol[idx])
         em = ENGAGEMENT_MULT[self.stage[idx]]
         po = np.clip(
             self.open_p[idx] * em * np.sqrt(aff) * open_mult * np.exp(-0.35 * excess), 0, 0.95
@@ -333,6 +365,7 @@ class ChunkSimulator:
         open_mult: np.ndarray | float = 1.0,
         conv_mult: np.ndarray | float = 1.0,
         prog: list[int] | None = None,
+        broadcast: bool = True,
     ) -> np.ndarray:
         """Send one email to ``idx`` at ``t_send``; return the realized hazard contribution."""
         rng, m = self.rng, idx.size
@@ -359,6 +392,9 @@ class ChunkSimulator:
         var = _sub(variant, ok)
         self.ev.add(sid=di, cid=cid, var=var, et=1, ts=t_del, mo=False)
         self.recent[di, d % 7] += 1
+        self.recent_n[di] += 1
+        if broadcast:
+            self.recent_b[di, d % 7] += 1
         mach = self.machine[di]
         self.ev.add(
             sid=di[mach],
@@ -379,7 +415,7 @@ class ChunkSimulator:
         self.ev.add(sid=di[click], cid=cid, var=_sub(var, click), et=3, ts=t_click[click], mo=False)
         self.tp.add(sid=di[click], ts=t_click[click], ch=0, cid=cid, it=1)
         # unsubscribe / complaint, more likely when fatigued
-        excess = np.maximum(0, self.recent[di].sum(1) - self.tol[di])
+        excess = np.maximum(0, self.recent_n[di] - self.tol[di])
         pu = self._pp_cache("unsubscribe_rate")[di] * (1 + excess)
         pcmp = self._pp_cache("complaint_rate")[di] * (1 + excess)
         t_base = np.where(human, t_open, t_del + rng.integers(600, 6 * 3600, di.size))
@@ -403,7 +439,7 @@ class ChunkSimulator:
         )
         self.C[0, idx, d] += g
         for i in prog or []:
-            self.prog_R[i][idx, d] += g
+            self.prog_R[i][idx, d - self.prog_d0[i]] += g
         return g
 
     def _open_delay(self, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -432,6 +468,14 @@ class ChunkSimulator:
         if chh is not None:
             self._expected_program(chh, elig, d, ci, exposed_arm=0)
             elig &= self.prog_arm[chh] != 1
+        cad = self._program("cadence_test", d)
+        extra = cad is not None and c.experiment == cad
+        if cad is not None:
+            self._expected_cadence(cad, d, ci)
+            arm = self.prog_arm[cad]
+            gets = self.cal.cadence[cad][np.maximum(arm, 0), d]
+            elig &= np.where(arm >= 0, gets, not extra)
+            prog.append(cad)
         mass = elig.copy()
         segmented = np.zeros(self.n, bool)
         if seg is not None:
@@ -441,7 +485,11 @@ class ChunkSimulator:
             segmented = elig & (arm == 1)
         idx = np.flatnonzero(mass)
         jitter = rng.integers(0, 600, idx.size)
-        if c.experiment is not None:
+        if extra:
+            var = np.asarray([self.variants.index(a) for a in self.cal.experiments[cad].arms])
+            var = var[self.prog_arm[cad][idx]]
+            self._send_email(idx, d, t + jitter, c.campaign_id, ci, var, prog=prog)
+        elif c.experiment is not None:
             self._send_test(c, d, idx, t + jitter, ci, prog)
         else:
             var = (
@@ -458,7 +506,7 @@ class ChunkSimulator:
         e = self.cal.experiments[e_i]
         best = np.argmax(self.aff, axis=1)[self.persona[idx]]
         lift = np.array([e.lift(p, "segmented") for p in self.personas])[self.persona[idx]]
-        fits = self.recent[idx].sum(1) < self.tol[idx]
+        fits = self.recent_n[idx] < self.tol[idx]
         return best, lift, fits
 
     def _expected_seg(self, i: int, elig: np.ndarray, d: int, ci: int) -> None:
@@ -473,8 +521,9 @@ class ChunkSimulator:
             * (1 + lift)
             * fits
         )
-        self.prog_X[i][0, idx, d] += g_mass
-        self.prog_X[i][1, idx, d] += g_seg
+        j = d - self.prog_d0[i]
+        self.prog_X[i][0, idx, j] += g_mass
+        self.prog_X[i][1, idx, j] += g_seg
 
     def _send_segmented(
         self, i: int, mask: np.ndarray, d: int, t: int, cid: int, prog: list[int]
@@ -533,9 +582,39 @@ class ChunkSimulator:
     ) -> None:
         idx = np.flatnonzero(elig & (self.prog_arm[i] >= 0))
         po, pc = self._email_probs(idx, ci)
-        self.prog_X[i][exposed_arm, idx, d] += po * (
+        self.prog_X[i][exposed_arm, idx, d - self.prog_d0[i]] += po * (
             self.resp["email_open"][idx] + pc * self.resp["email_click"][idx]
         )
+
+    def _expected_cadence(self, i: int, d: int, ci: int) -> None:
+        """Expected broadcast hazard, opens and unsubscribes of each participant under each arm.
+
+        Every arm follows its own schedule from the window start: fatigue counts the
+        subscriber's actual flow emails of the last 7 days plus the arm's scheduled broadcasts,
+        and the chance of still being reachable falls with each expected bounce, unsubscribe or
+        complaint.
+        """
+        e, sched = self.cal.experiments[i], self.cal.cadence[i]
+        idx = np.flatnonzero(self.cad_reach[i] & (self.prog_arm[i] >= 0))
+        flows = self.recent_n[idx] - self.recent_b[idx].sum(1)
+        cum = np.concatenate([np.zeros((len(e.arms), 1), np.int64), np.cumsum(sched, 1)], 1)
+        lo = np.clip(self.signup_day[idx] + 1, d - 6, d)  # count days lo .. d-1
+        ro, rc = self.resp["email_open"][idx], self.resp["email_click"][idx]
+        pu0 = self._pp_cache("unsubscribe_rate")[idx]
+        pq0 = self._pp_cache("complaint_rate")[idx]
+        pers = self.persona[idx]
+        P = len(self.personas)
+        for a in np.flatnonzero(sched[:, d]):
+            recent = flows + cum[a, d] - cum[a, lo]
+            po, pc = self._email_probs(idx, ci, recent=recent)
+            excess = np.maximum(0, recent - self.tol[idx])
+            pu, pq = pu0 * (1 + excess), pq0 * (1 + excess)
+            alive = self.cad_surv[i][a, idx]
+            deliv = alive * (1 - HARD_BOUNCE)
+            self.prog_X[i][a, idx, d - self.prog_d0[i]] += deliv * po * (ro + pc * rc)
+            self.cad_surv[i][a, idx] = deliv * (1 - pu - (1 - pu) * pq)
+            for k, w in ((3, deliv), (4, deliv * po), (5, deliv * pu)):
+                self.effects[i, :, a, k] += np.bincount(pers, weights=w, minlength=P)
 
     # ---------------------------------------------------------------------- other channels
     def _other_channel(self, c: Any, d: int, t: int) -> None:
@@ -553,7 +632,9 @@ class ChunkSimulator:
         prog = []
         if chh is not None:
             idx_x = np.flatnonzero(elig & (self.prog_arm[chh] >= 0))
-            self.prog_X[chh][0, idx_x, d] += resp[idx_x] * (1 + 2 * p_act[idx_x])
+            self.prog_X[chh][0, idx_x, d - self.prog_d0[chh]] += resp[idx_x] * (
+                1 + 2 * p_act[idx_x]
+            )
             elig &= self.prog_arm[chh] != 1
             prog.append(chh)
         idx = np.flatnonzero(elig)
@@ -569,7 +650,7 @@ class ChunkSimulator:
         g = (resp[idx] * (1 + 2 * act)).astype(np.float32)
         self.C[k, idx, d] += g
         for i in prog:
-            self.prog_R[i][idx, d] += g
+            self.prog_R[i][idx, d - self.prog_d0[i]] += g
         self.eng_ts[idx[act], d] = np.maximum(self.eng_ts[idx[act], d], t_act)
 
     # ---------------------------------------------------------------------------- flows
@@ -613,7 +694,9 @@ class ChunkSimulator:
         ts = np.asarray(ts, np.int64)
         first = int(ts.min())
         self.flow_first[cid] = min(self.flow_first.get(cid, first), first)
-        self._send_email(idx, d, ts, cid, CONTENT_CATEGORIES.index(content), prog=prog)
+        self._send_email(
+            idx, d, ts, cid, CONTENT_CATEGORIES.index(content), prog=prog, broadcast=False
+        )
 
     # ----------------------------------------------------------------- ads, search, carts
     def _ads_search_cart(self, d: int) -> None:
@@ -648,27 +731,34 @@ class ChunkSimulator:
             {"sid": np.int64, "day": np.int64, "ts": np.int64, "stage": np.int8}
         )
         stage_mat = _stage_matrix(life, n, D)
-        base = (self.rate[:, None] * PURCHASE_MULT[stage_mat]).astype(np.float32)
-        Ck = np.stack([_smooth(c) for c in self.C])  # channels x n x D
-        H = base + Ck.sum(0)
+        H = (self.rate[:, None] * PURCHASE_MULT[stage_mat]).astype(np.float32)
+        del stage_mat
+        Ck = self.C  # smoothed in place, channel by channel
+        for c in Ck:
+            _smooth_inplace(c)
+            H += c
         U = rng.random((n, D), dtype=np.float32)
-        z = rng.standard_normal((n, D), dtype=np.float32)
         order = U < -np.expm1(-H)
-        value = np.round(np.exp(self.mu[:, None] + self.sigma[:, None] * z), 2)
+        # orders only happen where they happen in the factual world (H - C_k <= H): the
+        # counterfactual without channel k re-decides just those cells with the same U
+        si, di = np.nonzero(order)
+        del order
+        Hs, Us = H[si, di], U[si, di]
+        del U
+        z = rng.standard_normal(si.size, dtype=np.float32)
+        vals = np.round(np.exp(self.mu[si] + self.sigma[si] * z), 2)
         channels = np.zeros((len(EFFECT_CHANNELS) + 1, 4))
-        conv, rev = order.sum(), float(value[order].sum())
+        conv, rev = si.size, float(vals.sum())
         for k in range(len(EFFECT_CHANNELS)):
-            o2 = U < -np.expm1(-(H - Ck[k]))
-            channels[k] = conv, o2.sum(), rev, float(value[o2].sum())
+            o2 = Us < -np.expm1(-(Hs - Ck[k][si, di]))
+            channels[k] = conv, o2.sum(), rev, float(vals[o2].sum())
         channels[-1] = conv, conv, rev, rev  # direct: no true effect
         self._truth_effects(H, Ck[0])
         # the factual orders
-        si, di = np.nonzero(order)
         slot = cal.slot0 + di.astype(np.int64) * DAY
         ts = slot + 1800 + (rng.random(si.size) * (DAY - 1800)).astype(np.int64)
         ts = np.maximum(ts, np.maximum(self.signup[si] + 600, self.eng_ts[si, di] + 60))
         ts = np.minimum(ts, slot + DAY - 1)
-        vals = np.round(value[si, di], 2)
         pref = self._pmat("category_preferences", PRODUCT_CATEGORIES, 0.0)
         cat = _choice_rows(rng, pref[self.persona[si]])
         items = 1 + rng.poisson(vals / 90.0)
@@ -709,12 +799,12 @@ class ChunkSimulator:
             d0 = cal.experiment_day[i]
             d1 = min(d0 + e.length_days, self.D)
             idx = np.flatnonzero(arm >= 0)
-            R = _smooth(self.prog_R[i][idx])[:, d0:d1]
+            R = _smooth(self.prog_R[i][idx])[:, : d1 - d0]
             lam0 = np.maximum(H[idx, d0:d1] - R, 0)
             X = self.prog_X[i]
             v = self.value_mean[idx]
             for a, name in enumerate(e.arms):
-                lam = lam0 if name == "holdout" else lam0 + _smooth(X[a][idx])[:, d0:d1]
+                lam = lam0 if name == "holdout" else lam0 + _smooth(X[a][idx])[:, : d1 - d0]
                 conv = -np.expm1(-lam.sum(1))
                 rev = (-np.expm1(-lam)).sum(1) * v
                 self._acc(i, self.persona[idx], a, conv, rev)
@@ -797,6 +887,13 @@ def _balanced(rng: np.random.Generator, m: int, shares: tuple[float, ...]) -> np
     rest = m - counts.sum()
     counts[np.argsort(-(np.asarray(shares) * m - counts), kind="stable")[:rest]] += 1
     return rng.permutation(np.repeat(np.arange(len(shares)), counts))
+
+
+def _smooth_inplace(c: np.ndarray) -> None:
+    """:func:`_smooth` in place (``KERNEL[0]`` is 1), with one temporary copy."""
+    src = c.copy()
+    for k in range(1, KERNEL.size):
+        c[..., k:] += src[..., :-k] * KERNEL[k]
 
 
 def _smooth(c: np.ndarray) -> np.ndarray:
