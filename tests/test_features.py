@@ -1,0 +1,205 @@
+"""Subscriber features: hand-computed values, no future leakage, determinism, sources."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_schema import _ts, small_tables, write_world
+
+from workbench.errors import DataError, WorkbenchError
+from workbench.features import FEATURES, compute_features, default_as_of, describe
+from workbench.schema import load_world
+
+AS_OF = "2026-01-20"
+
+
+def feature_world(root: Path) -> Path:
+    """The schema's three-subscriber world plus a click, a machine open, SMS and a cart flow."""
+    t = small_tables()
+    t["campaigns"] = pd.concat(
+        [
+            t["campaigns"],
+            pd.DataFrame(
+                {
+                    "campaign_id": [12],
+                    "name": ["Cart reminder"],
+                    "kind": ["triggered"],
+                    "channel": ["email"],
+                    "sent_ts": _ts("2026-01-05T00:00Z"),
+                    "experiment_id": pd.array([None], dtype="Int64"),
+                    "content_category": ["deals"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    t["campaigns"]["flow"] = [None, "welcome", "cart_abandonment"]
+    extra = pd.DataFrame(
+        {
+            # subscriber 1: a click on the deals broadcast, a cart reminder (sent, delivered,
+            # machine open), then after the as-of date an open that must not count.
+            "subscriber_id": [1, 1, 1, 1, 1, 3, 3],
+            "campaign_id": [10, 12, 12, 12, 10, 12, 12],
+            "variant": [None] * 7,
+            "event_type": ["clicked", "sent", "delivered", "opened", "opened", "sent", "delivered"],
+            "ts": _ts(
+                "2026-01-10T09:05Z",
+                "2026-01-14T00:00Z",
+                "2026-01-14T00:01Z",
+                "2026-01-14T00:02Z",
+                "2026-01-25T09:00Z",
+                "2026-01-15T00:00Z",
+                "2026-01-15T00:01Z",
+            ),  # fmt: skip
+            "is_machine_open": [False, False, False, True, False, False, False],
+        }
+    )
+    t["email_events"] = pd.concat([t["email_events"], extra], ignore_index=True)
+    t["touchpoints"] = pd.concat(
+        [
+            t["touchpoints"],
+            pd.DataFrame(
+                {
+                    "subscriber_id": [1, 1, 1],
+                    "ts": _ts("2026-01-11T10:00Z", "2026-01-12T10:00Z", "2026-01-12T10:05Z"),
+                    "channel": ["sms", "sms", "sms"],
+                    "campaign_id": pd.array([None] * 3, dtype="Int64"),
+                    "interaction": ["impression", "impression", "click"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    # an order after the as-of date: must not count
+    t["orders"] = pd.concat(
+        [
+            t["orders"],
+            pd.DataFrame(
+                {
+                    "order_id": [1002],
+                    "subscriber_id": [1],
+                    "ts": _ts("2026-01-30T10:00Z"),
+                    "revenue": [500.0],
+                    "n_items": [3],
+                    "category": ["outdoor"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    return write_world(root, t)
+
+
+@pytest.fixture
+def world(tmp_path):
+    return feature_world(tmp_path / "w")
+
+
+def test_hand_computed_values(world):
+    f = compute_features(world, as_of=AS_OF)
+    assert list(f.index) == [1, 2, 3]
+    one = f.loc[1]
+    # signup 2026-01-01T08:00Z, as-of 2026-01-20T00:00Z
+    assert one["tenure_days"] == pytest.approx(18 + 16 / 24)
+    assert one["n_orders"] == 1 and one["revenue"] == pytest.approx(54.5)
+    assert one["days_since_last_order"] == pytest.approx(8 + 14 / 24)  # 2026-01-11T10:00Z
+    # delivered: broadcast + cart reminder = 2; human opens 1 (the machine open excluded)
+    assert one["emails_delivered"] == 2
+    assert one["open_rate"] == pytest.approx(0.5)
+    assert one["click_rate"] == pytest.approx(0.5)
+    assert one["click_to_open"] == pytest.approx(1.0)
+    assert one["machine_open_share"] == pytest.approx(0.5)
+    # the human open: 2026-01-10T09:00Z, UTC+1 -> Saturday 10:00 local
+    assert one["preferred_local_hour"] == 10
+    assert one["weekend_open_share"] == 1.0 and one["morning_open_share"] == 1.0
+    assert one["weekend_open_hour"] == pytest.approx(10.0)
+    assert np.isnan(one["weekday_open_hour"])
+    assert one["click_share_deals"] == 1.0 and one["click_share_onboarding"] == 0.0
+    assert one["cart_abandonment_emails"] == 1
+    assert one["sms_response_rate"] == pytest.approx(0.5)
+    assert one["sms_consent"] == 1 and one["push_consent"] == 0
+    # subscriber 2 got one 'sent' but no delivery: no rates, no hour
+    two = f.loc[2]
+    assert two["emails_delivered"] == 0 and two["open_rate"] == 0 and two["click_rate"] == 0
+    assert two["preferred_local_hour"] == -1
+    assert two["days_since_last_open"] == pytest.approx(two["tenure_days"])
+    assert f.loc[3, "buy_share_home"] == 1.0 and f.loc[3, "cart_abandonment_emails"] == 1
+
+
+def test_no_future_leakage(world):
+    """Events after the as-of date change nothing; later subscribers are absent."""
+    before = compute_features(world, as_of=AS_OF)
+    assert "buy_share_outdoor" not in before.columns  # the only outdoor order is after as_of
+    assert before.loc[1, "n_orders"] == 1
+    # cut every table at the as-of date by hand: the features must be identical
+    w = load_world(world)
+    cut = {}
+    for name, df in w.tables.items():
+        col = {"subscribers": "signup_ts", "campaigns": "sent_ts", "experiments": "start_ts",
+               "assignments": "assigned_ts"}.get(name, "ts")  # fmt: skip
+        cut[name] = df.loc[df[col] < pd.Timestamp(AS_OF, tz="UTC")] if col in df else df
+    truncated = write_world(world.parent / "cut", cut)
+    after = compute_features(truncated, as_of=AS_OF)
+    pd.testing.assert_frame_equal(before, after)
+    early = compute_features(world, as_of="2026-01-02T09:00Z")
+    assert list(early.index) == [1]
+
+
+def test_deterministic_and_same_for_loaded_world(world):
+    a = compute_features(world, as_of=AS_OF)
+    b = compute_features(world, as_of=AS_OF)
+    pd.testing.assert_frame_equal(a, b)
+    c = compute_features(load_world(world), as_of=AS_OF)
+    pd.testing.assert_frame_equal(a, c)
+
+
+def test_csv_world_matches_parquet(tmp_path, world):
+    w = load_world(world)
+    csv = write_world(tmp_path / "csv", w.tables, fmt="csv")
+    pd.testing.assert_frame_equal(
+        compute_features(world, as_of=AS_OF), compute_features(csv, as_of=AS_OF)
+    )
+
+
+def test_every_column_documented(world):
+    f = compute_features(world, as_of=AS_OF)
+    d = describe(f)
+    assert (d["description"] != "").all(), d.loc[d["description"] == "", "feature"].tolist()
+    assert set(FEATURES) >= {c for c in f.columns if "_share_" not in c or "open" in c}
+
+
+def test_default_as_of_is_midnight_after_last_event(world):
+    assert default_as_of(world) == pd.Timestamp("2026-01-31", tz="UTC")
+
+
+def test_bad_inputs(tmp_path, world):
+    with pytest.raises(WorkbenchError, match="as_of"):
+        compute_features(world, as_of="not a date")
+    with pytest.raises(WorkbenchError, match="no such world"):
+        compute_features(tmp_path / "nowhere")
+    (world / "subscribers.parquet").unlink()
+    with pytest.raises(DataError, match="table not found"):
+        compute_features(world)
+
+
+def test_missing_required_column_in_parquet(tmp_path):
+    t = small_tables()
+    t["orders"] = t["orders"].drop(columns="revenue")
+    root = write_world(tmp_path / "w", t)
+    with pytest.raises(DataError) as info:
+        compute_features(root)
+    assert info.value.column == "revenue" and "orders.parquet" in info.value.source
+
+
+def test_parquet_parts_folder(tmp_path, world):
+    ev = pd.read_parquet(world / "email_events.parquet")
+    (world / "email_events.parquet").unlink()
+    (world / "email_events").mkdir()
+    ev.iloc[:5].to_parquet(world / "email_events" / "part-0.parquet", index=False)
+    ev.iloc[5:].to_parquet(world / "email_events" / "part-1.parquet", index=False)
+    assert json.loads((world / "world.json").read_text())["scenario"] == "hand-made"
+    assert compute_features(world, as_of=AS_OF).loc[1, "emails_delivered"] == 2

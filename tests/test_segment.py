@@ -1,0 +1,304 @@
+"""Segmentation: pipelines, min-size guard, stability, profiles, rules, drift, playbook, CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_features import AS_OF, feature_world
+
+from workbench.cli import main
+from workbench.errors import WorkbenchError
+from workbench.features import compute_features
+from workbench.segment import Segmenter, segment_subscribers, select_k
+from workbench.segment.drift import feature_psi, flag_transitions, psi, transition_matrix
+from workbench.segment.evaluate import agreement, confusion, purity
+from workbench.segment.playbook import cadence_curve, fatigue_cadence, playbook, sentences
+from workbench.segment.profiles import name_segments, outcomes, profile
+from workbench.segment.rules import (
+    LIFECYCLE_STAGES,
+    evaluate_rule,
+    lifecycle_stage,
+    rfm_scores,
+    rule_segments,
+)
+from workbench.segment.stability import bootstrap_stability
+
+COLUMNS = [
+    "open_rate",
+    "click_rate",
+    "morning_open_share",
+    "evening_open_share",
+    "n_orders",
+    "revenue",
+]
+
+
+def blob_features(sizes=(300, 200, 150), seed=0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Feature-like table with well-separated groups: morning clickers, evening buyers, ..."""
+    rng = np.random.default_rng(seed)
+    centres = np.array(
+        [
+            [0.6, 0.3, 0.8, 0.05, 0.0, 0.0],
+            [0.3, 0.05, 0.05, 0.8, 6.0, 400.0],
+            [0.05, 0.01, 0.3, 0.3, 1.0, 30.0],
+        ]
+    )
+    truth = np.repeat(np.arange(len(sizes)), sizes)
+    x = centres[truth] * rng.lognormal(0, 0.1, size=(len(truth), centres.shape[1]))
+    f = pd.DataFrame(
+        x, columns=COLUMNS, index=pd.Index(np.arange(1, len(truth) + 1) * 7, name="subscriber_id")
+    )
+    f["n_orders"] = np.rint(f["n_orders"])
+    f["days_since_last_order"] = rng.uniform(1, 200, len(f))
+    f["tenure_days"] = rng.uniform(10, 700, len(f))
+    f["days_since_last_open"] = rng.uniform(1, 100, len(f))
+    f["is_unsubscribed"] = 0
+    return f, truth
+
+
+@pytest.mark.parametrize("method", ["kmeans", "gmm", "agglomerative", "hdbscan"])
+def test_methods_recover_separated_groups(method):
+    f, truth = blob_features()
+    seg = Segmenter(method, k=3, min_size=20, columns=COLUMNS, seed=1).fit(f)
+    assert agreement(pd.Series(seg.labels_, f.index), pd.Series(truth, f.index))["ari"] > 0.9
+    # bulk assignment agrees with the fit and numbers segments by size
+    assert (seg.predict(f) == seg.labels_).all()
+    assert list(seg.sizes_) == sorted(seg.sizes_, reverse=True)
+
+
+def test_fit_on_sample_assigns_everyone_deterministically():
+    f, truth = blob_features((3000, 2000, 1000))
+    a = Segmenter("kmeans", 3, columns=COLUMNS, sample_size=500, seed=3).fit(f)
+    b = Segmenter("kmeans", 3, columns=COLUMNS, sample_size=500, seed=3).fit(f)
+    assert len(a.labels_) == len(f)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.predict(f.iloc[::-1]), a.labels_[::-1])
+    assert agreement(pd.Series(a.labels_, f.index), pd.Series(truth, f.index))["ari"] > 0.9
+
+
+def test_min_size_guard_merges_and_reports():
+    f, _ = blob_features((300, 200, 30))
+    seg = Segmenter("kmeans", 3, min_size=50, columns=COLUMNS, seed=0).fit(f)
+    assert seg.n_segments_ == 2 and seg.sizes_.min() >= 50
+    assert len(seg.merges_) == 1 and seg.merges_[0]["size"] == 30
+    with pytest.raises(WorkbenchError, match="smaller than min_size=50"):
+        Segmenter("kmeans", 3, min_size=50, on_small="error", columns=COLUMNS).fit(f)
+    # never fewer than one segment, whatever the min size
+    assert Segmenter("kmeans", 3, min_size=10_000, columns=COLUMNS).fit(f).n_segments_ == 1
+
+
+@settings(max_examples=15, deadline=None)
+@given(k=st.integers(2, 8), min_size=st.integers(1, 200), seed=st.integers(0, 100))
+def test_no_exported_segment_below_min_size(k, min_size, seed):
+    f, _ = blob_features((120, 60, 25), seed=seed)
+    seg = Segmenter("kmeans", k, min_size=min_size, columns=COLUMNS, seed=seed).fit(f)
+    sizes = np.bincount(seg.labels_)
+    assert sizes.sum() == len(f)
+    assert (sizes >= min_size).all() or seg.n_segments_ == 1
+    assert set(np.unique(seg.labels_)) == set(range(seg.n_segments_))
+
+
+def test_bad_parameters():
+    f, _ = blob_features()
+    with pytest.raises(WorkbenchError, match="unknown method"):
+        Segmenter("dbscan").fit(f)
+    with pytest.raises(WorkbenchError, match="not found"):
+        Segmenter(columns=["nope"]).fit(f)
+    with pytest.raises(WorkbenchError, match="'auto'"):
+        segment_subscribers(f, k="many")
+
+
+def test_select_k_and_auto():
+    f, _ = blob_features()
+    scores = select_k(f, range(2, 6), columns=COLUMNS, seed=0)
+    assert list(scores["k"]) == [2, 3, 4, 5]
+    assert scores.loc[scores["silhouette"].idxmax(), "k"] == 3
+    gmm = select_k(f, range(2, 5), method="gmm", columns=COLUMNS)
+    assert "bic" in gmm.columns and gmm["bic"].notna().all()
+    res = segment_subscribers(f[COLUMNS], k="auto", ks=range(2, 6), min_size=20)
+    assert res.segmenter.n_segments_ == 3
+    out = res.table()
+    assert list(out.columns) == ["subscriber_id", "segment", "segment_name"]
+    assert out["segment_name"].notna().all()
+
+
+def test_stability_high_for_real_groups():
+    f, _ = blob_features()
+    st_ = bootstrap_stability(Segmenter("kmeans", 3, columns=COLUMNS), f, n_boot=4, seed=0)
+    assert st_.mean_ari > 0.95 and len(st_.ari) == 4
+    assert (st_.per_segment["jaccard"] > 0.9).all()
+    assert st_.per_segment["size"].sum() == len(f)
+
+
+def test_profiles_and_names():
+    f, truth = blob_features()
+    labels = pd.Series(truth, index=f.index)
+    prof = profile(f, labels)
+    assert prof.loc[1, "revenue"] > prof.loc["all", "revenue"] > prof.loc[0, "revenue"]
+    assert prof["size"].iloc[:-1].sum() == len(f)
+    names = name_segments(f[COLUMNS], labels)
+    assert "morning readers" in names[0] and "high spend" in names[1]
+    assert len(set(names.values())) == 3
+
+
+def test_evaluation_tables():
+    seg = pd.Series([0, 0, 1, 1, 1], index=[1, 2, 3, 4, 5])
+    truth = pd.Series(["a", "a", "b", "b", "a"], index=[5, 1, 2, 3, 4])
+    assert agreement(seg, seg.map({0: "x", 1: "y"}))["ari"] == 1.0
+    c = confusion(seg, truth, normalize=False)
+    assert c.loc["a", 0] == 1 and c.loc["a", 1] == 2 and c.to_numpy().sum() == 5
+    p = purity(seg, truth)
+    assert p.loc[p["segment"] == 1, "purity"].item() == pytest.approx(2 / 3)
+
+
+def test_rfm_grid_and_lifecycle():
+    f = pd.DataFrame(
+        {
+            "n_orders": [10, 9, 1, 0, 8, 1],
+            "revenue": [900.0, 800.0, 20.0, 0.0, 700.0, 10.0],
+            "days_since_last_order": [2.0, 5.0, 3.0, 40.0, 300.0, 400.0],
+            "days_since_last_open": [1.0, 2.0, 3.0, 50.0, 200.0, 20.0],
+            "open_rate": [0.5, 0.4, 0.3, 0.2, 0.0, 0.1],
+            "tenure_days": [400.0, 400.0, 10.0, 100.0, 500.0, 500.0],
+            "is_unsubscribed": [0, 0, 0, 0, 0, 1],
+        },
+        index=pd.Index([1, 2, 3, 4, 5, 6], name="subscriber_id"),
+    )
+    rfm = rfm_scores(f)
+    assert rfm.loc[1, "rfm_segment"] == "champions"
+    assert rfm.loc[4, "rfm_segment"] == "prospects"
+    assert rfm.loc[5, "rfm_segment"] in ("at risk", "can't lose them")
+    assert rfm.loc[6, "rfm_segment"] == "lost"
+    stage = lifecycle_stage(f)
+    assert list(stage) == [
+        "active buyer",
+        "active buyer",
+        "new",
+        "lapsing",
+        "dormant",
+        "unsubscribed",
+    ]
+    assert list(stage.cat.categories) == list(LIFECYCLE_STAGES)
+
+
+def test_user_rules():
+    f, _ = blob_features()
+    s = rule_segments(
+        f, {"buyers": "n_orders >= 3 and revenue > 100", "morning": "0.5 < morning_open_share <= 1"}
+    )
+    assert set(s.unique()) <= {"buyers", "morning", "other"}
+    assert (s == "buyers").sum() == ((f["n_orders"] >= 3) & (f["revenue"] > 100)).sum()
+    assert evaluate_rule("not (open_rate > 0.2) or click_rate * 2 > 0.5", f).dtype == bool
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        ("open_rate >", "not a valid expression"),
+        ("opn_rate > 0.2", "unknown feature 'opn_rate' (did you mean 'open_rate'?)"),
+        ("__import__('os').system('true')", "not allowed"),
+        ("open_rate.__class__", "not allowed"),
+        ("open_rate + 1", "true/false per subscriber"),
+        ("open_rate in [1, 2]", "not allowed"),
+        ("", "empty expression"),
+    ],
+)
+def test_rule_errors_name_the_rule(expr, message):
+    f, _ = blob_features()
+    with pytest.raises(WorkbenchError) as info:
+        rule_segments(f, {"vip": "n_orders > 5", "broken": expr})
+    assert "rule 'broken'" in str(info.value) and message in str(info.value)
+
+
+def test_psi_and_transitions():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=5000)
+    assert psi(a, rng.normal(size=5000)) < 0.02
+    assert psi(a, rng.normal(1.0, size=5000)) > 0.25
+    ref = pd.DataFrame({"x": a, "flag": (a > 0).astype(float)})
+    cur = pd.DataFrame({"x": a + 1.0, "flag": (a > 0).astype(float)})
+    table = feature_psi(ref, cur)
+    assert table.iloc[0]["feature"] == "x" and table.iloc[0]["flagged"]
+    assert not table.set_index("feature").loc["flag", "flagged"]
+    before = pd.Series([0, 0, 0, 1, 1], index=[1, 2, 3, 4, 5])
+    after = pd.Series([0, 0, 1, 1, 1, 0], index=[1, 2, 3, 4, 5, 6])
+    m = transition_matrix(before, after)
+    assert m.loc[0, 0] == pytest.approx(2 / 3) and m.loc[1, 1] == 1.0
+    flags = flag_transitions(m, threshold=0.3)
+    assert flags["flagged"].tolist() == [True, False]
+
+
+def test_outcomes_playbook_on_a_world(tmp_path):
+    root = feature_world(tmp_path / "w")
+    f = compute_features(root, as_of=AS_OF)
+    seg = pd.Series([0, 1, 1], index=f.index)
+    out = outcomes(root, seg, end=AS_OF)
+    assert out.loc["0", "conversion_rate"] == 1.0 and out.loc["1", "conversion_rate"] == 0.5
+    assert out.loc["0", "revenue_per_subscriber"] == pytest.approx(54.5)
+    assert out.loc["1", "revenue_per_subscriber"] == pytest.approx(6.0)
+    full = outcomes(root, seg)  # the order after the as-of date counts here
+    assert full.loc["0", "repeat_purchase_rate"] == 1.0 and full.loc["0", "cross_sell_rate"] == 1.0
+    curve = cadence_curve(root, seg, as_of=AS_OF)
+    assert set(curve.columns) >= {"segment", "emails_per_week", "open_rate"}
+    cad = fatigue_cadence(curve, min_weeks=1)
+    book = playbook(f, seg, names={0: "zero", 1: "one"}, cadence=cad)
+    assert list(book["segment"]) == [0, 1] and book.loc[0, "send_hour"] == 10
+    assert book.loc[0, "channels"] == "email + sms"
+    text = sentences(book)
+    assert text[0].startswith("Segment 0") and "10:00 local time" in text[0]
+
+
+def test_fatigue_cadence_stops_at_the_drop():
+    curve = pd.DataFrame(
+        {
+            "segment": ["a"] * 5,
+            "emails_per_week": [1, 2, 3, 4, 5],
+            "subscriber_weeks": [100] * 5,
+            "open_rate": [0.30, 0.31, 0.29, 0.20, 0.30],
+        }
+    )
+    assert fatigue_cadence(curve).loc["a"] == 3
+
+
+def test_cli_writes_one_row_per_subscriber(tmp_path, capsys):
+    root = feature_world(tmp_path / "w")
+    out = tmp_path / "seg.csv"
+    rc = main(
+        [
+            "segment",
+            "--world",
+            str(root),
+            "--k",
+            "2",
+            "--min-size",
+            "1",
+            "--out",
+            str(out),
+            "--as-of",
+            AS_OF,
+        ]
+    )
+    assert rc == 0
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["subscriber_id", "segment", "segment_name"]
+    assert sorted(table["subscriber_id"]) == [1, 2, 3]
+    rc = main(
+        [
+            "segment",
+            "--world",
+            str(root),
+            "--k",
+            "2",
+            "--out",
+            str(tmp_path / "x.csv"),
+            "--on-small",
+            "error",
+        ]
+    )
+    assert rc == 2 and "min_size=50" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
+    rc = main(["segment", "--world", str(tmp_path / "nowhere"), "--out", str(out)])
+    assert rc == 2

@@ -1,0 +1,335 @@
+"""Clustering pipelines: transform the features, cluster, merge small segments, assign in bulk.
+
+:class:`Segmenter` is a scikit-learn style estimator. ``fit`` learns the segments on a sample of
+subscribers (all of them when the base is small); ``predict`` assigns any number of subscribers
+in one vectorised pass (the model's own ``predict`` for k-means and mixtures, the nearest segment
+centre for HDBSCAN and agglomerative clustering, which have none). Segments smaller than
+``min_size`` are merged into the nearest segment and listed in ``merges_``, or refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from workbench.errors import WorkbenchError
+from workbench.features import HOUR_FEATURES, LOG_FEATURES, cluster_columns
+
+Method = Literal["kmeans", "gmm", "hdbscan", "agglomerative"]
+METHODS: tuple[str, ...] = ("kmeans", "gmm", "hdbscan", "agglomerative")
+
+
+def _hours_to_circle(x: np.ndarray) -> np.ndarray:
+    """Map hours of the day onto the unit circle; a missing hour maps to the centre (0, 0)."""
+    x = np.asarray(x, dtype=float)
+    ang = 2 * np.pi * x / 24.0
+    out = np.concatenate([np.sin(ang), np.cos(ang)], axis=1)
+    return np.nan_to_num(out, nan=0.0)
+
+
+def _log1p_clipped(x: np.ndarray) -> np.ndarray:
+    return np.log1p(np.clip(np.nan_to_num(np.asarray(x, dtype=float)), 0, None))
+
+
+def _fill0(x: np.ndarray) -> np.ndarray:
+    return np.nan_to_num(np.asarray(x, dtype=float))
+
+
+def make_transform(columns: Sequence[str]) -> Pipeline:
+    """Feature transform: log1p for heavy tails, hours on the circle, then standard scaling."""
+    cols = list(columns)
+    logs = [c for c in cols if c in LOG_FEATURES]
+    hours = [c for c in cols if c in HOUR_FEATURES]
+    rest = [c for c in cols if c not in LOG_FEATURES and c not in HOUR_FEATURES]
+    parts = [
+        ("log", FunctionTransformer(_log1p_clipped, feature_names_out="one-to-one"), logs),
+        ("rest", FunctionTransformer(_fill0, feature_names_out="one-to-one"), rest),
+    ]
+    if hours:
+        names = [f"{h}_{t}" for t in ("sin", "cos") for h in hours]
+        parts.append(
+            (
+                "hour",
+                FunctionTransformer(_hours_to_circle, feature_names_out=lambda *_: names),
+                hours,
+            )
+        )
+    return Pipeline(
+        [
+            ("columns", ColumnTransformer(parts, verbose_feature_names_out=False)),
+            ("scale", StandardScaler()),
+        ]
+    )
+
+
+def make_model(method: str, k: int, seed: int, min_size: int = 50) -> BaseEstimator:
+    """The clustering estimator for ``method`` with ``k`` clusters (HDBSCAN: ``k`` unused)."""
+    from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
+    from sklearn.mixture import GaussianMixture
+
+    if method == "kmeans":
+        return KMeans(n_clusters=k, n_init=4, random_state=seed)
+    if method == "gmm":
+        return GaussianMixture(
+            n_components=k, covariance_type="diag", n_init=2, random_state=seed, reg_covar=1e-4
+        )
+    if method == "agglomerative":
+        return AgglomerativeClustering(n_clusters=k, linkage="ward")
+    if method == "hdbscan":
+        return HDBSCAN(min_cluster_size=max(5, min_size // 2), min_samples=10, copy=True)
+    raise WorkbenchError(f"unknown method '{method}'; methods are {', '.join(METHODS)}")
+
+
+def _nearest(x: np.ndarray, centres: np.ndarray, block: int = 200_000) -> np.ndarray:
+    """Index of the nearest centre for each row (blocked to bound memory)."""
+    out = np.empty(len(x), dtype=np.int64)
+    c2 = (centres**2).sum(axis=1)
+    for i in range(0, len(x), block):
+        xb = x[i : i + block]
+        out[i : i + block] = np.argmin(c2[None, :] - 2 * xb @ centres.T, axis=1)
+    return out
+
+
+class Segmenter(ClusterMixin, BaseEstimator):
+    """Learn segments on (a sample of) a feature table and assign every subscriber.
+
+    Parameters
+    ----------
+    method : {"kmeans", "gmm", "hdbscan", "agglomerative"}, default "kmeans"
+        Clustering algorithm applied after the feature transform (:func:`make_transform`).
+    k : int, default 8
+        Number of clusters (ignored by HDBSCAN, which finds its own).
+    min_size : int, default 50
+        Smallest allowed segment, counted over the rows passed to ``fit``.
+    on_small : {"merge", "error"}, default "merge"
+        Merge too-small segments into the nearest one (listed in ``merges_``) or raise.
+    columns : sequence of str, optional
+        Feature columns to cluster on; default :func:`workbench.features.cluster_columns`.
+    sample_size : int or None, default 20000
+        Rows the model is fitted on (a seeded random sample); ``None`` fits on every row.
+    seed : int, default 0
+        Seed of the sample and of the clustering algorithm.
+
+    Attributes
+    ----------
+    columns_ : list of str
+        Feature columns used.
+    transform_ : Pipeline
+        Fitted feature transform.
+    model_ : estimator
+        Fitted clustering model.
+    centres_ : ndarray of shape (n_segments, n_transformed)
+        Segment centres in the transformed space (after merges).
+    label_map_ : ndarray of int
+        Raw cluster label -> final segment (segments numbered by size, 0 the largest).
+    merges_ : list of dict
+        One record per merged cluster: ``cluster, size, into``.
+    sizes_ : ndarray of int
+        Segment sizes over the rows passed to ``fit``.
+    labels_ : ndarray of int
+        Segment of each row passed to ``fit``.
+    """
+
+    def __init__(
+        self,
+        method: str = "kmeans",
+        k: int = 8,
+        min_size: int = 50,
+        on_small: str = "merge",
+        columns: Sequence[str] | None = None,
+        sample_size: int | None = 20_000,
+        seed: int = 0,
+    ) -> None:
+        self.method = method
+        self.k = k
+        self.min_size = min_size
+        self.on_small = on_small
+        self.columns = columns
+        self.sample_size = sample_size
+        self.seed = seed
+
+    # -------------------------------------------------------------------------------- fitting
+    def fit(self, X: pd.DataFrame, y: None = None) -> Segmenter:
+        """Fit the transform and model on a sample of ``X``, then merge too-small segments."""
+        if self.method not in METHODS:
+            raise WorkbenchError(
+                f"unknown method '{self.method}'; methods are {', '.join(METHODS)}"
+            )
+        if self.on_small not in ("merge", "error"):
+            raise WorkbenchError("on_small must be 'merge' or 'error'")
+        if int(self.k) < 1:
+            raise WorkbenchError(f"k must be at least 1, got {self.k}")
+        cols = list(self.columns) if self.columns is not None else cluster_columns(X)
+        missing = [c for c in cols if c not in X.columns]
+        if missing:
+            raise WorkbenchError(f"feature columns not found: {', '.join(missing)}")
+        if len(X) < max(2, int(self.k)):
+            raise WorkbenchError(f"{len(X)} subscribers cannot make {self.k} segments")
+        self.columns_ = cols
+        rng = np.random.default_rng(self.seed)
+        n = len(X)
+        if self.sample_size is not None and n > self.sample_size:
+            idx = np.sort(rng.choice(n, size=self.sample_size, replace=False))
+        else:
+            idx = np.arange(n)
+        self.transform_ = make_transform(cols).fit(X.iloc[idx][cols])
+        z_all = self.transform_.transform(X[cols])
+        z = z_all[idx]
+        self.model_ = make_model(self.method, int(self.k), self.seed, self.min_size)
+        raw = np.asarray(self.model_.fit_predict(z), dtype=np.int64)
+        ids = np.unique(raw[raw >= 0])
+        if len(ids) == 0:  # HDBSCAN found only noise: one segment
+            raw = np.zeros_like(raw)
+            ids = np.array([0])
+        # centres of the raw clusters in the transformed space (noise excluded)
+        self._raw_ids = ids
+        self._raw_centres = np.stack([z[raw == i].mean(axis=0) for i in ids])
+        self._predicts = self.method in ("kmeans", "gmm")
+        assigned = self._raw_predict(z_all)
+        self._merge(assigned, z_all)
+        self.labels_ = self.label_map_[assigned]
+        return self
+
+    def _raw_predict(self, z: np.ndarray) -> np.ndarray:
+        """Position (0..n_raw-1) of each row's raw cluster."""
+        if self._predicts:
+            lab = np.asarray(self.model_.predict(z), dtype=np.int64)
+            return np.searchsorted(self._raw_ids, lab)
+        return _nearest(z, self._raw_centres)
+
+    def _merge(self, assigned: np.ndarray, z: np.ndarray) -> None:
+        n_raw = len(self._raw_ids)
+        sizes = np.bincount(assigned, minlength=n_raw).astype(np.int64)
+        group = np.arange(n_raw)  # raw position -> current group id (a raw position)
+        self.merges_: list[dict[str, int]] = []
+        small = [int(i) for i in np.flatnonzero((sizes > 0) & (sizes < self.min_size))]
+        if small and self.on_small == "error":
+            desc = ", ".join(f"cluster {i} ({sizes[i]} subscribers)" for i in small)
+            raise WorkbenchError(
+                f"segments smaller than min_size={self.min_size}: {desc}; lower k or min_size, "
+                "or use on_small='merge'"
+            )
+        while True:
+            live = np.unique(group[sizes[np.arange(n_raw)] >= 0])
+            gsize = np.array([sizes[group == g].sum() for g in live])
+            alive = live[gsize > 0]
+            gsz = gsize[gsize > 0]
+            if len(alive) <= 1 or gsz.min() >= self.min_size:
+                break
+            g = alive[np.argmin(gsz)]
+            centre = lambda gg: np.average(  # noqa: E731
+                self._raw_centres[group == gg], axis=0, weights=sizes[group == gg] + 1e-9
+            )
+            others = [o for o in alive if o != g]
+            d = [np.sum((centre(g) - centre(o)) ** 2) for o in others]
+            into = int(others[int(np.argmin(d))])
+            self.merges_.append({"cluster": int(g), "size": int(gsz.min()), "into": into})
+            group[group == g] = into
+        # number final segments by size, largest first (ties: lower raw id)
+        final = np.unique(group)
+        fsize = np.array([sizes[group == g].sum() for g in final])
+        order = final[np.lexsort((final, -fsize))]
+        rank = {int(g): r for r, g in enumerate(order)}
+        self.label_map_ = np.array([rank[int(g)] for g in group], dtype=np.int64)
+        for m in self.merges_:
+            m["into"] = rank[int(group[m["into"]])]
+        self.sizes_ = np.bincount(self.label_map_[assigned], minlength=len(order))
+        self.centres_ = np.stack(
+            [
+                np.average(
+                    self._raw_centres[self.label_map_ == s],
+                    axis=0,
+                    weights=sizes[self.label_map_ == s] + 1e-9,
+                )
+                for s in range(len(order))
+            ]
+        )
+        self.n_segments_ = len(order)
+
+    # ----------------------------------------------------------------------------- assigning
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Segment of each row of ``X`` (vectorised; any number of rows)."""
+        z = self.transform_.transform(X[self.columns_])
+        return self.label_map_[self._raw_predict(z)]
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """The transformed (scaled) feature matrix the model sees."""
+        return self.transform_.transform(X[self.columns_])
+
+    def fit_predict(self, X: pd.DataFrame, y: None = None) -> np.ndarray:
+        """Fit, then return the segment of every row of ``X``."""
+        return self.fit(X).labels_
+
+
+def select_k(
+    features: pd.DataFrame,
+    ks: Sequence[int] = range(3, 13),
+    method: str = "kmeans",
+    seed: int = 0,
+    sample_size: int = 5000,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Model-selection scores for each number of clusters.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Feature table (:func:`workbench.features.compute_features`).
+    ks : sequence of int
+        Candidate numbers of clusters.
+    method : str
+        ``kmeans``, ``gmm`` or ``agglomerative``.
+    seed : int
+        Seed of the sample and the models.
+    sample_size : int
+        Rows scored (a seeded sample): silhouette is quadratic in the rows.
+    columns : sequence of str, optional
+        Feature columns (default :func:`~workbench.features.cluster_columns`).
+
+    Returns
+    -------
+    DataFrame
+        ``k, silhouette`` (higher is better), ``davies_bouldin`` (lower is better) and, for
+        mixtures, ``bic`` (lower is better).
+    """
+    from sklearn.metrics import davies_bouldin_score, silhouette_score
+
+    if method == "hdbscan":
+        raise WorkbenchError("HDBSCAN chooses its own number of clusters: no k to select")
+    cols = list(columns) if columns is not None else cluster_columns(features)
+    rng = np.random.default_rng(seed)
+    n = len(features)
+    idx = np.sort(rng.choice(n, size=min(n, sample_size), replace=False))
+    z = make_transform(cols).fit_transform(features.iloc[idx][cols])
+    rows = []
+    for k in ks:
+        if k < 2 or k >= len(z):
+            continue
+        model = make_model(method, int(k), seed)
+        lab = model.fit_predict(z)
+        ok = len(np.unique(lab)) > 1
+        row = {
+            "k": int(k),
+            "silhouette": silhouette_score(z, lab) if ok else np.nan,
+            "davies_bouldin": davies_bouldin_score(z, lab) if ok else np.nan,
+        }
+        if method == "gmm":
+            row["bic"] = float(model.bic(z))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def best_k(scores: pd.DataFrame) -> int:
+    """The k a model-selection table recommends: lowest BIC for mixtures, else best silhouette."""
+    if scores.empty:
+        raise WorkbenchError("no candidate k could be scored")
+    if "bic" in scores.columns:
+        return int(scores.loc[scores["bic"].idxmin(), "k"])
+    return int(scores.loc[scores["silhouette"].idxmax(), "k"])

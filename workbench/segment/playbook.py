@@ -1,0 +1,177 @@
+"""A playbook per segment: send window, cadence, content angle, channel mix, lifecycle action."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from workbench.schema import World
+from workbench.segment.rules import lifecycle_stage
+
+#: Lifecycle stage -> the action a marketer takes.
+LIFECYCLE_ACTIONS: dict[str, str] = {
+    "new": "onboard: welcome series and a first-order incentive",
+    "active buyer": "grow: cross-sell and loyalty perks",
+    "engaged": "convert: product picks matched to their interests",
+    "lapsing": "win back: a reason to return before they go quiet",
+    "dormant": "re-permission or sunset to protect deliverability",
+    "unsubscribed": "stop email; reach only through consented channels",
+}
+
+
+def cadence_curve(
+    world: str | Path | World,
+    segments: pd.Series,
+    as_of: str | pd.Timestamp | None = None,
+    max_per_week: int = 8,
+) -> pd.DataFrame:
+    """Open and unsubscribe rates per segment against emails received that week (DuckDB).
+
+    Returns
+    -------
+    DataFrame
+        ``segment, emails_per_week, subscriber_weeks, open_rate, unsubscribe_rate`` (rates per
+        delivered email; machine opens excluded; weeks with more than ``max_per_week`` emails
+        pooled into the last bin).
+    """
+    from workbench.features import _as_timestamp, _to_us, default_as_of, world_connection
+
+    con = world_connection(world)
+    try:
+        a = _to_us(default_as_of(con) if as_of is None else _as_timestamp(as_of))
+        seg = pd.DataFrame(
+            {
+                "subscriber_id": segments.index.to_numpy(dtype=np.int64),
+                "segment": segments.astype(str).to_numpy(),
+            }
+        )
+        con.register("seg", seg)
+        df = con.execute(
+            f"""
+            WITH w AS (
+                SELECT subscriber_id, epoch_us(ts) // (7 * 86400000000) AS week,
+                       count(*) FILTER (WHERE event_type = 'delivered') AS d,
+                       count(*) FILTER (WHERE event_type = 'opened' AND NOT is_machine_open) AS o,
+                       count(*) FILTER (WHERE event_type = 'unsubscribed') AS u
+                FROM email_events WHERE epoch_us(ts) < {a} GROUP BY ALL
+            )
+            SELECT seg.segment, least(w.d, {int(max_per_week)}) AS emails_per_week,
+                   count(*) AS subscriber_weeks,
+                   sum(w.o) / sum(w.d) AS open_rate, sum(w.u) / sum(w.d) AS unsubscribe_rate
+            FROM w JOIN seg USING (subscriber_id) WHERE w.d > 0
+            GROUP BY ALL ORDER BY ALL
+            """
+        ).df()
+    finally:
+        con.close()
+    return df
+
+
+def fatigue_cadence(curve: pd.DataFrame, drop: float = 0.2, min_weeks: int = 30) -> pd.Series:
+    """Emails per week each segment takes before fatigue sets in.
+
+    The largest weekly volume (with at least ``min_weeks`` subscriber-weeks of support) whose
+    open rate per email is still within ``drop`` of the segment's best rate at lower volumes.
+    Segments with no supported volume get 1.
+    """
+    out = {}
+    for s, part in curve.groupby("segment", sort=True):  # one group per segment: a handful
+        p = part.loc[part["subscriber_weeks"] >= min_weeks].sort_values("emails_per_week")
+        best, cadence = 0.0, 1
+        for _, row in p.iterrows():
+            best = max(best, float(row["open_rate"]))
+            if row["open_rate"] >= (1 - drop) * best:
+                cadence = int(row["emails_per_week"])
+            else:
+                break
+        out[s] = cadence
+    return pd.Series(out, name="max_emails_per_week", dtype="int64")
+
+
+def playbook(
+    features: pd.DataFrame,
+    segments: pd.Series,
+    names: dict[object, str] | None = None,
+    cadence: pd.Series | None = None,
+    n_topics: int = 2,
+) -> pd.DataFrame:
+    """The playbook table: one row per segment.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Feature table.
+    segments : Series
+        Segment per subscriber.
+    names : dict, optional
+        Segment -> readable name.
+    cadence : Series, optional
+        Segment (as text) -> sends per week before fatigue (:func:`fatigue_cadence`); without
+        it the segment's median observed weekly volume is used.
+    n_topics : int
+        Content categories recommended.
+
+    Returns
+    -------
+    DataFrame
+        ``segment, name, subscribers, send_hour, max_emails_per_week, content, channels,
+        lifecycle_stage, action``.
+    """
+    seg = segments.reindex(features.index)
+    key = seg.to_numpy()
+    rows = []
+    shares = [c for c in features.columns if c.startswith("click_share_")]
+    stage = lifecycle_stage(features)
+    base_sms = features["sms_response_rate"].mean()
+    base_push = features["push_response_rate"].mean()
+    for s, part in features.groupby(key, sort=True):  # one group per segment
+        hours = part.loc[part["preferred_local_hour"] >= 0, "preferred_local_hour"]
+        hour = int(hours.value_counts().sort_index().idxmax()) if len(hours) else 10
+        lift = part[shares].mean() / features[shares].mean().replace(0, np.nan)
+        topics = [
+            c.removeprefix("click_share_").replace("_", " ")
+            for c in lift.dropna().sort_values(ascending=False, kind="stable").index[:n_topics]
+        ]
+        channels = ["email"] if part["is_unsubscribed"].mean() < 0.5 else []
+        if part["sms_consent"].mean() >= 0.4 and part["sms_response_rate"].mean() >= base_sms:
+            channels.append("sms")
+        if part["push_consent"].mean() >= 0.4 and part["push_response_rate"].mean() >= base_push:
+            channels.append("push")
+        if not channels:
+            channels = ["email"]
+        st = stage.loc[part.index].value_counts().idxmax()
+        if cadence is not None and str(s) in cadence.index:
+            per_week = int(cadence.loc[str(s)])
+        else:
+            per_week = max(1, int(np.rint(part["emails_per_week"].median())))
+        rows.append(
+            {
+                "segment": s,
+                "name": (names or {}).get(s, str(s)),
+                "subscribers": len(part),
+                "send_hour": hour,
+                "max_emails_per_week": per_week,
+                "content": ", ".join(topics),
+                "channels": " + ".join(channels),
+                "lifecycle_stage": str(st),
+                "action": LIFECYCLE_ACTIONS[str(st)],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def sentences(book: pd.DataFrame) -> list[str]:
+    """The playbook as plain sentences, one per segment."""
+    total = book["subscribers"].sum()
+    out = []
+    for r in book.itertuples(index=False):
+        out.append(
+            f"Segment {r.segment} \u2014 {r.name} ({r.subscribers:,} subscribers, "
+            f"{r.subscribers / total:.0%}): send around {r.send_hour:02d}:00 local time, "
+            f"at most {r.max_emails_per_week} email{'s' if r.max_emails_per_week != 1 else ''} "
+            f"a week, lead with {r.content or 'the usual mix'}, use {r.channels}; "
+            f"mostly {r.lifecycle_stage}, so {r.action}."
+        )
+    return out

@@ -1,0 +1,73 @@
+"""Interactive explorer: pick a method and k, watch the segment profiles update.
+
+ipywidgets is imported only when :func:`explorer` is called. Under papermill (no front end) the
+explorer renders its first state once and does nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from workbench.segment.pipelines import METHODS
+
+
+def explorer(
+    features: pd.DataFrame,
+    methods: Sequence[str] = METHODS,
+    ks: Sequence[int] = range(3, 13),
+    k: int = 8,
+    method: str = "kmeans",
+    sample_size: int = 3000,
+    seed: int = 0,
+    top: int = 12,
+) -> object:
+    """An ipywidgets panel: method and k selectors above a table of profiles.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Feature table (a seeded sample of ``sample_size`` rows is used to stay responsive).
+    methods, ks : sequence
+        Choices offered.
+    k, method : initial choice
+    sample_size, seed : int
+    top : int
+        Features shown (those that vary most across segments).
+
+    Returns
+    -------
+    ipywidgets.VBox
+    """
+    import ipywidgets as w
+    from IPython.display import display
+
+    from workbench.segment.pipelines import Segmenter
+    from workbench.segment.profiles import name_segments, standardized_differences
+
+    sample = features.sample(n=min(sample_size, len(features)), random_state=seed).sort_index()
+    m = w.Dropdown(options=list(methods), value=method, description="method")
+    kk = w.IntSlider(value=k, min=min(ks), max=max(ks), description="k")
+    out = w.Output()
+
+    def update(*_: object) -> None:
+        seg = Segmenter(
+            m.value, kk.value, min_size=max(10, len(sample) // 100), sample_size=None, seed=seed
+        ).fit(sample)
+        labels = pd.Series(seg.labels_, index=sample.index)
+        z = standardized_differences(sample, labels)
+        cols = z.abs().max().sort_values(ascending=False).index[:top]
+        table = z[cols].round(2)
+        table.insert(0, "size", labels.value_counts().sort_index())
+        table.insert(0, "name", pd.Series(name_segments(sample, labels)))
+        out.clear_output(wait=True)
+        with out:
+            display(
+                table.style.background_gradient(cmap="RdBu_r", vmin=-2, vmax=2, subset=list(cols))
+            )
+
+    m.observe(update, "value")
+    kk.observe(update, "value")
+    update()
+    return w.VBox([w.HBox([m, kk]), out])
