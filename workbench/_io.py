@@ -13,6 +13,20 @@ from pathlib import Path
 from workbench.errors import WorkbenchError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish_mode(path: Path, directory: bool) -> None:
+    """Give a temporary file or folder the permissions a normally created one would have.
+
+    ``mkstemp``/``mkdtemp`` create private (0600/0700) entries; outputs are meant to be shared.
+    """
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_dir(out: str | os.PathLike[str], overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary folder beside ``out`` that becomes ``out`` only on success.
@@ -39,6 +53,7 @@ def atomic_dir(out: str | os.PathLike[str], overwrite: bool = False) -> Iterator
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _publish_mode(tmp, directory=True)
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
         out.rename(old)
@@ -61,6 +76,8 @@ def atomic_file(out: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    if tmp.exists():
+        _publish_mode(tmp, directory=False)
     os.replace(tmp, out)
 
 
