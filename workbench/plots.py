@@ -36,6 +36,8 @@ def share_bars(
     ax.set_title(title)
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_xlim(0, t[value].max() * 1.15)
+    if t[value].max() <= 1:
+        ax.xaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     return fig
 
 
@@ -104,7 +106,9 @@ def distributions(
     order = table.groupby(group)[value].median().sort_values().index
     data = [table.loc[table[group] == g, value].to_numpy() for g in order]
     fig, (ax,) = _fig(8, 0.45 * len(order) + 1.5)
-    ax.boxplot(data, orientation="horizontal", tick_labels=[str(g) for g in order], showfliers=False)
+    ax.boxplot(
+        data, orientation="horizontal", tick_labels=[str(g) for g in order], showfliers=False
+    )
     if log:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel or value)
