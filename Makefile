@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: help env test lint report sample lock bench clean
+.PHONY: help env test report sample lock bench clean
 
 help:
 	@echo "make report   generate a world and write reports/<run-id>/ (report.html, notebooks, manifest)"
@@ -37,6 +37,7 @@ sample: $(STAMP)
 	$(BIN)/workbench generate --scenario tiny --seed 20261126 --out datasets/sample --overwrite
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 lock:
