@@ -24,6 +24,7 @@ ENTRIES = load_registry()
 # Small parameters for CI; every other parameter keeps the notebook's own default.
 CI_PARAMETERS: dict[str, dict[str, object]] = {
     "02-segmentation": {"k": 6, "n_boot": 2, "sample_size": 800, "seed": 1},
+    "03-bayesian-testing": {"draws": 150, "tune": 150, "n_sim": 30, "seed": 1},
 }
 
 

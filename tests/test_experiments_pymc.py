@@ -1,0 +1,96 @@
+"""PyMC models of the test analysis: tiny fits (slow: compilation takes tens of seconds)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.cli import main
+from workbench.experiments import analyze, from_aggregated
+from workbench.experiments.hierarchical import DiagnosticsWarning, HierarchicalABTest
+
+pytestmark = pytest.mark.slow
+
+
+def _known(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Six segments; the variant adds +0.3 on the logit scale everywhere; one tiny segment."""
+    rng = np.random.default_rng(seed)
+    base = np.array([-2.9, -2.6, -2.3, -2.0, -2.5, -2.2])
+    n = np.array([3000, 3000, 3000, 3000, 3000, 30])
+    rows, truth = [], []
+    for s, (b, m) in enumerate(zip(base, n, strict=True)):
+        for arm, eff in (("control", 0.0), ("B", 0.3)):
+            p = 1 / (1 + np.exp(-(b + eff)))
+            c = rng.binomial(m, p) if s < 5 else (0 if arm == "control" else 6)
+            rows.append((f"s{s}", arm, m, c))
+            truth.append((f"s{s}", arm, p))
+    df = pd.DataFrame(rows, columns=["segment", "arm", "n", "conversions"])
+    return from_aggregated(df), pd.DataFrame(truth, columns=["segment", "arm", "p"])
+
+
+def test_hierarchical_recovers_known_effects_and_shrinks_small_segments():
+    table, truth = _known()
+    # tiny test chains: relaxed limits (the defaults are R-hat 1.01 and bulk ESS 400)
+    params = dict(draws=500, tune=800, chains=2, seed=1, ess_min=100, rhat_max=1.02)
+    model = HierarchicalABTest(**params).fit(table)
+    assert model.diagnostics_.ok, str(model.diagnostics_)
+    res = model.result_.merge(truth, on=["segment", "arm"])
+    big = res.loc[res["segment"] != "s5"]
+    inside = (big["rate_hdi_low"] <= big["p"]) & (big["p"] <= big["rate_hdi_high"])
+    assert inside.mean() >= 0.8
+    delta = model.idata_["posterior"]["delta_mu"].values.ravel()
+    assert np.mean(delta > 0) > 0.95
+    assert np.quantile(delta, 0.05) < 0.3 < np.quantile(delta, 0.95)
+    # the tiny segment (0/30 vs 6/30) is pulled towards the common lift
+    unpooled = analyze(table).set_index(["segment", "arm"])
+    pooled = res.set_index(["segment", "arm"])
+    assert pooled.loc[("s5", "B"), "lift_mean"] < unpooled.loc[("s5", "B"), "lift_mean"] / 2
+    ppc = model.posterior_predictive(seed=0)
+    assert ((ppc["p_value"] > 0.01) & (ppc["p_value"] < 0.99)).mean() >= 0.9
+    # same seed, same numbers
+    again = HierarchicalABTest(**params).fit(table)
+    np.testing.assert_array_equal(again.rate_draws_, model.rate_draws_)
+
+
+def test_bad_diagnostics_warn_and_fail_the_cli(tmp_path, capsys):
+    table, _ = _known()
+    with pytest.warns(DiagnosticsWarning):
+        HierarchicalABTest(draws=20, tune=20, chains=2, seed=0).fit(table)
+    inp = tmp_path / "in.csv"
+    table.to_csv(inp, index=False)
+    out = tmp_path / "out.csv"
+    base = ["abtest", "--input", str(inp), "--out", str(out), "--model", "hierarchical",
+            "--draws", "20", "--tune", "20", "--chains", "2"]  # fmt: skip
+    assert main(base) == 3
+    assert "diagnostics failed" in capsys.readouterr().err
+    assert not out.exists()
+    assert main([*base, "--allow-bad-diagnostics"]) == 0
+    assert len(pd.read_csv(out)) == len(table)
+
+
+def test_factorial_effects_match_cell_logits():
+    from workbench.experiments.factorial import FactorialLogisticModel
+
+    rng = np.random.default_rng(4)
+    rows = []
+    for subject in ("plain", "urgency"):
+        for cta in ("shop", "proof"):
+            eta = -2.2 + 0.4 * (subject == "urgency")
+            c = rng.binomial(6000, 1 / (1 + np.exp(-eta)))
+            rows.append(("all", f"subject={subject};cta={cta}", 6000, c))
+    df = pd.DataFrame(rows, columns=["segment", "arm", "n", "conversions"])
+    table = from_aggregated(df, control="subject=plain;cta=shop")
+    model = FactorialLogisticModel(draws=300, tune=400, chains=2, seed=2, ess_min=100)
+    eff = model.fit(table).effects_.set_index("term")
+    # with this much data the 2 × 2 saturated model's effects are the contrasts of cell logits
+    lg = df.set_index("arm").eval("log(conversions / (n - conversions))")
+    ps, pp = lg["subject=plain;cta=shop"], lg["subject=plain;cta=proof"]
+    us, up = lg["subject=urgency;cta=shop"], lg["subject=urgency;cta=proof"]
+    assert eff.loc["subject=urgency", "mean"] == pytest.approx(us - ps, abs=0.04)
+    assert eff.loc["cta=proof", "mean"] == pytest.approx(pp - ps, abs=0.04)
+    assert eff.loc["subject=urgency × cta=proof", "mean"] == pytest.approx(
+        up - us - pp + ps, abs=0.05
+    )
+    assert eff.loc["subject=urgency", "hdi_low"] > 0.1  # the true main effect is 0.4
+    assert set(eff["kind"]) == {"main", "interaction"}
