@@ -9,7 +9,6 @@ import pandas as pd
 
 from workbench.attribution.journeys import Journeys, journeys_from_world, read_paths
 from workbench.attribution.scorecard import holdout_lift
-from workbench.attribution.simulate import simulate_paths
 from workbench.errors import DataError
 
 
@@ -47,13 +46,10 @@ def load_inputs(
     *,
     lookback_days: float = 30.0,
     segment_col: str = "",
-    seed: int = 0,
-    fallback_journeys: int = 20_000,
 ) -> AttributionInputs:
     """Journeys from a world (or the sample world), a paths file, or simulated paths.
 
-    ``paths_file`` wins over ``world``; an empty ``world`` means the committed sample world, and
-    when that does not exist either, ``fallback_journeys`` simulated journeys (no truth) are used.
+    ``paths_file`` wins over ``world``; an empty ``world`` means the committed sample world.
     """
     from workbench import paths as wpaths
 
@@ -61,10 +57,7 @@ def load_inputs(
     if paths_file:
         p = read_paths(paths_file, segment_col=segment_col or None)
         return AttributionInputs(p, p, segment_col or None, None, empty, f"paths file {paths_file}")
-    folder = Path(world) if world else wpaths.sample_world()
-    if not (folder / "world.json").exists() and not world:
-        p = simulate_paths(fallback_journeys, seed=seed)
-        return AttributionInputs(p, p, None, None, empty, "simulated journeys (no sample world)")
+    folder = wpaths.world_dir(world)
     from workbench.schema import load_world
 
     tables = ["subscribers", "touchpoints", "orders"]
