@@ -25,10 +25,18 @@ def main() -> None:
     from workbench.segment import segment_subscribers
     from workbench.segment.evaluate import agreement
     from workbench.synth import generate_world
+    from workbench.synth.cache import is_current
 
     out = generated_dir() / f"{args.scenario}-n{args.n or 'default'}-s{args.seed}"
-    if not (out / "world.json").is_file():
-        generate_world(args.scenario, n_subscribers=args.n, seed=args.seed, out=out, progress=True)
+    if not is_current(out):  # missing, or made by an older generator
+        generate_world(
+            args.scenario,
+            n_subscribers=args.n,
+            seed=args.seed,
+            out=out,
+            overwrite=out.exists(),
+            progress=True,
+        )
     feats = compute_features(out)
     truth = load_world(out, tables=["subscribers"], include_truth=True)["truth_subscribers"]
     truth = truth.set_index("subscriber_id")["persona"]

@@ -11,7 +11,14 @@ import pytest
 from test_schema import _ts, small_tables, write_world
 
 from workbench.errors import DataError, WorkbenchError
-from workbench.features import FEATURES, compute_features, default_as_of, describe
+from workbench.features import (
+    FEATURES,
+    cluster_columns,
+    compute_features,
+    count_column,
+    default_as_of,
+    describe,
+)
 from workbench.schema import load_world
 
 AS_OF = "2026-01-20"
@@ -119,6 +126,10 @@ def test_hand_computed_values(world):
     assert one["weekend_open_hour"] == pytest.approx(10.0)
     assert np.isnan(one["weekday_open_hour"])
     assert one["click_share_deals"] == 1.0 and one["click_share_onboarding"] == 0.0
+    # the one human open was on the deals broadcast, on a Saturday
+    assert (one["n_opens"], one["n_weekday_opens"], one["n_weekend_opens"]) == (1, 0, 1)
+    assert one["n_clicks"] == 1
+    assert one["open_share_deals"] == 1.0 and one["open_share_onboarding"] == 0.0
     assert one["cart_abandonment_emails"] == 1
     assert one["sms_response_rate"] == pytest.approx(0.5)
     assert one["sms_consent"] == 1 and one["push_consent"] == 0
@@ -126,6 +137,7 @@ def test_hand_computed_values(world):
     two = f.loc[2]
     assert two["emails_delivered"] == 0 and two["open_rate"] == 0 and two["click_rate"] == 0
     assert two["preferred_local_hour"] == -1
+    assert two["n_opens"] == 0 and two["n_clicks"] == 0 and two["open_share_deals"] == 0
     assert two["days_since_last_open"] == pytest.approx(two["tenure_days"])
     assert f.loc[3, "buy_share_home"] == 1.0 and f.loc[3, "cart_abandonment_emails"] == 1
 
@@ -169,7 +181,20 @@ def test_every_column_documented(world):
     f = compute_features(world, as_of=AS_OF)
     d = describe(f)
     assert (d["description"] != "").all(), d.loc[d["description"] == "", "feature"].tolist()
-    assert set(FEATURES) >= {c for c in f.columns if "_share_" not in c or "open" in c}
+    patterns = tuple(k.split("{cat}")[0] for k in FEATURES if "{cat}" in k)
+    assert set(FEATURES) >= {c for c in f.columns if not c.startswith(patterns)}
+
+
+def test_every_average_names_its_count(world):
+    """Rates and shares name the count column behind them (used to shrink noisy rates)."""
+    f = compute_features(world, as_of=AS_OF)
+    for col in ("open_rate", "click_share_deals", "open_share_deals", "buy_share_home"):
+        assert count_column(col) in f.columns
+    assert count_column("open_rate") == "emails_delivered"
+    assert count_column("open_share_deals") == "n_opens"
+    assert count_column("n_orders") is None
+    # a count is never a clustering feature by itself: it only weighs the evidence
+    assert not {"n_opens", "n_clicks", "n_weekday_opens"} & set(cluster_columns(f))
 
 
 def test_default_as_of_is_midnight_after_last_event(world):

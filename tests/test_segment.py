@@ -302,3 +302,69 @@ def test_cli_writes_one_row_per_subscriber(tmp_path, capsys):
     assert not (tmp_path / "x.csv").exists()
     rc = main(["segment", "--world", str(tmp_path / "nowhere"), "--out", str(out)])
     assert rc == 2
+
+
+# ------------------------------------------------------------------ empirical-Bayes scaling
+
+
+def _binomial_rates(n_subs=20_000, tau=0.1, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    p = np.clip(rng.normal(0.3, tau, n_subs), 0.01, 0.99)
+    n = rng.integers(0, 40, n_subs)
+    k = rng.binomial(n, p)
+    rate = np.where(n > 0, k / np.maximum(n, 1), 0.0)
+    return pd.DataFrame({"open_rate": rate, "emails_delivered": n, "revenue": p * 100})
+
+
+def test_empirical_bayes_scaler_recovers_spread_and_shrinks_by_evidence():
+    from workbench.segment.pipelines import EmpiricalBayesScaler
+
+    x = _binomial_rates()
+    sc = EmpiricalBayesScaler({"open_rate": "emails_delivered"}).fit(x)
+    assert sc.columns_ == ["open_rate", "revenue"]  # the count is an input only
+    assert sc.mean_[0] == pytest.approx(0.3, abs=0.01)
+    assert sc.scale_[0] == pytest.approx(0.1, rel=0.1)  # true spread, not the noisy total
+    assert sc.noise_[0] == pytest.approx(0.3 * 0.7 - 0.01, rel=0.1)
+    z = sc.transform(x)
+    assert np.all(z[x["emails_delivered"].to_numpy() == 0, 0] == 0)  # no evidence: the base
+    # the same observed rate counts for more when measured on more emails
+    two = pd.DataFrame({"open_rate": [0.8, 0.8], "emails_delivered": [2, 30], "revenue": 1.0})
+    z2 = sc.transform(two)[:, 0]
+    assert 0 < z2[0] < z2[1]
+    # columns without a count are standardised
+    assert z[:, 1].mean() == pytest.approx(0, abs=1e-9) and z[:, 1].std() == pytest.approx(1)
+    # pure noise (every subscriber the same true rate) carries ~no weight after scaling
+    flat = _binomial_rates(tau=0.0, seed=1)
+    zf = EmpiricalBayesScaler({"open_rate": "emails_delivered"}).fit_transform(flat)
+    assert zf[:, 0].std() < 0.2 * z[:, 0].std()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.floats(0, 1), st.just(float("nan"))),
+            st.integers(0, 50),
+            st.floats(-1e3, 1e3),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_empirical_bayes_scaler_always_finite(rows):
+    from workbench.segment.pipelines import EmpiricalBayesScaler
+
+    x = pd.DataFrame(rows, columns=["click_rate", "emails_delivered", "revenue"])
+    z = EmpiricalBayesScaler({"click_rate": "emails_delivered"}).fit_transform(x)
+    assert z.shape == (len(x), 2) and np.isfinite(z).all()
+
+
+def test_segmenter_reads_counts_behind_rates():
+    f, truth = blob_features()
+    f["emails_delivered"] = 30
+    seg = Segmenter("kmeans", k=3, min_size=20, columns=COLUMNS, seed=1).fit(f)
+    assert seg.inputs_ == [*COLUMNS, "emails_delivered"]
+    assert seg.transform(f).shape == (len(f), len(COLUMNS))
+    from sklearn.metrics import adjusted_rand_score
+
+    assert adjusted_rand_score(truth, seg.labels_) > 0.95

@@ -36,8 +36,10 @@ __all__ = [
     "FEATURES",
     "LOG_FEATURES",
     "HOUR_FEATURES",
+    "RATE_COUNTS",
     "cluster_columns",
     "compute_features",
+    "count_column",
     "default_as_of",
     "world_connection",
 ]
@@ -62,6 +64,10 @@ FEATURES: dict[str, str] = {
     "buy_share_{cat}": "share of the subscriber's orders in product category {cat}",
     # email engagement
     "emails_delivered": "emails delivered",
+    "n_opens": "human email opens (machine opens excluded)",
+    "n_weekday_opens": "human email opens on Monday-Friday (local time)",
+    "n_weekend_opens": "human email opens on Saturday-Sunday (local time)",
+    "n_clicks": "email clicks",
     "open_rate": "human opens per delivered email (machine opens excluded)",
     "click_rate": "clicks per delivered email",
     "click_to_open": "clicks per human open (0 without opens)",
@@ -83,6 +89,10 @@ FEATURES: dict[str, str] = {
     "opens_per_week": "human opens per week while subscribed and observed",
     # content affinity
     "click_share_{cat}": "share of the subscriber's email clicks on content category {cat}",
+    "open_share_{cat}": (
+        "share of the subscriber's human email opens on content category {cat} (opens are several"
+        " times more numerous than clicks: the better-measured sign of content affinity)"
+    ),
     # channels
     "email_consent": "1 if consented to email",
     "sms_consent": "1 if consented to SMS",
@@ -104,6 +114,10 @@ LOG_FEATURES: frozenset[str] = frozenset(
         "avg_order_value",
         "orders_per_30d",
         "emails_delivered",
+        "n_opens",
+        "n_weekday_opens",
+        "n_weekend_opens",
+        "n_clicks",
         "complaints",
         "emails_per_week",
         "opens_per_week",
@@ -113,6 +127,24 @@ LOG_FEATURES: frozenset[str] = frozenset(
 )
 #: Hours of the day: mapped onto the circle (sin, cos) before clustering, missing -> centre.
 HOUR_FEATURES: tuple[str, ...] = ("weekday_open_hour", "weekend_open_hour")
+#: Per-subscriber averages -> the count of events each is an average over (``{cat}`` patterns
+#: included). A rate measured on 2 emails is far noisier than one measured on 40: clustering
+#: shrinks each towards the base by how much evidence is behind it (empirical Bayes, see
+#: :class:`workbench.segment.pipelines.RateShrinker`).
+RATE_COUNTS: dict[str, str] = {
+    "open_rate": "emails_delivered",
+    "click_rate": "emails_delivered",
+    "click_to_open": "n_opens",
+    "weekend_open_share": "n_opens",
+    "morning_open_share": "n_opens",
+    "evening_open_share": "n_opens",
+    "weekday_open_hour": "n_weekday_opens",
+    "weekend_open_hour": "n_weekend_opens",
+    "avg_order_value": "n_orders",
+    "buy_share_{cat}": "n_orders",
+    "click_share_{cat}": "n_clicks",
+    "open_share_{cat}": "n_opens",
+}
 #: Columns kept out of clustering: state rather than behaviour, redundant, or channel reachability.
 _NOT_CLUSTERED = frozenset(
     {
@@ -121,6 +153,10 @@ _NOT_CLUSTERED = frozenset(
         "preferred_local_hour",
         "complaints",
         "emails_delivered",
+        "n_opens",
+        "n_weekday_opens",
+        "n_weekend_opens",
+        "n_clicks",
         "revenue",
         "open_trend",
         "machine_open_share",
@@ -136,6 +172,19 @@ _NOT_CLUSTERED = frozenset(
 def cluster_columns(features: pd.DataFrame) -> list[str]:
     """The feature columns used for clustering by default (behaviour, not bookkeeping)."""
     return [c for c in features.columns if c not in _NOT_CLUSTERED]
+
+
+def count_column(column: str) -> str | None:
+    """The count a per-subscriber average ``column`` is computed over (:data:`RATE_COUNTS`).
+
+    Returns ``None`` for columns that are not averages (counts, amounts, flags, ...).
+    """
+    if column in RATE_COUNTS:
+        return RATE_COUNTS[column]
+    for pattern, count in RATE_COUNTS.items():
+        if "{cat}" in pattern and column.startswith(pattern.split("{cat}")[0]):
+            return count
+    return None
 
 
 def describe(features: pd.DataFrame) -> pd.DataFrame:
@@ -333,6 +382,9 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
     click_cols = _pivot_sql(content_cats, "category", "click_share_", "1", "count(*)")
     buy_cols = _pivot_sql(product_cats, "category", "buy_share_", "1", "count(*)")
     click_select = (", " + ", ".join(click_cols)) if click_cols else ""
+    open_cols = _pivot_sql(content_cats, "category", "open_share_", "1", "count(*)")
+    open_select = (", " + ", ".join(open_cols)) if open_cols else ""
+    open_names = [c.rsplit(" AS ", 1)[1] for c in open_cols]
     buy_select = (", " + ", ".join(buy_cols)) if buy_cols else ""
     click_names = [c.rsplit(" AS ", 1)[1] for c in click_cols]
     buy_names = [c.rsplit(" AS ", 1)[1] for c in buy_cols]
@@ -359,12 +411,14 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
         SELECT subscriber_id, t_us,
                CAST(floor(local_s / 3600) AS BIGINT) % 24 AS hour,
                (CAST(floor(local_s / 86400) AS BIGINT) + 3) % 7 AS dow,
-               (local_s % 86400) / 3600.0 AS hour_f
+               (local_s % 86400) / 3600.0 AS hour_f, category
         FROM ev WHERE event_type = 'opened' AND NOT is_machine_open
     ),
     rhythm AS (
         SELECT subscriber_id,
             count(*) AS n_open,
+            count(*) FILTER (WHERE dow < 5) AS n_wd_open,
+            count(*) FILTER (WHERE dow >= 5) AS n_we_open,
             max(t_us) AS last_open_us,
             avg(CASE WHEN dow >= 5 THEN 1 ELSE 0 END) AS weekend_open_share,
             avg(CASE WHEN hour BETWEEN 5 AND 10 THEN 1 ELSE 0 END) AS morning_open_share,
@@ -373,6 +427,7 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
             avg(cos(2 * pi() * hour_f / 24)) FILTER (WHERE dow < 5) AS wd_cos,
             avg(sin(2 * pi() * hour_f / 24)) FILTER (WHERE dow >= 5) AS we_sin,
             avg(cos(2 * pi() * hour_f / 24)) FILTER (WHERE dow >= 5) AS we_cos
+            {open_select}
         FROM human GROUP BY subscriber_id
     ),
     hour_counts AS (
@@ -440,6 +495,10 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
         else ""
     }
         coalesce(m.delivered, 0) AS emails_delivered,
+        coalesce(m.opened, 0) AS n_opens,
+        coalesce(r.n_wd_open, 0) AS n_weekday_opens,
+        coalesce(r.n_we_open, 0) AS n_weekend_opens,
+        coalesce(m.clicked, 0) AS n_clicks,
         least(coalesce(m.opened / nullif(m.delivered, 0), 0), 1)::DOUBLE AS open_rate,
         least(coalesce(m.clicked / nullif(m.delivered, 0), 0), 1)::DOUBLE AS click_rate,
         least(coalesce(m.clicked / nullif(m.opened, 0), 0), 1)::DOUBLE AS click_to_open,
@@ -467,6 +526,11 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
         if click_names
         else ""
     }
+        {
+        ", ".join(f"coalesce(r.{c}, 0)::DOUBLE AS {c}" for c in open_names) + ","
+        if open_names
+        else ""
+    }
         s.email_consent::INTEGER AS email_consent,
         s.sms_consent::INTEGER AS sms_consent,
         s.push_consent::INTEGER AS push_consent,
@@ -484,7 +548,8 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
     """
     df = con.execute(sql).df()
     df = df.set_index("subscriber_id")
-    ints = ["is_unsubscribed", "n_orders", "n_categories", "emails_delivered", "complaints",
+    ints = ["is_unsubscribed", "n_orders", "n_categories", "emails_delivered", "n_opens",
+            "n_weekday_opens", "n_weekend_opens", "n_clicks", "complaints",
             "preferred_local_hour", "email_consent", "sms_consent", "push_consent",
             "cart_abandonment_emails"]  # fmt: skip
     df[ints] = df[ints].astype("int64")

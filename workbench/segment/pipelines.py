@@ -9,29 +9,28 @@ centre for HDBSCAN and agglomerative clustering, which have none). Segments smal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.preprocessing import FunctionTransformer
 
 from workbench.errors import WorkbenchError
-from workbench.features import HOUR_FEATURES, LOG_FEATURES, cluster_columns
+from workbench.features import HOUR_FEATURES, LOG_FEATURES, cluster_columns, count_column
 
 Method = Literal["kmeans", "gmm", "hdbscan", "agglomerative"]
 METHODS: tuple[str, ...] = ("kmeans", "gmm", "hdbscan", "agglomerative")
 
 
 def _hours_to_circle(x: np.ndarray) -> np.ndarray:
-    """Map hours of the day onto the unit circle; a missing hour maps to the centre (0, 0)."""
+    """Map hours of the day onto the unit circle (sin columns, then cos); missing stays NaN."""
     x = np.asarray(x, dtype=float)
     ang = 2 * np.pi * x / 24.0
-    out = np.concatenate([np.sin(ang), np.cos(ang)], axis=1)
-    return np.nan_to_num(out, nan=0.0)
+    return np.concatenate([np.sin(ang), np.cos(ang)], axis=1)
 
 
 def _log1p_clipped(x: np.ndarray) -> np.ndarray:
@@ -42,12 +41,164 @@ def _fill0(x: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.asarray(x, dtype=float))
 
 
-def make_transform(columns: Sequence[str]) -> Pipeline:
-    """Feature transform: log1p for heavy tails, hours on the circle, then standard scaling."""
+class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
+    """Standardise features, shrinking per-subscriber averages by the evidence behind them.
+
+    A plain standard scaler treats an open rate measured on two emails like one measured on
+    forty, and gives a feature that is mostly measurement noise (a click share computed from one
+    click) the same weight as a well-measured one. For every column that is an average over a
+    known number of events (``counts``), this scaler fits an empirical-Bayes model by the
+    method of moments over the subscribers with ``n > 0``: the squared deviation from the pooled
+    mean ``mu`` has expectation ``tau2 + sigma2 / n`` (``tau2``: true spread between
+    subscribers, ``sigma2``: noise of one event). For proportions of events (every value in
+    [0, 1]: rates and shares) the noise is binomial, ``sigma2 = mu (1 - mu) - tau2`` (the
+    beta-binomial moments); for other averages (hours on the circle, order values) ``tau2`` and
+    ``sigma2`` are the intercept and slope of a least-squares line in ``1 / n``. Each value is
+    then replaced by its posterior mean, in units of the true spread::
+
+        z = (x - mu) * tau / (tau2 + sigma2 / n)        (z = 0, the base, when n = 0)
+
+    so that a feature counts in proportion to how much real between-subscriber signal it
+    carries. Other columns are standardised (mean 0, standard deviation 1); constant columns
+    map to 0.
+
+    Parameters
+    ----------
+    counts : mapping of str to str, optional
+        Column -> the count column it averages over. Count columns are inputs only: they are
+        not in the output. A column whose count column is absent is standardised.
+
+    Attributes
+    ----------
+    feature_names_in_ : ndarray of str
+        Input columns (the transformer needs a DataFrame).
+    columns_ : list of str
+        Output columns, in input order without the count columns.
+    mean_, scale_ : ndarray
+        Centre and scale of each output column (``mu`` and ``tau`` for shrunk columns).
+    noise_ : ndarray
+        ``sigma2`` of each shrunk column, 0 for standardised ones.
+    count_index_ : ndarray of int
+        Position in the input of each output column's count column, -1 when not shrunk.
+    """
+
+    def __init__(self, counts: Mapping[str, str] | None = None) -> None:
+        self.counts = counts
+
+    def fit(self, X: pd.DataFrame, y: None = None) -> EmpiricalBayesScaler:
+        """Estimate the centre, spread and noise of every column on ``X`` (a DataFrame)."""
+        if not isinstance(X, pd.DataFrame):
+            raise WorkbenchError("EmpiricalBayesScaler needs a DataFrame (column names)")
+        counts = dict(self.counts or {})
+        names = [str(c) for c in X.columns]
+        self.feature_names_in_ = np.array(names, dtype=object)
+        count_cols = {c for c in counts.values() if c in names}
+        self.columns_ = [c for c in names if c not in count_cols]
+        x_all = X.to_numpy(dtype=float)
+        k = len(self.columns_)
+        self.mean_, self.scale_ = np.zeros(k), np.ones(k)
+        self.noise_ = np.zeros(k)
+        self.count_index_ = np.full(k, -1, dtype=np.int64)
+        for j, col in enumerate(self.columns_):
+            x = x_all[:, names.index(col)]
+            cc = counts.get(col)
+            if cc in count_cols:
+                n = np.nan_to_num(x_all[:, names.index(cc)])
+                ok = (n > 0) & np.isfinite(x)
+                self.count_index_[j] = names.index(cc)
+                self.mean_[j], self.scale_[j], self.noise_[j] = _moments(x[ok], n[ok])
+            else:
+                ok = np.isfinite(x)
+                mu = float(x[ok].mean()) if ok.any() else 0.0
+                sd = float(x[ok].std()) if ok.any() else 0.0
+                self.mean_[j], self.scale_[j] = mu, sd if sd > 1e-12 else 1.0
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """The scaled (and, for averages, shrunk) matrix; missing values map to 0."""
+        names = list(self.feature_names_in_)
+        x_all = X[names].to_numpy(dtype=float) if isinstance(X, pd.DataFrame) else X
+        x_all = np.asarray(x_all, dtype=float)
+        out = np.empty((len(x_all), len(self.columns_)))
+        for j, col in enumerate(self.columns_):
+            dev = x_all[:, names.index(col)] - self.mean_[j]
+            if self.count_index_[j] >= 0:
+                n = np.nan_to_num(x_all[:, self.count_index_[j]])
+                tau = self.scale_[j]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    z = np.where(n > 0, dev * tau / (tau**2 + self.noise_[j] / n), 0.0)
+            else:
+                z = dev / self.scale_[j]
+            out[:, j] = np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
+        return out
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """Output column names."""
+        return np.array(self.columns_, dtype=object)
+
+
+def _moments(x: np.ndarray, n: np.ndarray) -> tuple[float, float, float]:
+    """Method-of-moments ``(mu, tau, sigma2)`` of averages ``x`` over ``n`` events each."""
+    if x.size == 0:
+        return 0.0, 1.0, 0.0
+    mu = float(np.average(x, weights=n))
+    d = (x - mu) ** 2
+    u = 1.0 / n
+    floor = 1e-6 * max(float(d.mean()), 1e-12)
+    if x.min() >= 0 and x.max() <= 1:  # proportion of events: binomial noise
+        bern = mu * (1 - mu)
+        u_mean = min(float(u.mean()), 1 - 1e-9)
+        tau2 = max((float(d.mean()) - bern * u_mean) / (1 - u_mean), floor)
+        return mu, float(np.sqrt(tau2)), max(bern - tau2, 0.0)
+    var_u = float(u.var())
+    if var_u > 0:
+        sigma2 = max(float(np.mean((u - u.mean()) * (d - d.mean())) / var_u), 0.0)
+    else:  # every average over the same count: noise and signal cannot be told apart
+        sigma2 = 0.0
+    tau2 = float(d.mean()) - sigma2 * float(u.mean())
+    return mu, float(np.sqrt(max(tau2, floor))), sigma2
+
+
+def transform_inputs(features: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """``columns`` plus the count columns of ``features`` their averages are computed over."""
     cols = list(columns)
-    logs = [c for c in cols if c in LOG_FEATURES]
-    hours = [c for c in cols if c in HOUR_FEATURES]
-    rest = [c for c in cols if c not in LOG_FEATURES and c not in HOUR_FEATURES]
+    extra = []
+    for c in cols:
+        cc = count_column(c)
+        if cc is not None and cc in features.columns and cc not in cols and cc not in extra:
+            extra.append(cc)
+    return cols + extra
+
+
+def make_transform(columns: Sequence[str]) -> Pipeline:
+    """Feature transform: log1p for heavy tails, hours on the circle, empirical-Bayes scaling.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        Input columns: the clustering features plus, optionally, the count columns their
+        averages are computed over (:func:`transform_inputs`); averages whose count column is
+        given are shrunk by :class:`EmpiricalBayesScaler`, the rest standardised.
+
+    Returns
+    -------
+    Pipeline
+        Fit it on a DataFrame holding ``columns``.
+    """
+    cols = list(columns)
+    counts = {}
+    for c in cols:
+        cc = count_column(c)
+        if cc is not None and cc in cols:
+            if c in HOUR_FEATURES:
+                counts[f"{c}_sin"] = counts[f"{c}_cos"] = cc
+            else:
+                counts[c] = cc
+    count_cols = [c for c in dict.fromkeys(counts.values()) if c not in counts]
+    feats = [c for c in cols if c not in count_cols]
+    logs = [c for c in feats if c in LOG_FEATURES]
+    hours = [c for c in feats if c in HOUR_FEATURES]
+    rest = [c for c in feats if c not in LOG_FEATURES and c not in HOUR_FEATURES]
     parts = [
         ("log", FunctionTransformer(_log1p_clipped, feature_names_out="one-to-one"), logs),
         ("rest", FunctionTransformer(_fill0, feature_names_out="one-to-one"), rest),
@@ -61,12 +212,11 @@ def make_transform(columns: Sequence[str]) -> Pipeline:
                 hours,
             )
         )
-    return Pipeline(
-        [
-            ("columns", ColumnTransformer(parts, verbose_feature_names_out=False)),
-            ("scale", StandardScaler()),
-        ]
-    )
+    if count_cols:
+        parts.append(("counts", "passthrough", count_cols))
+    columns_step = ColumnTransformer(parts, verbose_feature_names_out=False)
+    columns_step.set_output(transform="pandas")
+    return Pipeline([("columns", columns_step), ("scale", EmpiricalBayesScaler(counts))])
 
 
 def make_model(method: str, k: int, seed: int, min_size: int = 50) -> BaseEstimator:
@@ -121,6 +271,8 @@ class Segmenter(ClusterMixin, BaseEstimator):
     ----------
     columns_ : list of str
         Feature columns used.
+    inputs_ : list of str
+        Columns the transform reads: ``columns_`` plus the counts behind their averages.
     transform_ : Pipeline
         Fitted feature transform.
     model_ : estimator
@@ -173,14 +325,15 @@ class Segmenter(ClusterMixin, BaseEstimator):
         if len(X) < max(2, int(self.k)):
             raise WorkbenchError(f"{len(X)} subscribers cannot make {self.k} segments")
         self.columns_ = cols
+        self.inputs_ = transform_inputs(X, cols)
         rng = np.random.default_rng(self.seed)
         n = len(X)
         if self.sample_size is not None and n > self.sample_size:
             idx = np.sort(rng.choice(n, size=self.sample_size, replace=False))
         else:
             idx = np.arange(n)
-        self.transform_ = make_transform(cols).fit(X.iloc[idx][cols])
-        z_all = self.transform_.transform(X[cols])
+        self.transform_ = make_transform(self.inputs_).fit(X.iloc[idx][self.inputs_])
+        z_all = self.transform_.transform(X[self.inputs_])
         z = z_all[idx]
         self.model_ = make_model(self.method, int(self.k), self.seed, self.min_size)
         raw = np.asarray(self.model_.fit_predict(z), dtype=np.int64)
@@ -256,12 +409,12 @@ class Segmenter(ClusterMixin, BaseEstimator):
     # ----------------------------------------------------------------------------- assigning
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Segment of each row of ``X`` (vectorised; any number of rows)."""
-        z = self.transform_.transform(X[self.columns_])
+        z = self.transform_.transform(X[self.inputs_])
         return self.label_map_[self._raw_predict(z)]
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The transformed (scaled) feature matrix the model sees."""
-        return self.transform_.transform(X[self.columns_])
+        return self.transform_.transform(X[self.inputs_])
 
     def fit_predict(self, X: pd.DataFrame, y: None = None) -> np.ndarray:
         """Fit, then return the segment of every row of ``X``."""
@@ -307,7 +460,8 @@ def select_k(
     rng = np.random.default_rng(seed)
     n = len(features)
     idx = np.sort(rng.choice(n, size=min(n, sample_size), replace=False))
-    z = make_transform(cols).fit_transform(features.iloc[idx][cols])
+    inputs = transform_inputs(features, cols)
+    z = make_transform(inputs).fit_transform(features.iloc[idx][inputs])
     rows = []
     for k in ks:
         if k < 2 or k >= len(z):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
-from workbench.synth.generate import generate_world
+from workbench.synth.generate import GENERATOR_VERSION, generate_world
 from workbench.synth.scenario import load_scenario
 
 
@@ -23,6 +24,18 @@ def cache_name(scenario: str | os.PathLike[str], n_subscribers: int | None, seed
         tag = str(scenario)
     n = n_subscribers or load_scenario(scenario).n_subscribers
     return f"{tag}-n{n}-s{seed}"
+
+
+def is_current(world: str | os.PathLike[str]) -> bool:
+    """True if ``world`` is a finished world made by this generator version."""
+    meta = Path(world) / "world.json"
+    if not meta.is_file():
+        return False
+    try:
+        version = json.loads(meta.read_text()).get("generator_version")
+    except (OSError, ValueError):
+        return False
+    return version == GENERATOR_VERSION
 
 
 def cached_world(
@@ -52,13 +65,14 @@ def cached_world(
     -------
     Path
         ``root / cache_name(...)``, complete (worlds are written atomically, so a folder with a
-        ``world.json`` is a finished world).
+        ``world.json`` is a finished world). A world made by another generator version is
+        stale and generated again.
     """
     from workbench.paths import generated_dir
 
     n_subscribers = n_subscribers or None
     out = Path(root or generated_dir()) / cache_name(scenario, n_subscribers, seed)
-    if (out / "world.json").is_file():
+    if is_current(out):
         return out
     return generate_world(
         scenario,

@@ -51,7 +51,7 @@ from workbench.synth.simulate import (
 )
 
 #: Bumped whenever the same scenario and seed would give different data.
-GENERATOR_VERSION = "1.1"
+GENERATOR_VERSION = "1.2"
 PART_TABLES = (
     "subscribers",
     "email_events",

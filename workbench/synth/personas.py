@@ -2,8 +2,10 @@
 
 A persona is a bundle of behaviour parameters. Every subscriber belongs to exactly one persona
 (recorded in ``truth_subscribers.persona``); individual subscribers scatter around their persona's
-values (log-normal engagement and purchase-rate noise, Gaussian noise on preferred hours), so
-personas are separable from behaviour but not trivially.
+values (log-normal engagement noise, Gamma-distributed purchase rates, Gaussian noise on preferred
+hours), so personas are separable from behaviour but not trivially: each has a few signature
+behaviours (when it reads, what it clicks, how often and what it buys) that a few months of
+history reveal, while individuals vary around them.
 
 Units
 -----
@@ -102,6 +104,8 @@ class Persona:
         Spread (hours) of individual preferred hours around the persona's.
     open_rate, click_rate : float
         Human open probability per delivered email; click probability per human open.
+    engagement_sd : float
+        Log-scale spread of individual open and click propensities around the persona's rates.
     machine_open_share : float
         Share using a privacy-protecting mail client that "opens" every delivered email.
     cadence_tolerance : float
@@ -148,16 +152,17 @@ class Persona:
     )
     weekday_hour: float = 12.0
     weekend_hour: float = 11.0
-    hour_sd: float = 1.0
+    hour_sd: float = 0.8
     open_rate: float = 0.25
     click_rate: float = 0.12
+    engagement_sd: float = 0.2
     machine_open_share: float = 0.45
     cadence_tolerance: float = 3.0
     unsubscribe_rate: float = 0.002
     complaint_rate: float = 0.0002
     content_affinity: dict[str, float] = field(default_factory=dict)
     purchase_rate: float = 0.006
-    purchase_shape: float = 2.0
+    purchase_shape: float = 4.0
     order_value_median: float = 55.0
     order_value_sigma: float = 0.45
     category_preferences: dict[str, float] = field(
@@ -223,7 +228,7 @@ def _builtin() -> dict[str, Persona]:
             new_share=1.0,
             weekday_hour=13.0,
             weekend_hour=12.0,
-            hour_sd=2.5,
+            hour_sd=1.2,
             open_rate=0.45,
             click_rate=0.16,
             cadence_tolerance=4.0,
@@ -246,11 +251,11 @@ def _builtin() -> dict[str, Persona]:
             cadence_tolerance=6.0,
             unsubscribe_rate=0.0007,
             purchase_rate=0.03,
-            purchase_shape=4.0,
+            purchase_shape=6.0,
             order_value_median=95.0,
             churn_hazard=0.0015,
             acquisition=_d(checkout=0.6, organic=0.3, referral=0.1),
-            content_affinity=_d(new_arrivals=1.4, lifestyle=1.2, deals=0.8),
+            content_affinity=_d(new_arrivals=1.8, lifestyle=1.4, deals=0.7),
             channel_response=_d(email_open=0.02, email_click=0.15, sms=0.006),
             consent=_d(email=0.99, sms=0.55, push=0.45),
             arm_response=_d(discount=-0.3, urgency=-0.2, lifestyle=0.3, segmented=0.2),
@@ -261,7 +266,7 @@ def _builtin() -> dict[str, Persona]:
             new_share=0.0,
             weekday_hour=20.0,
             weekend_hour=15.0,
-            hour_sd=3.0,
+            hour_sd=1.2,
             open_rate=0.1,
             click_rate=0.06,
             cadence_tolerance=1.5,
@@ -286,7 +291,7 @@ def _builtin() -> dict[str, Persona]:
             purchase_rate=0.01,
             order_value_median=28.0,
             order_value_sigma=0.35,
-            content_affinity=_d(deals=2.2, new_arrivals=0.7, sustainability=0.6, case_study=0.6),
+            content_affinity=_d(deals=3.0, new_arrivals=0.7, sustainability=0.5, case_study=0.5),
             category_preferences=_d(apparel=0.4, home=0.3, accessories=0.3),
             channel_response=_d(email_click=0.14, sms=0.008),
             consent=_d(email=0.97, sms=0.5, push=0.3),
@@ -326,7 +331,7 @@ def _builtin() -> dict[str, Persona]:
             purchase_rate=0.009,
             order_value_median=62.0,
             category_preferences=_d(home=0.55, apparel=0.3, accessories=0.15),
-            content_affinity=_d(lifestyle=1.5, deals=1.3, case_study=0.6, webinar=0.5),
+            content_affinity=_d(lifestyle=2.5, deals=1.3, case_study=0.5, webinar=0.4),
             consent=_d(email=0.98, sms=0.4, push=0.2),
             arm_response=_d(urgency=-0.4, lifestyle=0.4, discount=0.2, segmented=0.4),
         ),
@@ -337,13 +342,13 @@ def _builtin() -> dict[str, Persona]:
             regions=world,
             weekday_hour=17.0,
             weekend_hour=14.0,
-            hour_sd=1.2,
+            hour_sd=1.0,
             open_rate=0.36,
             click_rate=0.15,
-            purchase_rate=0.012,
+            purchase_rate=0.016,
             order_value_median=70.0,
-            category_preferences=_d(sustainable_goods=0.7, home=0.15, apparel=0.15),
-            content_affinity=_d(sustainability=2.2, webinar=1.2, deals=0.6),
+            category_preferences=_d(sustainable_goods=0.85, home=0.1, apparel=0.05),
+            content_affinity=_d(sustainability=2.2, new_arrivals=1.3, webinar=0.7, deals=0.6),
             channel_response=_d(email_click=0.14),
             arm_response=_d(sustainability=0.7, discount=-0.2, proof=0.1, segmented=0.5),
         ),
@@ -355,12 +360,12 @@ def _builtin() -> dict[str, Persona]:
             weekday_hour=17.0,
             weekend_hour=14.0,
             hour_sd=1.2,
-            open_rate=0.38,
-            click_rate=0.17,
-            purchase_rate=0.0015,
+            open_rate=0.4,
+            click_rate=0.2,
+            purchase_rate=0.001,
             order_value_median=40.0,
-            category_preferences=_d(sustainable_goods=0.5, home=0.2, apparel=0.3),
-            content_affinity=_d(sustainability=2.2, webinar=2.0, deals=0.4, new_arrivals=0.6),
+            category_preferences=_d(accessories=0.5, apparel=0.3, sustainable_goods=0.2),
+            content_affinity=_d(webinar=3.0, sustainability=2.4, deals=0.4, new_arrivals=0.5),
             channel_response=_d(email_open=0.002, email_click=0.01),
             acquisition=_d(webinar_signup=0.5, organic=0.3, referral=0.2),
             arm_response=_d(sustainability=0.1, discount=-0.5, segmented=0.1),
@@ -371,14 +376,14 @@ def _builtin() -> dict[str, Persona]:
             new_share=0.05,
             weekday_hour=10.0,
             weekend_hour=12.0,
-            hour_sd=1.0,
+            hour_sd=0.8,
             open_rate=0.3,
             click_rate=0.13,
             purchase_rate=0.008,
             order_value_median=110.0,
             order_value_sigma=0.5,
             category_preferences=_d(outdoor=0.5, home=0.3, accessories=0.2),
-            content_affinity=_d(case_study=2.4, webinar=1.4, deals=0.7, lifestyle=0.6),
+            content_affinity=_d(case_study=3.5, webinar=1.4, deals=0.6, lifestyle=0.5),
             consent=_d(email=0.97, sms=0.2, push=0.35),
             arm_response=_d(proof=0.8, urgency=-0.3, discount=0.0, segmented=0.5),
         ),

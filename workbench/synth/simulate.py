@@ -150,8 +150,9 @@ class ChunkSimulator:
         self.email_ok, self.sms_ok, self.push_ok = c[:, 0], c[:, 1], c[:, 2]
         # latent traits
         ln = lambda s: np.exp(rng.normal(0, s, n) - s * s / 2)  # noqa: E731
-        self.open_p = np.clip(self._pp("open_rate") * ln(0.35), 0, 0.9)
-        self.click_p = np.clip(self._pp("click_rate") * ln(0.35), 0, 0.8)
+        spread = self._pp("engagement_sd")
+        self.open_p = np.clip(self._pp("open_rate") * ln(spread), 0, 0.9)
+        self.click_p = np.clip(self._pp("click_rate") * ln(spread), 0, 0.8)
         self.tol = self._pp("cadence_tolerance") * ln(0.2)
         self.machine = rng.random(n) < self._pp("machine_open_share")
         sd = self._pp("hour_sd")
@@ -348,9 +349,7 @@ class ChunkSimulator:
             recent = self.recent_n[idx]
         excess = np.maximum(0, recent - self.tol[idx])
         em = ENGAGEMENT_MULT[self.stage[idx]]
-        po = np.clip(
-            self.open_p[idx] * em * np.sqrt(aff) * open_mult * np.exp(-0.35 * excess), 0, 0.95
-        )
+        po = np.clip(self.open_p[idx] * em * aff * open_mult * np.exp(-0.35 * excess), 0, 0.95)
         pc = np.clip(self.click_p[idx] * aff, 0, 0.9)
         return po, pc
 
