@@ -35,6 +35,7 @@ from workbench.reports.html import Section, render_html
 from workbench.reports.manifest import git_revision, package_versions, world_hashes
 from workbench.reports.registry import select
 from workbench.reports.runner import _new_run_dir, cached_world, run_id
+from workbench.synth import GENERATOR_VERSION
 
 DATA = Path(__file__).parent / "data"
 OK_NB = DATA / "report_ok.ipynb"
@@ -296,7 +297,8 @@ def test_cached_world_generates_once(tmp_path: Path, monkeypatch: pytest.MonkeyP
     def fake_generate(scenario, *, n_subscribers, seed, out, overwrite, progress):
         calls.append((scenario, n_subscribers, seed, overwrite))
         Path(out).mkdir(parents=True)
-        (Path(out) / "world.json").write_text(json.dumps({"scenario": scenario}))
+        meta = {"scenario": scenario, "generator_version": GENERATOR_VERSION}
+        (Path(out) / "world.json").write_text(json.dumps(meta))
         return Path(out)
 
     config = ReportConfig("tiny", 50, 9)

@@ -218,12 +218,12 @@ def cached_world(
         The world folder and whether it was generated now (False: cache hit).
     """
     from workbench.paths import generated_dir
-    from workbench.synth.cache import cache_name
+    from workbench.synth.cache import cache_name, is_current
     from workbench.synth.cache import cached_world as _cached
 
     n = config.n_subscribers or None
     out = generated_dir() / cache_name(config.scenario, n, config.seed)
-    fresh = not (out / "world.json").is_file()
+    fresh = not is_current(out)
     if generate is None:
         path = _cached(config.scenario, n, config.seed, progress=progress)
     elif fresh:
