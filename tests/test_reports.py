@@ -397,6 +397,13 @@ def test_render_html_hides_code_and_tagged_cells() -> None:
                     v4.new_output("stream", name="stdout", text="visible output\n"),
                     v4.new_output("stream", name="stderr", text="noisy warning\n"),
                     v4.new_output("display_data", data=_bundle("n", 3)["data"]),
+                    v4.new_output(
+                        "display_data",
+                        data={
+                            "application/vnd.jupyter.widget-view+json": {"model_id": "abc"},
+                            "text/plain": "VBox(children=(Dropdown(),))",
+                        },
+                    ),
                 ],
             ),
             v4.new_code_cell(
@@ -413,7 +420,7 @@ def test_render_html_hides_code_and_tagged_cells() -> None:
     )
     assert "Plain words explain the table." in page and "visible output" in page
     assert "SECRET" not in page and "HIDDEN" not in page and "hidden output" not in page
-    assert "noisy warning" not in page
+    assert "noisy warning" not in page and "VBox(children" not in page
     assert "Section &lt;one&gt;" in page and "<td>things</td>" in page
     assert '<h3 id="Title">' in page  # notebook headings sit below the section heading
 

@@ -72,8 +72,15 @@ def _headline_table(headlines: Mapping[str, Headline]) -> str:
     )
 
 
+_WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
 def _clean_cells(nb: Any) -> list[Any]:
-    """The cells worth showing: no headline bundles, no stderr, no code cells left empty."""
+    """The cells worth showing: no headline bundles, no stderr, no code cells left empty.
+
+    Interactive widgets are left out too: a static page cannot run them, and their text
+    fallback (``VBox(children=...)``) means nothing to a reader.
+    """
     cells = []
     for cell in nb.cells:
         cell = copy.deepcopy(cell)
@@ -85,6 +92,7 @@ def _clean_cells(nb: Any) -> list[Any]:
                 for o in cell.get("outputs", [])
                 if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
                 and HEADLINE_MIME not in o.get("data", {})
+                and _WIDGET_MIME not in o.get("data", {})
             ]
             if not cell.outputs:
                 continue
