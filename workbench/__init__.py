@@ -4,7 +4,13 @@ Capabilities live in submodules, imported on demand so that ``import workbench``
 
 ``workbench.synth``        synthetic subscriber worlds with ground truth
 ``workbench.schema``       the data contract: table schemas, validation, :func:`load_world`
+``workbench.explore``      descriptive summaries of a world (opens by hour, fatigue, lifecycle)
+``workbench.features``     per-subscriber features as of a date (DuckDB over the world's files)
+``workbench.segment``      clustering, stability, profiles, rules, drift, playbooks
+``workbench.experiments``  Bayesian A/B/n tests per segment (conjugate and hierarchical PyMC)
+``workbench.attribution``  journeys and multi-touch attribution (rules, Markov, Shapley)
 ``workbench.reports``      papermill report pipeline (executed notebooks, HTML, manifest)
+``workbench.plots``        figures shared by the notebooks
 ``workbench.paths``        where the project keeps data and reports
 """
 
