@@ -228,3 +228,31 @@ def test_parquet_parts_folder(tmp_path, world):
     ev.iloc[5:].to_parquet(world / "email_events" / "part-1.parquet", index=False)
     assert json.loads((world / "world.json").read_text())["scenario"] == "hand-made"
     assert compute_features(world, as_of=AS_OF).loc[1, "emails_delivered"] == 2
+
+
+def test_reachability_flags(tmp_path):
+    """A bounce with no later delivery is a hard bounce; consent and unsubscribes count too."""
+    root = feature_world(tmp_path / "w")
+    path = root / "email_events.parquet"
+    ev = pd.read_parquet(path)
+    bounces = pd.DataFrame(
+        {
+            "subscriber_id": [1, 3, 2],
+            "campaign_id": [10, 12, 12],
+            "variant": [None] * 3,
+            "event_type": ["bounced"] * 3,
+            # 1: soft (delivered again on the 14th); 3: last word is a bounce; 2: after as-of
+            "ts": _ts("2026-01-13T00:00Z", "2026-01-16T00:00Z", "2026-01-25T00:00Z"),
+            "is_machine_open": [False] * 3,
+        }
+    ).astype(ev.dtypes.to_dict())
+    pd.concat([ev, bounces], ignore_index=True).to_parquet(path, index=False)
+    f = compute_features(root, as_of=AS_OF)
+    assert f["is_bounced"].to_dict() == {1: 0, 2: 0, 3: 1}
+    subs = load_world(root, tables=["subscribers"])["subscribers"].set_index("subscriber_id")
+    unsub = subs["unsubscribed_ts"].notna() & (
+        subs["unsubscribed_ts"] < pd.Timestamp(AS_OF, tz="UTC")
+    )
+    expected = subs["email_consent"].astype(bool) & ~unsub & (f["is_bounced"] == 0)
+    assert f["email_reachable"].to_dict() == expected.astype(int).to_dict()
+    assert not {"is_bounced", "email_reachable"} & set(cluster_columns(f))

@@ -101,6 +101,44 @@ def test_no_exported_segment_below_min_size(k, min_size, seed):
     assert set(np.unique(seg.labels_)) == set(range(seg.n_segments_))
 
 
+def test_unreachable_rule_segment():
+    """Subscribers who cannot be emailed get one rule segment; the rest are clustered."""
+    f, truth = blob_features((300, 200, 150))
+    rng = np.random.default_rng(0)
+    f["email_reachable"] = (rng.random(len(f)) > 0.2).astype(int)
+    unreachable = f["email_reachable"].to_numpy() == 0
+    res = segment_subscribers(f, k=3, min_size=20, seed=0, unreachable="rule")
+    seg = res.segmenter
+    assert seg.n_segments_ == 4 and seg.rule_segment_ is not None
+    assert (seg.labels_[unreachable] == seg.rule_segment_).all()
+    assert not (seg.labels_[~unreachable] == seg.rule_segment_).any()
+    assert res.names[seg.rule_segment_] == "not reachable by email"
+    reach = pd.Series(truth, f.index)[~unreachable]
+    assert agreement(res.segments[~unreachable], reach)["ari"] > 0.9
+    np.testing.assert_array_equal(seg.predict(f), seg.labels_)
+    assert len(res.table()) == len(f)  # every subscriber keeps one row
+    # too few unreachable subscribers: merged into the nearest segment and reported
+    few = f.assign(email_reachable=np.r_[np.zeros(5, int), np.ones(len(f) - 5, int)])
+    small = Segmenter("kmeans", 3, min_size=20, seed=0, unreachable="rule").fit(few)
+    assert small.rule_segment_ is None and small.n_segments_ == 3
+    assert [m["size"] for m in small.merges_] == [5]
+    # the rule needs its column
+    with pytest.raises(WorkbenchError, match="email_reachable"):
+        Segmenter("kmeans", 3, unreachable="rule").fit(f.drop(columns="email_reachable"))
+    with pytest.raises(WorkbenchError, match="unreachable must be"):
+        Segmenter("kmeans", 3, unreachable="drop").fit(f)
+
+
+def test_names_use_phrases_not_counts():
+    f, truth = blob_features()
+    f["n_opens"] = np.where(truth == 0, 40, 1)  # a count that differs a lot between segments
+    f["open_share_deals"] = np.where(truth == 2, 0.9, 0.1)
+    f["click_share_deals"] = np.where(truth == 2, 0.8, 0.1)
+    names = name_segments(f, pd.Series(truth, index=f.index))
+    assert not any("n opens" in n or "open share" in n for n in names.values())
+    assert names[2].count("deals content") == 1  # one content family, said once
+
+
 def test_bad_parameters():
     f, _ = blob_features()
     with pytest.raises(WorkbenchError, match="unknown method"):
@@ -243,7 +281,7 @@ def test_outcomes_playbook_on_a_world(tmp_path):
     assert full.loc["0", "repeat_purchase_rate"] == 1.0 and full.loc["0", "cross_sell_rate"] == 1.0
     curve = cadence_curve(root, seg, as_of=AS_OF)
     assert set(curve.columns) >= {"segment", "emails_per_week", "open_rate"}
-    cad = fatigue_cadence(curve, min_weeks=1)
+    cad = fatigue_cadence(curve, min_emails=1)
     book = playbook(f, seg, names={0: "zero", 1: "one"}, cadence=cad)
     assert list(book["segment"]) == [0, 1] and book.loc[0, "send_hour"] == 10
     assert book.loc[0, "channels"] == "email + sms"
@@ -256,11 +294,34 @@ def test_fatigue_cadence_stops_at_the_drop():
         {
             "segment": ["a"] * 5,
             "emails_per_week": [1, 2, 3, 4, 5],
-            "subscriber_weeks": [100] * 5,
+            "emails": [100] * 5,
             "open_rate": [0.30, 0.31, 0.29, 0.20, 0.30],
         }
     )
     assert fatigue_cadence(curve).loc["a"] == 3
+    # volumes resting on too few emails are ignored
+    thin = curve.assign(emails=[100, 100, 100, 5, 100])
+    assert fatigue_cadence(thin).loc["a"] == 5
+
+
+def test_cadence_curve_counts_per_email_like_explore():
+    """The DuckDB curve has the definition of explore.engagement_by_cadence (per email)."""
+    from workbench import paths
+    from workbench.explore import engagement_by_cadence
+    from workbench.schema import load_world
+
+    world = load_world(paths.sample_world(), tables=["subscribers", "campaigns", "email_events"])
+    ids = world["subscribers"]["subscriber_id"]
+    seg = pd.Series((ids % 3).to_numpy(), index=ids.to_numpy())
+    ours = cadence_curve(paths.sample_world(), seg, as_of=pd.Timestamp("2100-01-01", tz="UTC"))
+    ref = engagement_by_cadence(world, seg)
+    ref["segment"] = ref["group"].astype(str)
+    both = ours.merge(ref, on=["segment", "emails_per_week"], suffixes=("", "_ref"))
+    assert len(both) == len(ours) == len(ref)
+    # same-instant deliveries are the only possible difference: a handful of emails at most
+    assert (both["emails"] - both["emails_ref"]).abs().sum() <= 0.01 * both["emails"].sum()
+    np.testing.assert_allclose(both["open_rate"], both["open_rate_ref"], atol=0.01)
+    np.testing.assert_allclose(both["unsubscribe_rate"], both["unsubscribe_rate_ref"], atol=0.01)
 
 
 def test_cli_writes_one_row_per_subscriber(tmp_path, capsys):
@@ -285,6 +346,11 @@ def test_cli_writes_one_row_per_subscriber(tmp_path, capsys):
     table = pd.read_csv(out)
     assert list(table.columns) == ["subscriber_id", "segment", "segment_name"]
     assert sorted(table["subscriber_id"]) == [1, 2, 3]
+    # everyone here can be emailed: the rule leaves the learned segments alone
+    rule_out = tmp_path / "rule.parquet"
+    args = ["segment", "--world", str(root), "--k", "2", "--min-size", "1", "--as-of", AS_OF]
+    assert main([*args, "--unreachable", "rule", "--out", str(rule_out)]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(rule_out), table)
     rc = main(
         [
             "segment",

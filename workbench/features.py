@@ -77,6 +77,13 @@ FEATURES: dict[str, str] = {
         "(0 when either window had no email)"
     ),
     "complaints": "spam complaints",
+    "is_bounced": (
+        "1 if the last email sent to the subscriber bounced, with no delivery after it (a hard"
+        " bounce: the ESP suppresses the address)"
+    ),
+    "email_reachable": (
+        "1 if email can be sent as of the as-of date: consented, not unsubscribed, not bounced"
+    ),
     # rhythm
     "preferred_local_hour": "local hour (0-23) with most human opens (-1 without opens)",
     "weekday_open_hour": "circular mean local hour of human opens on Monday-Friday (NaN if none)",
@@ -150,6 +157,8 @@ _NOT_CLUSTERED = frozenset(
     {
         "is_unsubscribed",
         "email_consent",
+        "is_bounced",
+        "email_reachable",
         "preferred_local_hour",
         "complaints",
         "emails_delivered",
@@ -444,6 +453,8 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
             count(*) FILTER (WHERE event_type = 'opened' AND is_machine_open) AS machine_opened,
             count(*) FILTER (WHERE event_type = 'clicked') AS clicked,
             count(*) FILTER (WHERE event_type = 'complained') AS complaints,
+            max(t_us) FILTER (WHERE event_type = 'bounced') AS last_bounce_us,
+            max(t_us) FILTER (WHERE event_type = 'delivered') AS last_delivered_us,
             count(*) FILTER (WHERE event_type = 'delivered' AND t_us >= {a - trend}) AS d_recent,
             count(*) FILTER (WHERE event_type = 'opened' AND NOT is_machine_open
                              AND t_us >= {a - trend}) AS o_recent,
@@ -507,6 +518,11 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
         coalesce(m.o_recent / nullif(m.d_recent, 0) - m.o_prev / nullif(m.d_prev, 0), 0)::DOUBLE
             AS open_trend,
         coalesce(m.complaints, 0) AS complaints,
+        coalesce(m.last_bounce_us > coalesce(m.last_delivered_us, -1), false)::INTEGER
+            AS is_bounced,
+        (s.email_consent AND NOT s.is_unsub
+         AND NOT coalesce(m.last_bounce_us > coalesce(m.last_delivered_us, -1), false))::INTEGER
+            AS email_reachable,
         coalesce(p.preferred_local_hour, -1) AS preferred_local_hour,
         CASE WHEN r.wd_sin IS NULL THEN NULL
              ELSE (degrees(atan2(r.wd_sin, r.wd_cos)) / 15 + 24) % 24 END AS weekday_open_hour,
@@ -549,9 +565,9 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
     df = con.execute(sql).df()
     df = df.set_index("subscriber_id")
     ints = ["is_unsubscribed", "n_orders", "n_categories", "emails_delivered", "n_opens",
-            "n_weekday_opens", "n_weekend_opens", "n_clicks", "complaints",
-            "preferred_local_hour", "email_consent", "sms_consent", "push_consent",
-            "cart_abandonment_emails"]  # fmt: skip
+            "n_weekday_opens", "n_weekend_opens", "n_clicks", "complaints", "is_bounced",
+            "email_reachable", "preferred_local_hour", "email_consent", "sms_consent",
+            "push_consent", "cart_abandonment_emails"]  # fmt: skip
     df[ints] = df[ints].astype("int64")
     floats = [c for c in df.columns if c not in ints]
     df[floats] = df[floats].astype("float64")

@@ -2,9 +2,10 @@
 
 Features are computed as of ``--as-of`` (default: the end of the world's history), the model is
 fitted on a sample and every subscriber is assigned in bulk. The output has the columns
-``subscriber_id, segment, segment_name``; it is written as CSV, or Parquet when the name ends in
-``.parquet``. Segments smaller than ``--min-size`` are merged into the nearest one and reported
-on stderr (``--on-small error`` refuses instead).
+``subscriber_id, segment, segment_name`` (with ``--unreachable rule``, subscribers who cannot be
+emailed are one rule segment, still one row each); it is written as CSV, or Parquet when the
+name ends in ``.parquet``. Segments smaller than ``--min-size`` are merged into the nearest one
+and reported on stderr (``--on-small error`` refuses instead).
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="merge",
         help="merge too-small segments into the nearest (default) or fail",
     )
+    parser.add_argument(
+        "--unreachable",
+        choices=("cluster", "rule"),
+        default="cluster",
+        help="cluster subscribers who cannot be emailed with everyone (default), or give them "
+        "one rule segment 'not reachable by email'",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     parser.add_argument("--as-of", metavar="DATE", help="feature date (default: end of history)")
     parser.add_argument(
@@ -82,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         sample_size=args.sample_size,
         on_small=args.on_small,
+        unreachable=args.unreachable,
     )
     for m in result.segmenter.merges_:
         print(

@@ -21,10 +21,27 @@ from dataclasses import dataclass
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.segment.pipelines import METHODS, Segmenter, best_k, select_k
+from workbench.segment.pipelines import (
+    K_RANGE,
+    METHODS,
+    REACHABLE_COLUMN,
+    UNREACHABLE_NAME,
+    Segmenter,
+    best_k,
+    select_k,
+)
 from workbench.segment.profiles import name_segments
 
-__all__ = ["METHODS", "Segmentation", "Segmenter", "best_k", "segment_subscribers", "select_k"]
+__all__ = [
+    "K_RANGE",
+    "METHODS",
+    "UNREACHABLE_NAME",
+    "Segmentation",
+    "Segmenter",
+    "best_k",
+    "segment_subscribers",
+    "select_k",
+]
 
 
 @dataclass
@@ -66,9 +83,10 @@ def segment_subscribers(
     k: int | str = "auto",
     min_size: int = 50,
     seed: int = 0,
-    ks: Sequence[int] = range(4, 13),
+    ks: Sequence[int] = K_RANGE,
     sample_size: int | None = 20_000,
     on_small: str = "merge",
+    unreachable: str = "cluster",
 ) -> Segmentation:
     """Segment every subscriber of a feature table.
 
@@ -89,6 +107,10 @@ def segment_subscribers(
     sample_size : int or None
         Subscribers the model is fitted on; every subscriber is assigned.
     on_small : {"merge", "error"}
+    unreachable : {"cluster", "rule"}, default "cluster"
+        ``"rule"``: subscribers who cannot be emailed (``email_reachable`` = 0) form one
+        rule-based segment named :data:`UNREACHABLE_NAME`, and only the reachable base is
+        clustered (and scored for ``k="auto"``); see :class:`Segmenter`.
 
     Returns
     -------
@@ -101,13 +123,24 @@ def segment_subscribers(
         if method == "hdbscan":
             k_val = 2
         else:
-            selection = select_k(features, ks, method=method, seed=seed)
+            base = features
+            if unreachable == "rule" and REACHABLE_COLUMN in features.columns:
+                base = features.loc[features[REACHABLE_COLUMN].to_numpy() != 0]
+            selection = select_k(base, ks, method=method, seed=seed)
             k_val = best_k(selection)
     else:
         k_val = int(k)
     seg = Segmenter(
-        method, k_val, min_size=min_size, on_small=on_small, sample_size=sample_size, seed=seed
+        method,
+        k_val,
+        min_size=min_size,
+        on_small=on_small,
+        sample_size=sample_size,
+        seed=seed,
+        unreachable=unreachable,
     ).fit(features)
     segments = pd.Series(seg.labels_, index=features.index, name="segment")
     names = {int(s): n for s, n in name_segments(features, segments).items()}
+    if seg.rule_segment_ is not None:
+        names[seg.rule_segment_] = UNREACHABLE_NAME
     return Segmentation(seg, segments, names, selection)

@@ -24,6 +24,18 @@ from workbench.features import HOUR_FEATURES, LOG_FEATURES, cluster_columns, cou
 
 Method = Literal["kmeans", "gmm", "hdbscan", "agglomerative"]
 METHODS: tuple[str, ...] = ("kmeans", "gmm", "hdbscan", "agglomerative")
+#: Candidate numbers of segments for ``k="auto"``: the one range the notebook, the CLI and the
+#: evaluation script search.
+K_RANGE: range = range(4, 13)
+#: Column that decides whether a subscriber can be emailed (``unreachable="rule"``).
+REACHABLE_COLUMN = "email_reachable"
+#: Name of the rule-based segment of subscribers who cannot be emailed.
+UNREACHABLE_NAME = "not reachable by email"
+#: Variance floor of the Gaussian mixtures, in the standardised units of the transform. The
+#: empirical-Bayes scaler puts every subscriber without evidence for a feature at exactly 0
+#: (the base); without a floor of this order a mixture spends components on those exact
+#: values and their variance collapses. 0.1 is a floor of about a third of a standard deviation.
+GMM_REG_COVAR = 0.1
 
 
 def _hours_to_circle(x: np.ndarray) -> np.ndarray:
@@ -228,7 +240,11 @@ def make_model(method: str, k: int, seed: int, min_size: int = 50) -> BaseEstima
         return KMeans(n_clusters=k, n_init=4, random_state=seed)
     if method == "gmm":
         return GaussianMixture(
-            n_components=k, covariance_type="diag", n_init=2, random_state=seed, reg_covar=1e-4
+            n_components=k,
+            covariance_type="diag",
+            n_init=2,
+            random_state=seed,
+            reg_covar=GMM_REG_COVAR,
         )
     if method == "agglomerative":
         return AgglomerativeClustering(n_clusters=k, linkage="ward")
@@ -266,6 +282,13 @@ class Segmenter(ClusterMixin, BaseEstimator):
         Rows the model is fitted on (a seeded random sample); ``None`` fits on every row.
     seed : int, default 0
         Seed of the sample and of the clustering algorithm.
+    unreachable : {"cluster", "rule"}, default "cluster"
+        ``"rule"``: subscribers who cannot be emailed as of the feature date (column
+        ``email_reachable`` = 0: no consent, unsubscribed or hard-bounced) are set aside in one
+        rule-based segment (:data:`UNREACHABLE_NAME`) and the clustering is fitted on the
+        reachable base only. The rule segment is numbered by size like the others, obeys the
+        min-size guard (too small: merged into the nearest segment) and never absorbs a small
+        learned cluster. ``"cluster"``: everyone is clustered on behaviour.
 
     Attributes
     ----------
@@ -287,6 +310,8 @@ class Segmenter(ClusterMixin, BaseEstimator):
         Segment sizes over the rows passed to ``fit``.
     labels_ : ndarray of int
         Segment of each row passed to ``fit``.
+    rule_segment_ : int or None
+        Segment number of the unreachable rule segment (``unreachable="rule"``), else ``None``.
     """
 
     def __init__(
@@ -298,6 +323,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
         columns: Sequence[str] | None = None,
         sample_size: int | None = 20_000,
         seed: int = 0,
+        unreachable: str = "cluster",
     ) -> None:
         self.method = method
         self.k = k
@@ -306,6 +332,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
         self.columns = columns
         self.sample_size = sample_size
         self.seed = seed
+        self.unreachable = unreachable
 
     # -------------------------------------------------------------------------------- fitting
     def fit(self, X: pd.DataFrame, y: None = None) -> Segmenter:
@@ -316,6 +343,8 @@ class Segmenter(ClusterMixin, BaseEstimator):
             )
         if self.on_small not in ("merge", "error"):
             raise WorkbenchError("on_small must be 'merge' or 'error'")
+        if self.unreachable not in ("cluster", "rule"):
+            raise WorkbenchError("unreachable must be 'cluster' or 'rule'")
         if int(self.k) < 1:
             raise WorkbenchError(f"k must be at least 1, got {self.k}")
         cols = list(self.columns) if self.columns is not None else cluster_columns(X)
@@ -326,12 +355,15 @@ class Segmenter(ClusterMixin, BaseEstimator):
             raise WorkbenchError(f"{len(X)} subscribers cannot make {self.k} segments")
         self.columns_ = cols
         self.inputs_ = transform_inputs(X, cols)
+        rule = self._rule_mask(X)
         rng = np.random.default_rng(self.seed)
-        n = len(X)
-        if self.sample_size is not None and n > self.sample_size:
-            idx = np.sort(rng.choice(n, size=self.sample_size, replace=False))
+        pool = np.flatnonzero(~rule)
+        if len(pool) < max(2, int(self.k)):
+            raise WorkbenchError(f"{len(pool)} reachable subscribers cannot make {self.k} segments")
+        if self.sample_size is not None and len(pool) > self.sample_size:
+            idx = np.sort(rng.choice(pool, size=self.sample_size, replace=False))
         else:
-            idx = np.arange(n)
+            idx = pool
         self.transform_ = make_transform(self.inputs_).fit(X.iloc[idx][self.inputs_])
         z_all = self.transform_.transform(X[self.inputs_])
         z = z_all[idx]
@@ -343,22 +375,48 @@ class Segmenter(ClusterMixin, BaseEstimator):
             ids = np.array([0])
         # centres of the raw clusters in the transformed space (noise excluded)
         self._raw_ids = ids
-        self._raw_centres = np.stack([z[raw == i].mean(axis=0) for i in ids])
+        centres = [z[raw == i].mean(axis=0) for i in ids]
+        self._rule_pos = len(ids) if rule.any() else None
+        if self._rule_pos is not None:
+            centres.append(z_all[rule].mean(axis=0))
+        self._raw_centres = np.stack(centres)
         self._predicts = self.method in ("kmeans", "gmm")
-        assigned = self._raw_predict(z_all)
+        assigned = self._raw_predict(z_all, rule)
         self._merge(assigned, z_all)
         self.labels_ = self.label_map_[assigned]
+        self.rule_segment_ = self._rule_segment()
         return self
 
-    def _raw_predict(self, z: np.ndarray) -> np.ndarray:
-        """Position (0..n_raw-1) of each row's raw cluster."""
+    def _rule_mask(self, X: pd.DataFrame) -> np.ndarray:
+        """Rows set aside by the reachability rule (all False with ``unreachable="cluster"``)."""
+        if self.unreachable != "rule":
+            return np.zeros(len(X), dtype=bool)
+        if REACHABLE_COLUMN not in X.columns:
+            raise WorkbenchError(
+                f"unreachable='rule' needs the feature column '{REACHABLE_COLUMN}'"
+            )
+        return X[REACHABLE_COLUMN].to_numpy() == 0
+
+    def _rule_segment(self) -> int | None:
+        if self._rule_pos is None:
+            return None
+        seg = int(self.label_map_[self._rule_pos])
+        shared = np.count_nonzero(self.label_map_ == seg) > 1  # merged: not a segment of its own
+        return None if shared else seg
+
+    def _raw_predict(self, z: np.ndarray, rule: np.ndarray) -> np.ndarray:
+        """Position of each row's raw cluster (the rule segment's position for ``rule`` rows)."""
         if self._predicts:
             lab = np.asarray(self.model_.predict(z), dtype=np.int64)
-            return np.searchsorted(self._raw_ids, lab)
-        return _nearest(z, self._raw_centres)
+            pos = np.searchsorted(self._raw_ids, lab)
+        else:
+            pos = _nearest(z, self._raw_centres[: len(self._raw_ids)])
+        if self._rule_pos is not None:
+            pos[rule] = self._rule_pos
+        return pos
 
     def _merge(self, assigned: np.ndarray, z: np.ndarray) -> None:
-        n_raw = len(self._raw_ids)
+        n_raw = len(self._raw_centres)
         sizes = np.bincount(assigned, minlength=n_raw).astype(np.int64)
         group = np.arange(n_raw)  # raw position -> current group id (a raw position)
         self.merges_: list[dict[str, int]] = []
@@ -380,7 +438,10 @@ class Segmenter(ClusterMixin, BaseEstimator):
             centre = lambda gg: np.average(  # noqa: E731
                 self._raw_centres[group == gg], axis=0, weights=sizes[group == gg] + 1e-9
             )
-            others = [o for o in alive if o != g]
+            # a learned cluster goes into the rule segment only when nothing else is left
+            others = [o for o in alive if o != g and o != self._rule_pos] or [
+                o for o in alive if o != g
+            ]
             d = [np.sum((centre(g) - centre(o)) ** 2) for o in others]
             into = int(others[int(np.argmin(d))])
             self.merges_.append({"cluster": int(g), "size": int(gsz.min()), "into": into})
@@ -410,7 +471,10 @@ class Segmenter(ClusterMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Segment of each row of ``X`` (vectorised; any number of rows)."""
         z = self.transform_.transform(X[self.inputs_])
-        return self.label_map_[self._raw_predict(z)]
+        rule = self._rule_mask(X)
+        if self._rule_pos is None and rule.any():  # fitted without any unreachable subscriber
+            raise WorkbenchError("no rule segment was fitted: cannot assign unreachable rows")
+        return self.label_map_[self._raw_predict(z, rule)]
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The transformed (scaled) feature matrix the model sees."""
@@ -423,7 +487,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
 
 def select_k(
     features: pd.DataFrame,
-    ks: Sequence[int] = range(3, 13),
+    ks: Sequence[int] = K_RANGE,
     method: str = "kmeans",
     seed: int = 0,
     sample_size: int = 5000,

@@ -26,21 +26,43 @@ def cadence_curve(
     segments: pd.Series,
     as_of: str | pd.Timestamp | None = None,
     max_per_week: int = 8,
+    window_days: float = 7.0,
 ) -> pd.DataFrame:
-    """Open and unsubscribe rates per segment against emails received that week (DuckDB).
+    """Open and unsubscribe rates per segment against the email volume each email arrived in.
+
+    Each delivered email counts once, with the number of emails its reader received in the
+    trailing ``window_days`` (that email included): the definition of
+    :func:`workbench.explore.delivered_emails`, computed here in DuckDB so that worlds of any
+    size fit. Counting per email with the volume *before* it avoids the trap of calendar-week
+    tallies: the week a subscriber unsubscribes is cut short, so unsubscribes would pile up in
+    low-volume weeks. (Emails delivered at the very same instant count each other; the pandas
+    version counts only the earlier ones.)
+
+    Parameters
+    ----------
+    world : path or World
+    segments : Series
+        Segment per ``subscriber_id``.
+    as_of : str or Timestamp, optional
+        Only emails delivered before it are used (default: the end of the history).
+    max_per_week : int, default 8
+        Emails with a busier window behind them are pooled into this last bin.
+    window_days : float, default 7
+        Length of the trailing window.
 
     Returns
     -------
     DataFrame
-        ``segment, emails_per_week, subscriber_weeks, open_rate, unsubscribe_rate`` (rates per
-        delivered email; machine opens excluded; weeks with more than ``max_per_week`` emails
-        pooled into the last bin).
+        ``segment, emails_per_week, emails, open_rate, unsubscribe_rate``: per segment and
+        recent volume, the delivered emails, the share opened by a person (machine opens
+        excluded) and the share followed by an unsubscribe or a complaint.
     """
     from workbench.features import _as_timestamp, _to_us, default_as_of, world_connection
 
     con = world_connection(world)
     try:
         a = _to_us(default_as_of(con) if as_of is None else _as_timestamp(as_of))
+        window_us = int(round(window_days * 86_400_000_000)) - 1  # (t - window, t]
         seg = pd.DataFrame(
             {
                 "subscriber_id": segments.index.to_numpy(dtype=np.int64),
@@ -50,40 +72,73 @@ def cadence_curve(
         con.register("seg", seg)
         df = con.execute(
             f"""
-            WITH w AS (
-                SELECT subscriber_id, epoch_us(ts) // (7 * 86400000000) AS week,
-                       count(*) FILTER (WHERE event_type = 'delivered') AS d,
-                       count(*) FILTER (WHERE event_type = 'opened' AND NOT is_machine_open) AS o,
-                       count(*) FILTER (WHERE event_type = 'unsubscribed') AS u
-                FROM email_events WHERE epoch_us(ts) < {a} GROUP BY ALL
+            WITH ev AS (
+                SELECT e.subscriber_id, e.campaign_id, e.event_type, e.is_machine_open,
+                       epoch_us(e.ts) AS t_us
+                FROM email_events e SEMI JOIN seg USING (subscriber_id)
+                WHERE epoch_us(e.ts) < {a}
+            ),
+            sent AS (
+                SELECT subscriber_id, campaign_id, min(t_us) AS t_us
+                FROM ev WHERE event_type = 'delivered' GROUP BY ALL
+            ),
+            volume AS (
+                SELECT subscriber_id, campaign_id,
+                       count(*) OVER (PARTITION BY subscriber_id ORDER BY t_us
+                                      RANGE BETWEEN {window_us} PRECEDING AND CURRENT ROW) AS n
+                FROM sent
+            ),
+            reaction AS (
+                SELECT subscriber_id, campaign_id,
+                       bool_or(event_type = 'opened' AND NOT is_machine_open) AS opened,
+                       bool_or(event_type IN ('unsubscribed', 'complained')) AS left_list
+                FROM ev WHERE event_type IN ('opened', 'unsubscribed', 'complained')
+                GROUP BY ALL
             )
-            SELECT seg.segment, least(w.d, {int(max_per_week)}) AS emails_per_week,
-                   count(*) AS subscriber_weeks,
-                   sum(w.o) / sum(w.d) AS open_rate, sum(w.u) / sum(w.d) AS unsubscribe_rate
-            FROM w JOIN seg USING (subscriber_id) WHERE w.d > 0
+            SELECT seg.segment, least(v.n, {int(max_per_week)}) AS emails_per_week,
+                   count(*) AS emails,
+                   avg(coalesce(r.opened, false)::DOUBLE) AS open_rate,
+                   avg(coalesce(r.left_list, false)::DOUBLE) AS unsubscribe_rate
+            FROM volume v JOIN seg USING (subscriber_id)
+            LEFT JOIN reaction r USING (subscriber_id, campaign_id)
             GROUP BY ALL ORDER BY ALL
             """
         ).df()
     finally:
         con.close()
+    df["emails_per_week"] = df["emails_per_week"].astype("int64")
     return df
 
 
-def fatigue_cadence(curve: pd.DataFrame, drop: float = 0.2, min_weeks: int = 30) -> pd.Series:
+def fatigue_cadence(curve: pd.DataFrame, drop: float = 0.2, min_emails: int = 100) -> pd.Series:
     """Emails per week each segment takes before fatigue sets in.
 
-    The largest weekly volume (with at least ``min_weeks`` subscriber-weeks of support) whose
-    open rate per email is still within ``drop`` of the segment's best rate at lower volumes.
-    Segments with no supported volume get 1.
+    The largest weekly volume (with at least ``min_emails`` delivered emails behind its rate)
+    whose open rate per email is still within ``drop`` of the segment's best rate at lower
+    volumes. Segments with no supported volume get 1.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        :func:`cadence_curve` output.
+    drop : float, default 0.2
+        Relative fall of the open rate that counts as fatigue.
+    min_emails : int, default 100
+        Volumes resting on fewer delivered emails are ignored.
+
+    Returns
+    -------
+    Series
+        ``max_emails_per_week`` per segment (as text).
     """
     out = {}
     for s, part in curve.groupby("segment", sort=True):  # one group per segment: a handful
-        p = part.loc[part["subscriber_weeks"] >= min_weeks].sort_values("emails_per_week")
+        p = part.loc[part["emails"] >= min_emails].sort_values("emails_per_week")
         best, cadence = 0.0, 1
-        for _, row in p.iterrows():
-            best = max(best, float(row["open_rate"]))
-            if row["open_rate"] >= (1 - drop) * best:
-                cadence = int(row["emails_per_week"])
+        for rate, volume in zip(p["open_rate"], p["emails_per_week"], strict=True):
+            best = max(best, float(rate))
+            if rate >= (1 - drop) * best:
+                cadence = int(volume)
             else:
                 break
         out[s] = cadence

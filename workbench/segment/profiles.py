@@ -33,19 +33,42 @@ PHRASES: dict[str, tuple[str, str]] = {
     "open_trend": ("warming up", "cooling down"),
     "n_categories": ("multi-category", "single-category"),
     "click_to_open": ("click when they open", "open without clicking"),
+    "opens_per_week": ("frequent openers", "rare openers"),
+    "push_response_rate": ("push responsive", "push silent"),
+    "email_consent": ("email consented", "no email consent"),
+    "email_reachable": ("reachable by email", "not reachable by email"),
+    "is_bounced": ("bounced addresses", "deliverable"),
+    "complaints": ("complainers", "no complaints"),
 }
-#: Features never used in names (hours read badly as "high"/"low").
-_UNNAMED = frozenset({"preferred_local_hour", "weekday_open_hour", "weekend_open_hour"})
+#: Column prefix -> (name family, word after the category when the segment is high). Content
+#: shares of clicks and of opens are one family: "case study content" is said once.
+FAMILIES: dict[str, tuple[str, str]] = {
+    "click_share_": ("content", "content"),
+    "open_share_": ("content", "content"),
+    "buy_share_": ("buyers", "buyers"),
+}
+
+
+def _family(feature: str) -> str:
+    for prefix, (family, _) in FAMILIES.items():
+        if feature.startswith(prefix):
+            return family
+    return feature
+
+
+def _nameable(feature: str) -> bool:
+    """Names use only features with a plain phrase: never raw counts ("low n opens") or hours."""
+    return feature in PHRASES or feature.startswith(tuple(FAMILIES))
 
 
 def _phrase(feature: str, high: bool) -> str:
     if feature in PHRASES:
         return PHRASES[feature][0 if high else 1]
-    for prefix, what in (("click_share_", "content"), ("buy_share_", "buyers")):
+    for prefix, (_, what) in FAMILIES.items():
         if feature.startswith(prefix):
             cat = feature[len(prefix) :].replace("_", " ")
             return f"{cat} {what}" if high else f"little {cat}"
-    return f"{'high' if high else 'low'} {feature.replace('_', ' ')}"
+    raise KeyError(feature)
 
 
 def profile(features: pd.DataFrame, segments: pd.Series) -> pd.DataFrame:
@@ -92,23 +115,21 @@ def name_segments(
     """A readable name per segment from its most distinguishing features.
 
     E.g. ``"morning readers · high clicks · low spend"``. Terms come from the features whose
-    standardized difference is largest (at least ``min_z``); a feature family (content shares,
-    category shares) contributes once. Duplicate names get a number.
+    standardized difference is largest (at least ``min_z``) among those with a plain phrase
+    (:data:`PHRASES` and the share families of :data:`FAMILIES`; bookkeeping counts such as
+    ``n_opens`` and hours are never used); a family (content shares of clicks or opens,
+    category shares) contributes once per direction. Duplicate names get a number.
     """
     z = standardized_differences(features, segments)
+    z = z[[c for c in z.columns if _nameable(c)]]
     names: dict[object, str] = {}
     used: dict[str, int] = {}
     for s, row in z.iterrows():
         terms, families = [], set()
-        for f in (
-            row.drop(list(_UNNAMED), errors="ignore")
-            .abs()
-            .sort_values(ascending=False, kind="stable")
-            .index
-        ):
+        for f in row.abs().sort_values(ascending=False, kind="stable").index:
             if abs(row[f]) < min_z or len(terms) == n_terms:
                 break
-            fam = f.split("_")[0] + "_" if f.startswith(("click_share_", "buy_share_")) else f
+            fam = _family(f)
             high = bool(row[f] > 0)
             if (fam, high) in families:
                 continue
