@@ -6,12 +6,15 @@
    one ``BinaryDataTest`` per segment as that package works, in the same run. Prints both times,
    their ratio and the largest difference of P(best) (the peer estimates it by simulation).
 2. Hierarchical PyMC model with ``--segments`` segments (target ≤ 30 s sampling after
-   compilation, diagnostics passing) against the unpooled PyMC model on the same data. Sampling
-   time is PyMC's own ``sampling_time`` (compilation excluded).
+   compilation, diagnostics passing) against the unpooled PyMC model on the same data, with each
+   NUTS implementation of ``--samplers`` (nutpie, the default when installed, and PyMC's own).
+   Sampling time is the sampler's own ``sampling_time`` (tuning included); compilation is the
+   rest of the ``pm.sample`` call.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_abtest.py [--cells 10000] [--segments 1000] [--skip-pymc]
+        [--samplers nutpie,pymc] [--chains 2] [--draws 2000] [--tune 1000]
 """
 
 from __future__ import annotations
@@ -80,38 +83,54 @@ def bench_conjugate(n_cells: int, repeats: int = 3) -> None:
     print(f"  ratio peer / workbench: {t_peer / t_ours:.1f}×;  max |ΔP(best)| = {diff:.4f}")
 
 
-def bench_hierarchical(n_segments: int, draws: int, tune: int, chains: int) -> None:
+def bench_hierarchical(
+    n_segments: int, draws: int, tune: int, chains: int, samplers: list[str]
+) -> None:
     from workbench.experiments import from_aggregated
     from workbench.experiments.hierarchical import HierarchicalABTest
 
     table = from_aggregated(make_cells(n_segments, seed=1))
-    print(f"PyMC, {n_segments:,} segments × 2 arms, {chains} chains × {draws} draws ({tune} tune)")
-    for pooling in ("partial", "none"):
-        t0 = time.perf_counter()
-        model = HierarchicalABTest(
-            pooling=pooling, draws=draws, tune=tune, chains=chains, seed=0, warn=False
-        ).fit(table)
-        total = time.perf_counter() - t0
-        sampling = float(model.idata_["posterior"].attrs.get("sampling_time", np.nan))
-        name = "partial pooling (hierarchical)" if pooling == "partial" else "no pooling (unpooled)"
-        print(
-            f"  {name:32s} sampling {sampling:6.1f} s, total with compilation {total:6.1f} s; "
-            f"{model.diagnostics_} → {'OK' if model.diagnostics_.ok else 'FAILED'}"
-        )
+    print(
+        f"PyMC models, {n_segments:,} segments × 2 arms, {chains} chains × {draws} draws "
+        f"({tune} tune)"
+    )
+    for sampler in samplers:
+        for pooling in ("partial", "none"):
+            model = HierarchicalABTest(
+                pooling=pooling,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                sampler=sampler,
+                seed=0,
+                warn=False,
+            ).fit(table)
+            info = model.sampling_
+            name = "partial pooling" if pooling == "partial" else "no pooling"
+            print(
+                f"  {info.sampler:6s} {name:15s} (target_accept {model.target_accept_}) "
+                f"sampling {info.sampling_time:5.1f} s, "
+                f"compile {info.compile_time:5.1f} s; {model.diagnostics_} → "
+                f"{'OK' if model.diagnostics_.ok else 'FAILED'}"
+            )
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cells", type=int, default=10_000)
     p.add_argument("--segments", type=int, default=1_000)
-    p.add_argument("--draws", type=int, default=1000)
+    p.add_argument("--draws", type=int, default=2000)
     p.add_argument("--tune", type=int, default=1000)
-    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--chains", type=int, default=2)
+    p.add_argument("--samplers", default="auto,pymc", help="comma-separated: auto, nutpie, pymc")
     p.add_argument("--skip-pymc", action="store_true")
     args = p.parse_args()
     bench_conjugate(args.cells)
     if not args.skip_pymc:
-        bench_hierarchical(args.segments, args.draws, args.tune, args.chains)
+        from workbench.experiments._sampling import resolve_sampler
+
+        samplers = list(dict.fromkeys(resolve_sampler(s) for s in args.samplers.split(",")))
+        bench_hierarchical(args.segments, args.draws, args.tune, args.chains, samplers)
 
 
 if __name__ == "__main__":

@@ -397,3 +397,31 @@ def test_world_holdout_and_segment_mapping(world):
     inc = incremental(table)
     assert {"mass", "segmented", "segmented − mass"} <= set(inc["arm"])
     assert (inc["incremental_conversions_low"] <= inc["incremental_conversions"]).all()
+
+
+def test_sampler_is_nutpie_when_installed_else_pymc(monkeypatch):
+    import importlib.util
+
+    from workbench.experiments._sampling import resolve_sampler
+
+    assert resolve_sampler("pymc") == "pymc"
+    with pytest.raises(WorkbenchError, match="unknown sampler"):
+        resolve_sampler("stan")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "nutpie" else real(name, *a)
+    )
+    assert resolve_sampler("auto") == "pymc"
+    with pytest.raises(WorkbenchError, match="not installed"):
+        resolve_sampler("nutpie")
+    monkeypatch.setattr(importlib.util, "find_spec", real)
+    expected = "nutpie" if real("nutpie") is not None else "pymc"
+    assert resolve_sampler("auto") == expected
+
+
+def test_sampling_info_compile_time():
+    from workbench.experiments._sampling import SamplingInfo
+
+    info = SamplingInfo("nutpie", sampling_time=9.5, total_time=14.0)
+    assert info.compile_time == pytest.approx(4.5)
+    assert SamplingInfo("pymc", 2.0, 1.9).compile_time == 0.0

@@ -48,9 +48,27 @@ def test_hierarchical_recovers_known_effects_and_shrinks_small_segments():
     assert pooled.loc[("s5", "B"), "lift_mean"] < unpooled.loc[("s5", "B"), "lift_mean"] / 2
     ppc = model.posterior_predictive(seed=0)
     assert ((ppc["p_value"] > 0.01) & (ppc["p_value"] < 0.99)).mean() >= 0.9
+    # few segments: the default target acceptance is the careful one
+    assert model.target_accept_ == 0.99
+    assert model.result_.attrs["sampler"] == model.sampling_.sampler
     # same seed, same numbers
     again = HierarchicalABTest(**params).fit(table)
     np.testing.assert_array_equal(again.rate_draws_, model.rate_draws_)
+
+
+def test_pymc_nuts_fallback_gives_the_same_posterior():
+    table, _ = _known()
+    params = dict(draws=500, tune=800, chains=2, seed=3, ess_min=100, rhat_max=1.02)
+    ref = HierarchicalABTest(**params).fit(table)
+    fallback = HierarchicalABTest(sampler="pymc", target_accept=0.95, **params).fit(table)
+    assert fallback.sampling_.sampler == "pymc"
+    assert fallback.target_accept_ == 0.95
+    assert fallback.sampling_.sampling_time > 0
+    assert fallback.result_.attrs["sampler"] == "pymc"
+    # two samplers, one posterior: rates agree within Monte Carlo error
+    a, b = ref.result_["rate_mean"].to_numpy(), fallback.result_["rate_mean"].to_numpy()
+    width = (ref.result_["rate_hdi_high"] - ref.result_["rate_hdi_low"]).to_numpy()
+    assert np.all(np.abs(a - b) < 0.15 * width)
 
 
 def test_bad_diagnostics_warn_and_fail_the_cli(tmp_path, capsys):

@@ -60,10 +60,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--rope", type=float, default=0.01, help="ROPE half-width on lift (0.01)")
     model.add_argument("--seed", type=int, default=0)
     model.add_argument(
-        "--draws", type=int, default=1000, help="posterior draws per chain (hierarchical)"
+        "--draws", type=int, default=2000, help="posterior draws per chain (hierarchical)"
     )
     model.add_argument("--tune", type=int, default=1000, help="tuning steps (hierarchical)")
-    model.add_argument("--chains", type=int, default=4, help="chains (hierarchical)")
+    model.add_argument("--chains", type=int, default=2, help="chains (hierarchical)")
+    model.add_argument(
+        "--target-accept", type=float, default=None, metavar="P",
+        help="NUTS target acceptance (default 0.99 below 100 segments, else 0.9)",
+    )  # fmt: skip
+    model.add_argument(
+        "--sampler", choices=("auto", "nutpie", "pymc"), default="auto",
+        help="NUTS implementation (default: nutpie when installed, else PyMC)",
+    )  # fmt: skip
     model.add_argument(
         "--allow-bad-diagnostics", action="store_true",
         help="write the output even when R-hat / ESS / divergences fail",
@@ -138,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
             draws=args.draws,
             tune=args.tune,
             chains=args.chains,
+            target_accept=args.target_accept,
+            sampler=args.sampler,
             seed=args.seed,
             progressbar=sys.stderr.isatty(),
             warn=False,
@@ -146,7 +156,11 @@ def run(args: argparse.Namespace) -> int:
         if not model.diagnostics_.ok:
             msg = f"workbench abtest: sampler diagnostics failed: {model.diagnostics_}"
             if not args.allow_bad_diagnostics:
-                print(msg + " (more --draws/--tune, or --allow-bad-diagnostics)", file=sys.stderr)
+                print(
+                    msg + " (more --draws/--tune, a higher --target-accept, or "
+                    "--allow-bad-diagnostics)",
+                    file=sys.stderr,
+                )
                 return 3
             print(msg.replace("failed", "failed (allowed)"), file=sys.stderr)
     with atomic_file(out) as tmp:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+from workbench.experiments._sampling import Sampler, sample
 from workbench.experiments.hierarchical import DiagnosticsWarning, diagnose
 
 
@@ -83,6 +84,9 @@ class FactorialLogisticModel:
         Prior sd of every effect on the log-odds scale.
     hdi : float, default 0.9
     draws, tune, chains : int
+        NUTS settings (default 2000, 1000, 2).
+    sampler : {"auto", "nutpie", "pymc"}, default "auto"
+        NUTS implementation: nutpie when installed, else PyMC's.
     seed : int, default 0
     warn : bool, default True
         Emit a :class:`~workbench.experiments.hierarchical.DiagnosticsWarning` on failed
@@ -96,6 +100,8 @@ class FactorialLogisticModel:
     idata_ : DataTree
     diagnostics_ : Diagnostics
     design_ : DataFrame
+    sampling_ : SamplingInfo
+        The sampler used, and the compilation and sampling times.
     """
 
     def __init__(
@@ -104,9 +110,10 @@ class FactorialLogisticModel:
         segment_baseline: bool = True,
         effect_scale: float = 0.5,
         hdi: float = 0.9,
-        draws: int = 1000,
+        draws: int = 2000,
         tune: int = 1000,
-        chains: int = 4,
+        chains: int = 2,
+        sampler: Sampler = "auto",
         seed: int = 0,
         warn: bool = True,
         ess_min: float = 400.0,
@@ -118,6 +125,7 @@ class FactorialLogisticModel:
         self.draws = draws
         self.tune = tune
         self.chains = chains
+        self.sampler = sampler
         self.seed = seed
         self.warn = warn
         self.ess_min = ess_min
@@ -144,26 +152,28 @@ class FactorialLogisticModel:
         c = table["conversions"].to_numpy("int64")
         p0 = float(np.clip(c.sum() / n.sum(), 1e-6, 1 - 1e-6))
         coords = {"term": list(x_arm.columns), "segment": list(segments)}
-        with pm.Model(coords=coords):
+        with pm.Model(coords=coords) as model:
+            # the intercept is the log-odds at the recipients' average design point (columns
+            # centred): it is then nearly uncorrelated with the effects, which samples far better
             b0 = pm.Normal("intercept", np.log(p0 / (1 - p0)), 1.5)
             beta = pm.Normal("beta", 0.0, self.effect_scale, dims="term")
-            eta = b0 + pm.math.dot(x, beta)
+            eta = b0 + pm.math.dot(x - np.average(x, axis=0, weights=n), beta)
             if self.segment_baseline and len(segments) > 1:
                 sigma = pm.HalfNormal("segment_sigma", 0.5)
                 z = pm.Normal("segment_z", 0.0, 1.0, dims="segment")
                 eta = eta + (sigma * z)[seg_codes]
             pm.Binomial("conversions", n=n, logit_p=eta, observed=c)
-            idata = pm.sample(
-                draws=self.draws,
-                tune=self.tune,
-                chains=self.chains,
-                cores=min(self.chains, 2),
-                target_accept=0.9,
-                random_seed=self.seed,
-                progressbar=False,
-                compute_convergence_checks=False,
-            )
-            free = [v.name for v in pm.modelcontext(None).free_RVs]
+        idata, self.sampling_ = sample(
+            model,
+            draws=self.draws,
+            tune=self.tune,
+            chains=self.chains,
+            cores=None,
+            target_accept=0.9,
+            seed=self.seed,
+            sampler=self.sampler,
+        )
+        free = [v.name for v in model.free_RVs]
         self.idata_ = idata
         self.design_ = x_arm
         self.diagnostics_ = diagnose(idata, free, ess_min=self.ess_min)

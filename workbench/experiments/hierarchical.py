@@ -19,8 +19,9 @@ the revenue of a cell's ``c`` converters is ``Gamma(k·c, k / v)`` (order values
 ``Gamma(k, k / v)`` with the shape ``k`` of :mod:`~workbench.experiments.conjugate`). Revenue per
 recipient is ``p · v``.
 
-The sampler's health is checked after fitting (R-hat ≤ 1.01 and bulk ESS on the hyper-parameters,
-the per-segment baselines and lifts and the cell rates; no divergences); a failure emits a
+Sampling runs on nutpie when it is installed (PyMC's NUTS otherwise). The sampler's health is
+checked after fitting (R-hat ≤ 1.01 and bulk ESS on the hyper-parameters, the per-segment
+baselines and lifts and the cell rates; no divergences); a failure emits a
 :class:`DiagnosticsWarning` (and makes the CLI exit non-zero).
 """
 
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+from workbench.experiments._sampling import Sampler, sample
 from workbench.experiments._summary import Layout, decide, layout, summarize_draws
 
 
@@ -99,6 +101,9 @@ def diagnose(
     return Diagnostics(max_r, min_e, div, rhat_max, ess_min)
 
 
+_MANY_SEGMENTS = 100  # from here on the default target_accept is 0.9 (else 0.99)
+
+
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return float(np.log(p / (1 - p)))
@@ -127,11 +132,18 @@ class HierarchicalABTest:
     rope : float, default 0.01
     rope_prob : float, default 0.95
     draws, tune, chains : int
-        NUTS settings (default 1000, 1000, 4).
+        NUTS settings (default 2000, 1000, 2: on a laptop's few cores two long chains give the
+        effective sample size of four short ones with half the tuning).
     cores : int, optional
         Parallel chains (default ``min(chains, 2)``).
-    target_accept : float, default 0.99
-        NUTS target acceptance; high because small segments make funnels (divergences).
+    target_accept : float, optional
+        NUTS target acceptance. By default 0.99 for fewer than 100 segments and 0.9 from 100 on:
+        with few segments the spreads ``σ`` are weakly identified and their funnel needs small
+        steps (which cost little in a small model), while with many segments the spreads are
+        pinned down, the mixed centred / non-centred geometry is easy, and 0.9 samples without
+        divergences at a third of the cost. Raise it if a fit reports divergences.
+    sampler : {"auto", "nutpie", "pymc"}, default "auto"
+        NUTS implementation: nutpie when installed (several times faster), else PyMC's.
     seed : int, default 0
     progressbar : bool, default False
     warn : bool, default True
@@ -152,6 +164,10 @@ class HierarchicalABTest:
     layout_ : Layout
     centred_ : ndarray of bool
         Which segment baselines were parametrised centred.
+    target_accept_ : float
+        The target acceptance used.
+    sampling_ : SamplingInfo
+        The sampler used, and the compilation and sampling times.
     """
 
     def __init__(
@@ -164,11 +180,12 @@ class HierarchicalABTest:
         loss_threshold: float = 0.01,
         rope: float = 0.01,
         rope_prob: float = 0.95,
-        draws: int = 1000,
+        draws: int = 2000,
         tune: int = 1000,
-        chains: int = 4,
+        chains: int = 2,
         cores: int | None = None,
-        target_accept: float = 0.99,
+        target_accept: float | None = None,
+        sampler: Sampler = "auto",
         seed: int = 0,
         progressbar: bool = False,
         warn: bool = True,
@@ -188,6 +205,7 @@ class HierarchicalABTest:
         self.chains = chains
         self.cores = cores
         self.target_accept = target_accept
+        self.sampler = sampler
         self.seed = seed
         self.progressbar = progressbar
         self.warn = warn
@@ -286,25 +304,29 @@ class HierarchicalABTest:
         -------
         self
         """
-        import pymc as pm
-
         if "control" not in table.attrs:
             raise WorkbenchError("results table without attrs['control']; build it with inputs")
         attrs = dict(table.attrs)
         table = table.sort_values(["segment", "arm"], kind="stable").reset_index(drop=True)
         table.attrs = attrs
         model = self.build_model(table)
-        with model:
-            idata = pm.sample(
-                draws=self.draws,
-                tune=self.tune,
-                chains=self.chains,
-                cores=self.cores or min(self.chains, 2),
-                target_accept=self.target_accept,
-                random_seed=self.seed,
-                progressbar=self.progressbar,
-                compute_convergence_checks=False,
-            )
+        n_segments = table["segment"].nunique()
+        self.target_accept_ = (
+            self.target_accept
+            if self.target_accept is not None
+            else (0.99 if n_segments < _MANY_SEGMENTS else 0.9)
+        )
+        idata, self.sampling_ = sample(
+            model,
+            draws=self.draws,
+            tune=self.tune,
+            chains=self.chains,
+            cores=self.cores,
+            target_accept=self.target_accept_,
+            seed=self.seed,
+            progressbar=self.progressbar,
+            sampler=self.sampler,
+        )
         self.idata_ = idata
         # the model's parameters: hyper-parameters and the per-segment effects built from the
         # non-centred auxiliaries (the z's themselves are not reported quantities)
@@ -347,6 +369,7 @@ class HierarchicalABTest:
             model="hierarchical" if self.pooling == "partial" else "unpooled",
             hdi=self.hdi,
             diagnostics_ok=bool(self.diagnostics_.ok),
+            sampler=self.sampling_.sampler,
         )
         self.result_ = out
         return self

@@ -85,14 +85,13 @@ def explorer() -> Any:
     ipywidgets.Widget
     """
     import ipywidgets as w
+    import matplotlib.pyplot as plt
     from IPython.display import display
 
-    from workbench.experiments.notebook import show
-
     def update(**kw: Any) -> None:
-        fig, table = explorer_figure(**kw)
+        _, table = explorer_figure(**kw)
         display(table)
-        show(fig)
+        plt.show()
 
     slider = dict(continuous_update=False, style={"description_width": "120px"})
     return w.interactive(
