@@ -50,15 +50,12 @@ def main() -> None:
     from sklearn.cluster import KMeans
 
     from workbench.features import compute_features
-    from workbench.paths import generated_dir
     from workbench.segment import Segmenter
-    from workbench.synth import generate_world
+    from workbench.synth.cache import cached_world
 
-    out = generated_dir() / f"{args.scenario}-n{args.n or 'default'}-s{args.seed}"
-    if not (out / "world.json").is_file():
-        t = time.perf_counter()
-        generate_world(args.scenario, n_subscribers=args.n, seed=args.seed, out=out, progress=True)
-        print(f"generated {out} in {time.perf_counter() - t:.0f} s")
+    t = time.perf_counter()
+    out = cached_world(args.scenario, args.n, args.seed, progress=True)
+    print(f"world ready in {time.perf_counter() - t:.0f} s (generated once, then cached)")
     with PeakRSS() as mem:
         t0 = time.perf_counter()
         feats = compute_features(out)

@@ -31,25 +31,14 @@ def main() -> None:
     import pandas as pd
 
     from workbench.features import compute_features
-    from workbench.paths import generated_dir
     from workbench.schema import load_world
     from workbench.segment import K_RANGE, segment_subscribers
     from workbench.segment.evaluate import agreement, confusion
-    from workbench.synth import generate_world
-    from workbench.synth.cache import is_current
+    from workbench.synth.cache import cached_world
 
-    out = generated_dir() / f"{args.scenario}-n{args.n or 'default'}-s{args.seed}"
-    if not is_current(out):  # missing, or made by an older generator
-        t = time.perf_counter()
-        generate_world(
-            args.scenario,
-            n_subscribers=args.n,
-            seed=args.seed,
-            out=out,
-            overwrite=out.exists(),
-            progress=True,
-        )
-        print(f"generated {out.name} in {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    out = cached_world(args.scenario, args.n, args.seed, progress=True)
+    print(f"world {out.name} ready in {time.perf_counter() - t:.1f} s")
     feats = compute_features(out)
     truth = load_world(out, tables=["subscribers"], include_truth=True)["truth_subscribers"]
     truth = truth.set_index("subscriber_id")["persona"]
