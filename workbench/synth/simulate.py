@@ -23,17 +23,20 @@ from typing import Any
 
 import numpy as np
 
+from workbench.schema import CHANNELS, EVENT_TYPES
 from workbench.synth.calendar import DAY, Calendar
 from workbench.synth.personas import (
     ACQUISITION_SOURCES,
     CONTENT_CATEGORIES,
     PRODUCT_CATEGORIES,
     REGIONS,
+    RESPONSE_KEYS,
 )
 from workbench.synth.scenario import Scenario
 
-EVENT_CODES = ("sent", "delivered", "opened", "clicked", "unsubscribed", "bounced", "complained")
-TOUCH_CHANNELS = ("email", "sms", "push", "in_app", "paid_retargeting", "organic_search", "direct")
+#: Integer codes of event types and touch channels: positions in the contract's tuples.
+EVENT_CODES = EVENT_TYPES
+TOUCH_CHANNELS = CHANNELS
 INTERACTIONS = ("impression", "click", "open")
 #: Lifecycle stages (``truth_lifecycle.stage``); index 0 = not yet signed up.
 STAGES = ("pre_signup", "new", "active", "lapsing", "lapsed", "reactivated")
@@ -165,16 +168,7 @@ class ChunkSimulator:
         self.value_mean = np.exp(self.mu + self.sigma**2 / 2)
         self.aff = self._pmat("content_affinity", CONTENT_CATEGORIES, 1.0)  # persona x content
         self.resp = {
-            k: self._pmat("channel_response", (k,), 0.0)[self.persona, 0]
-            for k in (
-                "email_open",
-                "email_click",
-                "sms",
-                "push",
-                "in_app",
-                "paid_retargeting",
-                "organic_search",
-            )
+            k: self._pmat("channel_response", (k,), 0.0)[self.persona, 0] for k in RESPONSE_KEYS
         }
         # lifecycle: initial stage
         stage = np.full(n, 2, np.int8)
