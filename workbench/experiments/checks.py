@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -178,6 +179,19 @@ def expected_chance_winners(
     )
 
 
+def _summarise_increment(row: dict[str, Any], name: str, draws: np.ndarray, hdi: float) -> None:
+    """Add the mean and HDI of incremental ``name`` draws to ``row`` (and P(>0) for conversions)."""
+    from workbench.experiments._summary import hdi_draws
+
+    lo, hi = hdi_draws(draws[None, :], hdi)
+    row[f"incremental_{name}"] = draws.mean()
+    row[f"incremental_{name}_low"] = float(lo[0])
+    row[f"incremental_{name}_high"] = float(hi[0])
+    if name == "conversions":
+        row["prob_positive"] = float((draws > 0).mean())
+        row["lift_per_recipient"] = float(draws.mean() / row["n"])
+
+
 def incremental(
     table: pd.DataFrame,
     baseline: str | None = None,
@@ -215,8 +229,6 @@ def incremental(
         ``..._low``, ``..._high``, ``prob_positive``, ``lift_per_recipient`` (mean) and, with
         revenue, ``incremental_revenue`` with its interval.
     """
-    from workbench.experiments._summary import hdi_draws
-
     baseline = baseline or table.attrs.get("holdout") or table.attrs["control"]
     if baseline not in set(table["arm"]):
         raise WorkbenchError(f"baseline arm '{baseline}' not in the table")
@@ -251,25 +263,13 @@ def incremental(
             diff = draws[si, pi] - draws[si, lay.control[si]]  # (segments, D)
             inc = (n[si, pi][:, None] * diff).sum(axis=0)
             per_arm[arm][name] = inc / n[si, pi].sum()  # per recipient of the arm
-            lo, hi = hdi_draws(inc[None, :], hdi)
-            row[f"incremental_{name}"] = inc.mean()
-            row[f"incremental_{name}_low"] = float(lo[0])
-            row[f"incremental_{name}_high"] = float(hi[0])
-            if name == "conversions":
-                row["prob_positive"] = float((inc > 0).mean())
-                row["lift_per_recipient"] = float(inc.mean() / row["n"])
+            _summarise_increment(row, name, inc, hdi)
         rows.append(row)
     if "segmented" in per_arm and "mass" in per_arm:
         row = {"arm": "segmented − mass", "n": rows[arms.index("segmented")]["n"]}
         for name in metrics:
             d = (per_arm["segmented"][name] - per_arm["mass"][name]) * row["n"]
-            lo, hi = hdi_draws(d[None, :], hdi)
-            row[f"incremental_{name}"] = d.mean()
-            row[f"incremental_{name}_low"] = float(lo[0])
-            row[f"incremental_{name}_high"] = float(hi[0])
-            if name == "conversions":
-                row["prob_positive"] = float((d > 0).mean())
-                row["lift_per_recipient"] = float(d.mean() / row["n"])
+            _summarise_increment(row, name, d, hdi)
         rows.append(row)
     out = pd.DataFrame(rows)
     out.attrs.update(baseline=baseline, hdi=hdi)
