@@ -220,7 +220,9 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def world_connection(world: str | Path | World) -> duckdb.DuckDBPyConnection:
+def world_connection(
+    world: str | Path | World, segments: pd.Series | None = None
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with one view per analysis table of ``world``.
 
     Parameters
@@ -228,6 +230,9 @@ def world_connection(world: str | Path | World) -> duckdb.DuckDBPyConnection:
     world : path or World
         A world folder (Parquet files, folders of parts, or CSV exports) or a loaded world.
         Parquet is read in place; CSV exports are validated against the contract first.
+    segments : Series, optional
+        Segment of each subscriber (indexed by ``subscriber_id``); registered as a table
+        ``seg(subscriber_id, segment)`` with segment labels as text.
 
     Returns
     -------
@@ -278,6 +283,14 @@ def world_connection(world: str | Path | World) -> duckdb.DuckDBPyConnection:
         for col in schema.columns:
             if col.required and col.name not in have:
                 raise DataError(str(src), col.name, "missing required column")
+    if segments is not None:
+        seg = pd.DataFrame(
+            {
+                "subscriber_id": segments.index.to_numpy(dtype="int64"),
+                "segment": segments.astype(str).to_numpy(),
+            }
+        )
+        con.register("seg", seg)
     return con
 
 

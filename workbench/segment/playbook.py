@@ -59,17 +59,10 @@ def cadence_curve(
     """
     from workbench.features import _as_timestamp, _to_us, default_as_of, world_connection
 
-    con = world_connection(world)
+    con = world_connection(world, segments)
     try:
         a = _to_us(default_as_of(con) if as_of is None else _as_timestamp(as_of))
         window_us = int(round(window_days * 86_400_000_000)) - 1  # (t - window, t]
-        seg = pd.DataFrame(
-            {
-                "subscriber_id": segments.index.to_numpy(dtype=np.int64),
-                "segment": segments.astype(str).to_numpy(),
-            }
-        )
-        con.register("seg", seg)
         df = con.execute(
             f"""
             WITH ev AS (

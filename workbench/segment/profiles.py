@@ -170,17 +170,10 @@ def outcomes(
     """
     from workbench.features import _as_timestamp, _to_us, world_connection
 
-    con = world_connection(world)
+    con = world_connection(world, segments)
     try:
         lo = _to_us(_as_timestamp(start)) if start is not None else -(2**62)
         hi = _to_us(_as_timestamp(end)) if end is not None else 2**62
-        seg = pd.DataFrame(
-            {
-                "subscriber_id": segments.index.to_numpy(dtype=np.int64),
-                "segment": segments.astype(str).to_numpy(),
-            }
-        )
-        con.register("seg", seg)
         df = con.execute(
             f"""
             WITH o AS (
