@@ -13,11 +13,13 @@ from test_schema import _ts, small_tables, write_world
 from workbench.errors import DataError, WorkbenchError
 from workbench.features import (
     FEATURES,
+    UNDEFINED_WITHOUT,
     cluster_columns,
     compute_features,
     count_column,
     default_as_of,
     describe,
+    evidence_column,
 )
 from workbench.schema import load_world
 
@@ -195,6 +197,12 @@ def test_every_average_names_its_count(world):
     assert count_column("n_orders") is None
     # a count is never a clustering feature by itself: it only weighs the evidence
     assert not {"n_opens", "n_clicks", "n_weekday_opens"} & set(cluster_columns(f))
+    # volumes of never-emailed subscribers are undefined, not zero behaviour
+    for col, count in UNDEFINED_WITHOUT.items():
+        assert col in f.columns and count in f.columns and evidence_column(col) == count
+        assert (f.loc[f[count] == 0, col].notna()).all()  # the table keeps its documented value
+    assert evidence_column("open_rate") == "emails_delivered"
+    assert evidence_column("tenure_days") is None
 
 
 def test_default_as_of_is_midnight_after_last_event(world):

@@ -59,7 +59,7 @@ def blob_features(sizes=(300, 200, 150), seed=0) -> tuple[pd.DataFrame, np.ndarr
     return f, truth
 
 
-@pytest.mark.parametrize("method", ["kmeans", "gmm", "agglomerative", "hdbscan"])
+@pytest.mark.parametrize("method", ["deconvolved", "kmeans", "gmm", "agglomerative", "hdbscan"])
 def test_methods_recover_separated_groups(method):
     f, truth = blob_features()
     seg = Segmenter(method, k=3, min_size=20, columns=COLUMNS, seed=1).fit(f)

@@ -37,9 +37,11 @@ __all__ = [
     "LOG_FEATURES",
     "HOUR_FEATURES",
     "RATE_COUNTS",
+    "UNDEFINED_WITHOUT",
     "cluster_columns",
     "compute_features",
     "count_column",
+    "evidence_column",
     "default_as_of",
     "world_connection",
 ]
@@ -152,6 +154,16 @@ RATE_COUNTS: dict[str, str] = {
     "click_share_{cat}": "n_clicks",
     "open_share_{cat}": "n_opens",
 }
+#: Columns that measure nothing when a count is zero: the weekly email volume, the days since
+#: the last open or the cart reminders received of a subscriber who was never emailed (no
+#: consent, or an address that bounced at once) say nothing about their behaviour. The
+#: deconvolving mixture (:class:`workbench.segment.DeconvolvedMixture`) treats them as missing.
+UNDEFINED_WITHOUT: dict[str, str] = {
+    "emails_per_week": "emails_delivered",
+    "opens_per_week": "emails_delivered",
+    "days_since_last_open": "emails_delivered",
+    "cart_abandonment_emails": "emails_delivered",
+}
 #: Columns kept out of clustering: state rather than behaviour, redundant, or channel reachability.
 _NOT_CLUSTERED = frozenset(
     {
@@ -194,6 +206,15 @@ def count_column(column: str) -> str | None:
         if "{cat}" in pattern and column.startswith(pattern.split("{cat}")[0]):
             return count
     return None
+
+
+def evidence_column(column: str) -> str | None:
+    """The count that must be positive for ``column`` to be a measurement at all.
+
+    The count behind an average (:func:`count_column`) or, for volumes, the count in
+    :data:`UNDEFINED_WITHOUT`; ``None`` when the column is always defined.
+    """
+    return count_column(column) or UNDEFINED_WITHOUT.get(column)
 
 
 def describe(features: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,9 @@ import sys
 
 HELP = "segment the subscribers of a world (clustering), one row per subscriber"
 ORDER = 20
-_METHODS = ("kmeans", "gmm", "hdbscan", "agglomerative")
+#: The methods of :data:`workbench.segment.METHODS` (kept here so that ``--help`` does not import
+#: scikit-learn; a test checks they agree).
+_METHODS = ("deconvolved", "kmeans", "gmm", "hdbscan", "agglomerative")
 
 
 def _k(text: str) -> int | str:
@@ -34,7 +36,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``workbench segment``."""
     parser.add_argument("--world", required=True, metavar="DIR", help="world folder")
     parser.add_argument("--out", required=True, metavar="FILE", help="output CSV or Parquet")
-    parser.add_argument("--method", choices=_METHODS, default="kmeans", help="default kmeans")
+    parser.add_argument(
+        "--method",
+        choices=_METHODS,
+        default="deconvolved",
+        help="default deconvolved (recommended)",
+    )
     parser.add_argument("--k", type=_k, default="auto", help="segments, or 'auto' (default)")
     parser.add_argument(
         "--min-size",

@@ -2,8 +2,11 @@
 
 The one-call entry point is :func:`segment_subscribers`; the pieces are in submodules:
 
-- :mod:`~workbench.segment.pipelines` -- :class:`Segmenter` (transform + KMeans / Gaussian
-  mixture / HDBSCAN / agglomerative, min-size guard, bulk assignment) and :func:`select_k`;
+- :mod:`~workbench.segment.pipelines` -- :class:`Segmenter` (transform + deconvolving mixture /
+  KMeans / Gaussian mixture / HDBSCAN / agglomerative, min-size guard, bulk assignment) and
+  :func:`select_k`;
+- :mod:`~workbench.segment.deconvolve` -- :class:`DeconvolvedMixture`, the recommended model: a
+  Gaussian mixture of the true behaviour behind noisy per-subscriber averages;
 - :mod:`~workbench.segment.stability` -- bootstrap ARI and per-segment Jaccard stability;
 - :mod:`~workbench.segment.profiles` -- profiles, distinguishing features, names, outcomes;
 - :mod:`~workbench.segment.rules` -- RFM grid, lifecycle stages, user rules;
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+from workbench.segment.deconvolve import DeconvolvedMixture
 from workbench.segment.pipelines import (
     K_RANGE,
     METHODS,
@@ -36,6 +40,7 @@ __all__ = [
     "K_RANGE",
     "METHODS",
     "UNREACHABLE_NAME",
+    "DeconvolvedMixture",
     "Segmentation",
     "Segmenter",
     "best_k",
@@ -79,7 +84,7 @@ class Segmentation:
 
 def segment_subscribers(
     features: pd.DataFrame,
-    method: str = "kmeans",
+    method: str = "deconvolved",
     k: int | str = "auto",
     min_size: int = 50,
     seed: int = 0,
@@ -94,10 +99,12 @@ def segment_subscribers(
     ----------
     features : DataFrame
         :func:`workbench.features.compute_features` output.
-    method : {"kmeans", "gmm", "hdbscan", "agglomerative"}
+    method : {"deconvolved", "kmeans", "gmm", "hdbscan", "agglomerative"}
+        ``"deconvolved"`` (default, recommended): :class:`DeconvolvedMixture`, which weighs
+        every per-subscriber average by the evidence behind it.
     k : int or "auto"
         Number of segments, or ``"auto"``: chosen by :func:`select_k` over ``ks`` (lowest BIC
-        for ``gmm``, best silhouette otherwise; HDBSCAN finds its own).
+        for the mixtures, best silhouette otherwise; HDBSCAN finds its own).
     min_size : int, default 50
         Smallest segment exported; smaller ones are merged into the nearest (see
         ``segmenter.merges_``) or refused (``on_small="error"``).

@@ -20,10 +20,19 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from workbench.errors import WorkbenchError
-from workbench.features import HOUR_FEATURES, LOG_FEATURES, cluster_columns, count_column
+from workbench.features import (
+    HOUR_FEATURES,
+    LOG_FEATURES,
+    cluster_columns,
+    count_column,
+    evidence_column,
+)
+from workbench.segment.deconvolve import DeconvolvedMixture
 
-Method = Literal["kmeans", "gmm", "hdbscan", "agglomerative"]
-METHODS: tuple[str, ...] = ("kmeans", "gmm", "hdbscan", "agglomerative")
+Method = Literal["deconvolved", "kmeans", "gmm", "hdbscan", "agglomerative"]
+METHODS: tuple[str, ...] = ("deconvolved", "kmeans", "gmm", "hdbscan", "agglomerative")
+#: Methods with a likelihood, whose number of segments is chosen by an information criterion.
+LIKELIHOOD_METHODS: tuple[str, ...] = ("deconvolved", "gmm")
 #: Candidate numbers of segments for ``k="auto"``: the one range the notebook, the CLI and the
 #: evaluation script search.
 K_RANGE: range = range(4, 13)
@@ -46,11 +55,12 @@ def _hours_to_circle(x: np.ndarray) -> np.ndarray:
 
 
 def _log1p_clipped(x: np.ndarray) -> np.ndarray:
-    return np.log1p(np.clip(np.nan_to_num(np.asarray(x, dtype=float)), 0, None))
+    """log1p of the non-negative part; missing stays NaN (the scaler maps it to the base)."""
+    return np.log1p(np.clip(np.asarray(x, dtype=float), 0, None))
 
 
-def _fill0(x: np.ndarray) -> np.ndarray:
-    return np.nan_to_num(np.asarray(x, dtype=float))
+def _as_float(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=float)
 
 
 class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
@@ -74,11 +84,17 @@ class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
     carries. Other columns are standardised (mean 0, standard deviation 1); constant columns
     map to 0.
 
+    :meth:`measure` gives the same columns unshrunk, with the variance of each value's
+    measurement noise, for models that weigh the noise themselves (:class:`DeconvolvedMixture`).
+
     Parameters
     ----------
     counts : mapping of str to str, optional
         Column -> the count column it averages over. Count columns are inputs only: they are
         not in the output. A column whose count column is absent is standardised.
+    evidence : mapping of str to str, optional
+        Standardised column -> a count without which its value measures nothing
+        (:data:`workbench.features.UNDEFINED_WITHOUT`); only :meth:`measure` uses it.
 
     Attributes
     ----------
@@ -92,10 +108,16 @@ class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
         ``sigma2`` of each shrunk column, 0 for standardised ones.
     count_index_ : ndarray of int
         Position in the input of each output column's count column, -1 when not shrunk.
+    evidence_index_ : ndarray of int
+        Position in the input of the count that must be positive for the value to be measured
+        (the count column for shrunk columns), -1 when always measured.
     """
 
-    def __init__(self, counts: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, counts: Mapping[str, str] | None = None, evidence: Mapping[str, str] | None = None
+    ) -> None:
         self.counts = counts
+        self.evidence = evidence
 
     def fit(self, X: pd.DataFrame, y: None = None) -> EmpiricalBayesScaler:
         """Estimate the centre, spread and noise of every column on ``X`` (a DataFrame)."""
@@ -104,20 +126,25 @@ class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
         counts = dict(self.counts or {})
         names = [str(c) for c in X.columns]
         self.feature_names_in_ = np.array(names, dtype=object)
+        evidence = dict(self.evidence or {})
         count_cols = {c for c in counts.values() if c in names}
+        count_cols |= {c for c in evidence.values() if c in names and c not in evidence}
         self.columns_ = [c for c in names if c not in count_cols]
         x_all = X.to_numpy(dtype=float)
         k = len(self.columns_)
         self.mean_, self.scale_ = np.zeros(k), np.ones(k)
         self.noise_ = np.zeros(k)
         self.count_index_ = np.full(k, -1, dtype=np.int64)
+        self.evidence_index_ = np.full(k, -1, dtype=np.int64)
         for j, col in enumerate(self.columns_):
+            if evidence.get(col) in names:
+                self.evidence_index_[j] = names.index(evidence[col])
             x = x_all[:, names.index(col)]
             cc = counts.get(col)
             if cc in count_cols:
                 n = np.nan_to_num(x_all[:, names.index(cc)])
                 ok = (n > 0) & np.isfinite(x)
-                self.count_index_[j] = names.index(cc)
+                self.count_index_[j] = self.evidence_index_[j] = names.index(cc)
                 self.mean_[j], self.scale_[j], self.noise_[j] = _moments(x[ok], n[ok])
             else:
                 ok = np.isfinite(x)
@@ -143,6 +170,36 @@ class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
                 z = dev / self.scale_[j]
             out[:, j] = np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
         return out
+
+    def measure(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Unshrunk values and the variance of their measurement noise.
+
+        Returns
+        -------
+        values : ndarray
+            ``(x - mu) / tau`` for averages (in units of the true spread between subscribers),
+            ``(x - mean) / sd`` for other columns; NaN where nothing was measured (no events
+            behind an average, a zero evidence count, a missing value).
+        noise_var : ndarray
+            ``sigma2 / (n tau2)`` for averages over ``n`` events, 0 for other columns.
+        """
+        names = list(self.feature_names_in_)
+        x_all = X[names].to_numpy(dtype=float) if isinstance(X, pd.DataFrame) else X
+        x_all = np.asarray(x_all, dtype=float)
+        values = np.full((len(x_all), len(self.columns_)), np.nan)
+        noise = np.zeros_like(values)
+        for j, col in enumerate(self.columns_):
+            x = (x_all[:, names.index(col)] - self.mean_[j]) / self.scale_[j]
+            ok = np.isfinite(x)
+            if self.evidence_index_[j] >= 0:
+                n = np.nan_to_num(x_all[:, self.evidence_index_[j]])
+                ok &= n > 0
+                if self.count_index_[j] >= 0:
+                    noise[:, j] = np.where(
+                        ok, self.noise_[j] / (np.where(ok, n, 1.0) * self.scale_[j] ** 2), 0.0
+                    )
+            values[ok, j] = x[ok]
+        return values, noise
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         """Output column names."""
@@ -176,7 +233,7 @@ def transform_inputs(features: pd.DataFrame, columns: Sequence[str]) -> list[str
     cols = list(columns)
     extra = []
     for c in cols:
-        cc = count_column(c)
+        cc = evidence_column(c)
         if cc is not None and cc in features.columns and cc not in cols and cc not in extra:
             extra.append(cc)
     return cols + extra
@@ -206,14 +263,23 @@ def make_transform(columns: Sequence[str]) -> Pipeline:
                 counts[f"{c}_sin"] = counts[f"{c}_cos"] = cc
             else:
                 counts[c] = cc
-    count_cols = [c for c in dict.fromkeys(counts.values()) if c not in counts]
+    evidence = {}
+    for c in cols:
+        ec = evidence_column(c)
+        if c not in counts and c not in HOUR_FEATURES and ec is not None and ec in cols:
+            evidence[c] = ec
+    count_cols = [
+        c
+        for c in dict.fromkeys([*counts.values(), *evidence.values()])
+        if c not in counts and c not in evidence
+    ]
     feats = [c for c in cols if c not in count_cols]
     logs = [c for c in feats if c in LOG_FEATURES]
     hours = [c for c in feats if c in HOUR_FEATURES]
     rest = [c for c in feats if c not in LOG_FEATURES and c not in HOUR_FEATURES]
     parts = [
         ("log", FunctionTransformer(_log1p_clipped, feature_names_out="one-to-one"), logs),
-        ("rest", FunctionTransformer(_fill0, feature_names_out="one-to-one"), rest),
+        ("rest", FunctionTransformer(_as_float, feature_names_out="one-to-one"), rest),
     ]
     if hours:
         names = [f"{h}_{t}" for t in ("sin", "cos") for h in hours]
@@ -228,7 +294,7 @@ def make_transform(columns: Sequence[str]) -> Pipeline:
         parts.append(("counts", "passthrough", count_cols))
     columns_step = ColumnTransformer(parts, verbose_feature_names_out=False)
     columns_step.set_output(transform="pandas")
-    return Pipeline([("columns", columns_step), ("scale", EmpiricalBayesScaler(counts))])
+    return Pipeline([("columns", columns_step), ("scale", EmpiricalBayesScaler(counts, evidence))])
 
 
 def make_model(method: str, k: int, seed: int, min_size: int = 50) -> BaseEstimator:
@@ -236,6 +302,8 @@ def make_model(method: str, k: int, seed: int, min_size: int = 50) -> BaseEstima
     from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
     from sklearn.mixture import GaussianMixture
 
+    if method == "deconvolved":
+        return DeconvolvedMixture(k, reg_covar=GMM_REG_COVAR, n_init=4, random_state=seed)
     if method == "kmeans":
         return KMeans(n_clusters=k, n_init=4, random_state=seed)
     if method == "gmm":
@@ -268,8 +336,11 @@ class Segmenter(ClusterMixin, BaseEstimator):
 
     Parameters
     ----------
-    method : {"kmeans", "gmm", "hdbscan", "agglomerative"}, default "kmeans"
+    method : {"deconvolved", "kmeans", "gmm", "hdbscan", "agglomerative"}, default "deconvolved"
         Clustering algorithm applied after the feature transform (:func:`make_transform`).
+        ``"deconvolved"`` is :class:`~workbench.segment.deconvolve.DeconvolvedMixture` on the
+        unshrunk values and their noise (:meth:`EmpiricalBayesScaler.measure`); the others
+        see the shrunk matrix.
     k : int, default 8
         Number of clusters (ignored by HDBSCAN, which finds its own).
     min_size : int, default 50
@@ -316,7 +387,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
 
     def __init__(
         self,
-        method: str = "kmeans",
+        method: str = "deconvolved",
         k: int = 8,
         min_size: int = 50,
         on_small: str = "merge",
@@ -368,7 +439,11 @@ class Segmenter(ClusterMixin, BaseEstimator):
         z_all = self.transform_.transform(X[self.inputs_])
         z = z_all[idx]
         self.model_ = make_model(self.method, int(self.k), self.seed, self.min_size)
-        raw = np.asarray(self.model_.fit_predict(z), dtype=np.int64)
+        if isinstance(self.model_, DeconvolvedMixture):
+            values, noise = self._measure(X.iloc[idx])
+            raw = np.asarray(self.model_.fit(values, noise_var=noise).labels_, dtype=np.int64)
+        else:
+            raw = np.asarray(self.model_.fit_predict(z), dtype=np.int64)
         ids = np.unique(raw[raw >= 0])
         if len(ids) == 0:  # HDBSCAN found only noise: one segment
             raw = np.zeros_like(raw)
@@ -380,8 +455,8 @@ class Segmenter(ClusterMixin, BaseEstimator):
         if self._rule_pos is not None:
             centres.append(z_all[rule].mean(axis=0))
         self._raw_centres = np.stack(centres)
-        self._predicts = self.method in ("kmeans", "gmm")
-        assigned = self._raw_predict(z_all, rule)
+        self._predicts = self.method in ("deconvolved", "kmeans", "gmm")
+        assigned = self._raw_predict(X, z_all, rule)
         self._merge(assigned, z_all)
         self.labels_ = self.label_map_[assigned]
         self.rule_segment_ = self._rule_segment()
@@ -404,9 +479,17 @@ class Segmenter(ClusterMixin, BaseEstimator):
         shared = np.count_nonzero(self.label_map_ == seg) > 1  # merged: not a segment of its own
         return None if shared else seg
 
-    def _raw_predict(self, z: np.ndarray, rule: np.ndarray) -> np.ndarray:
+    def _measure(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Unshrunk values and noise variances of ``X`` (:meth:`EmpiricalBayesScaler.measure`)."""
+        columns = self.transform_[:-1].transform(X[self.inputs_])
+        return self.transform_[-1].measure(columns)
+
+    def _raw_predict(self, X: pd.DataFrame, z: np.ndarray, rule: np.ndarray) -> np.ndarray:
         """Position of each row's raw cluster (the rule segment's position for ``rule`` rows)."""
-        if self._predicts:
+        if isinstance(self.model_, DeconvolvedMixture):
+            lab = np.asarray(self.model_.predict(*self._measure(X)), dtype=np.int64)
+            pos = np.searchsorted(self._raw_ids, lab)
+        elif self._predicts:
             lab = np.asarray(self.model_.predict(z), dtype=np.int64)
             pos = np.searchsorted(self._raw_ids, lab)
         else:
@@ -474,7 +557,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
         rule = self._rule_mask(X)
         if self._rule_pos is None and rule.any():  # fitted without any unreachable subscriber
             raise WorkbenchError("no rule segment was fitted: cannot assign unreachable rows")
-        return self.label_map_[self._raw_predict(z, rule)]
+        return self.label_map_[self._raw_predict(X, z, rule)]
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The transformed (scaled) feature matrix the model sees."""
@@ -488,7 +571,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
 def select_k(
     features: pd.DataFrame,
     ks: Sequence[int] = K_RANGE,
-    method: str = "kmeans",
+    method: str = "deconvolved",
     seed: int = 0,
     sample_size: int = 5000,
     columns: Sequence[str] | None = None,
@@ -502,7 +585,7 @@ def select_k(
     ks : sequence of int
         Candidate numbers of clusters.
     method : str
-        ``kmeans``, ``gmm`` or ``agglomerative``.
+        ``deconvolved``, ``kmeans``, ``gmm`` or ``agglomerative``.
     seed : int
         Seed of the sample and the models.
     sample_size : int
@@ -514,7 +597,9 @@ def select_k(
     -------
     DataFrame
         ``k, silhouette`` (higher is better), ``davies_bouldin`` (lower is better) and, for
-        mixtures, ``bic`` (lower is better).
+        mixtures (:data:`LIKELIHOOD_METHODS`), ``bic`` (lower is better). Silhouette and
+        Davies-Bouldin are computed on the shrunk features
+        (:class:`EmpiricalBayesScaler`) whatever the method.
     """
     from sklearn.metrics import davies_bouldin_score, silhouette_score
 
@@ -525,20 +610,28 @@ def select_k(
     n = len(features)
     idx = np.sort(rng.choice(n, size=min(n, sample_size), replace=False))
     inputs = transform_inputs(features, cols)
-    z = make_transform(inputs).fit_transform(features.iloc[idx][inputs])
+    transform = make_transform(inputs).fit(features.iloc[idx][inputs])
+    z = transform.transform(features.iloc[idx][inputs])
+    if method == "deconvolved":
+        values, noise = transform[-1].measure(transform[:-1].transform(features.iloc[idx][inputs]))
     rows = []
     for k in ks:
         if k < 2 or k >= len(z):
             continue
         model = make_model(method, int(k), seed)
-        lab = model.fit_predict(z)
+        if isinstance(model, DeconvolvedMixture):
+            lab = model.fit(values, noise_var=noise).labels_
+        else:
+            lab = model.fit_predict(z)
         ok = len(np.unique(lab)) > 1
         row = {
             "k": int(k),
             "silhouette": silhouette_score(z, lab) if ok else np.nan,
             "davies_bouldin": davies_bouldin_score(z, lab) if ok else np.nan,
         }
-        if method == "gmm":
+        if isinstance(model, DeconvolvedMixture):
+            row["bic"] = model.bic(values, noise)
+        elif method == "gmm":
             row["bic"] = float(model.bic(z))
         rows.append(row)
     return pd.DataFrame(rows)

@@ -18,7 +18,7 @@ def explorer(
     methods: Sequence[str] = METHODS,
     ks: Sequence[int] = range(3, 13),
     k: int = 8,
-    method: str = "kmeans",
+    method: str = "deconvolved",
     sample_size: int = 3000,
     seed: int = 0,
     top: int = 12,

@@ -1,0 +1,149 @@
+"""DeconvolvedMixture and the measurement side of the empirical-Bayes scaler."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+from sklearn.mixture import GaussianMixture
+
+from workbench.commands import segment as segment_command
+from workbench.errors import WorkbenchError
+from workbench.segment import METHODS, DeconvolvedMixture
+from workbench.segment.pipelines import EmpiricalBayesScaler, make_transform
+
+
+def test_recovers_the_true_spread_behind_known_noise():
+    rng = np.random.default_rng(0)
+    n = 20_000
+    true = rng.normal(1.0, 1.0, n)
+    noise = rng.uniform(0.5, 5.0, n)
+    x = (true + rng.normal(0, np.sqrt(noise)))[:, None]
+    m = DeconvolvedMixture(1, reg_covar=1e-9, n_init=1, tol=1e-8).fit(x, noise_var=noise[:, None])
+    assert m.means_[0, 0] == pytest.approx(1.0, abs=0.05)
+    assert m.variances_[0, 0] == pytest.approx(1.0, rel=0.1)  # not 1 + mean noise (~3.75)
+    naive = DeconvolvedMixture(1, reg_covar=1e-9, n_init=1, tol=1e-8).fit(x)
+    assert naive.variances_[0, 0] > 3
+
+
+def _two_groups(n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    x = np.column_stack([np.where(y == 1, 2.0, -2.0), np.where(y == 1, -1.5, 1.5)])
+    x = x + rng.normal(0, 0.5, x.shape)
+    return x, y
+
+
+def test_missing_values_drop_out_and_the_rest_decides():
+    x, y = _two_groups()
+    x[::2, 1] = np.nan  # half the rows lack the second feature
+    x[1::4, 0] = np.nan  # a quarter lack the first (never both)
+    m = DeconvolvedMixture(2, n_init=2, random_state=0).fit(x)
+    assert adjusted_rand_score(y, m.labels_) > 0.95
+    assert np.isfinite(m.means_).all() and np.isfinite(m.variances_).all()
+    # a row with nothing measured gets the mixture weights as its posterior
+    p = m.predict_proba(np.array([[np.nan, np.nan]]))
+    assert p[0] == pytest.approx(m.weights_)
+
+
+def test_a_value_with_huge_noise_carries_no_weight():
+    x, y = _two_groups()
+    m = DeconvolvedMixture(2, n_init=2, random_state=0).fit(x)
+    group_of_neg = m.predict(np.array([[-2.0, 1.5]]))[0]
+    # first feature says "positive group" but is measured with enormous noise; second is exact
+    row, noise = np.array([[10.0, 1.5]]), np.array([[1e6, 0.0]])
+    assert m.predict(row, noise)[0] == group_of_neg
+    assert m.predict(row)[0] != group_of_neg  # taken as exact, the outlying value decides
+
+
+def test_noise_aware_fit_beats_a_plain_mixture_on_unevenly_measured_rows():
+    rng = np.random.default_rng(3)
+    n = 4000
+    y = rng.integers(0, 2, n)
+    true = np.column_stack([np.where(y == 1, 1.0, -1.0), rng.normal(0, 0.3, n)])
+    true[:, 0] += rng.normal(0, 0.3, n)
+    # 70% of the rows measure the deciding feature badly (noise variance 9)
+    noise = np.column_stack([np.where(rng.random(n) < 0.7, 9.0, 0.01), np.full(n, 0.01)])
+    x = true + rng.normal(0, np.sqrt(noise))
+    ours = DeconvolvedMixture(2, reg_covar=1e-3, random_state=0).fit(x, noise_var=noise)
+    plain = GaussianMixture(2, covariance_type="diag", random_state=0).fit(x)
+    precise = noise[:, 0] < 1
+    ari_ours = adjusted_rand_score(y[precise], ours.labels_[precise])
+    ari_plain = adjusted_rand_score(y[precise], plain.predict(x)[precise])
+    # the plain mixture spends a component on the noisy rows; ours models their noise
+    assert ari_ours > 0.95 and ari_plain < ari_ours - 0.2
+
+
+def test_deterministic_scores_and_errors():
+    x, _ = _two_groups()
+    a = DeconvolvedMixture(3, random_state=5).fit(x)
+    b = DeconvolvedMixture(3, random_state=5).fit(x)
+    assert np.array_equal(a.means_, b.means_) and np.array_equal(a.labels_, b.labels_)
+    assert np.isfinite(a.bic(x)) and a.icl(x) >= a.bic(x)
+    assert a.n_parameters() == 2 + 2 * 3 * 2
+    two = DeconvolvedMixture(2, random_state=5).fit(x)
+    assert two.bic(x) < DeconvolvedMixture(1).fit(x).bic(x)
+    with pytest.raises(WorkbenchError, match="not fitted"):
+        DeconvolvedMixture().predict(x)
+    with pytest.raises(WorkbenchError, match="noise_var has shape"):
+        a.predict(x, np.zeros((3, 2)))
+    with pytest.raises(WorkbenchError, match="negative"):
+        a.predict(x, -np.ones_like(x))
+    with pytest.raises(WorkbenchError, match="cannot make"):
+        DeconvolvedMixture(5).fit(x[:3])
+    with pytest.raises(WorkbenchError, match="2-D"):
+        a.predict(x[:, 0])
+
+
+def test_scaler_measure_gives_unshrunk_values_noise_and_missing():
+    rng = np.random.default_rng(0)
+    n = rng.integers(0, 40, 3000)
+    p = np.clip(rng.normal(0.3, 0.1, 3000), 0.01, 0.99)
+    rate = np.where(n > 0, rng.binomial(n, p) / np.maximum(n, 1), 0.0)
+    x = pd.DataFrame(
+        {
+            "open_rate": rate,
+            "emails_delivered": n,
+            "emails_per_week": np.where(n > 0, n / 10, 0.0),
+            "revenue": p * 100,
+        }
+    )
+    sc = EmpiricalBayesScaler(
+        {"open_rate": "emails_delivered"}, {"emails_per_week": "emails_delivered"}
+    ).fit(x)
+    assert sc.columns_ == ["open_rate", "emails_per_week", "revenue"]
+    values, noise = sc.measure(x)
+    none = n == 0
+    assert np.isnan(values[none, :2]).all() and np.isfinite(values[~none]).all()
+    assert np.isfinite(values[:, 2]).all()
+    j = 0
+    expect = (rate[~none] - sc.mean_[j]) / sc.scale_[j]
+    assert values[~none, j] == pytest.approx(expect)
+    assert noise[~none, j] == pytest.approx(sc.noise_[j] / (n[~none] * sc.scale_[j] ** 2))
+    assert (noise[:, 1:] == 0).all()  # volumes and amounts are exact
+    # the evidence mapping changes nothing in the shrunk matrix the other methods see
+    plain = EmpiricalBayesScaler({"open_rate": "emails_delivered"}).fit(x)
+    z = sc.transform(x)
+    assert z[:, [0, 2]] == pytest.approx(plain.transform(x)[:, [0, 2]])
+
+
+def test_make_transform_marks_volumes_of_never_emailed_subscribers_missing():
+    f = pd.DataFrame(
+        {
+            "open_rate": [0.5, 0.0, 0.2, 0.4],
+            "emails_per_week": [2.0, 0.0, 1.0, 3.0],
+            "n_orders": [1, 0, 2, 0],
+            "emails_delivered": [10, 0, 5, 12],
+        }
+    )
+    pipe = make_transform(list(f.columns)).fit(f)
+    values, _ = pipe[-1].measure(pipe[:-1].transform(f))
+    names = list(pipe[-1].columns_)
+    assert "emails_delivered" not in names
+    assert np.isnan(values[1, names.index("emails_per_week")])
+    assert np.isfinite(values[1, names.index("n_orders")])  # defined without email
+
+
+def test_cli_offers_every_method():
+    assert segment_command._METHODS == METHODS
