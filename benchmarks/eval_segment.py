@@ -1,13 +1,19 @@
 """Evaluation: ARI / NMI of each segmentation method against the true personas.
 
 Usage: python benchmarks/eval_segment.py [--scenario default] [--n N] [--seed 0] [--k auto|9]
-       [--unreachable cluster|rule|both] [--methods kmeans,gmm,...]
+       [--unreachable cluster|rule|both] [--methods deconvolved,kmeans,...] [--ceiling]
 
 The world is generated into datasets/generated/ if missing. Truth is read only here, to score.
 ``ARI`` and ``NMI`` are over every subscriber (with ``--unreachable rule`` the rule segment of
 subscribers who cannot be emailed is one more segment); ``ARI reach`` is the ARI over the
 email-reachable base only, as extra information. ``k=auto`` searches ``workbench.segment.K_RANGE``
 (the range notebook 02 searches).
+
+``--ceiling`` adds two reference rows that *use the truth* and so are not segmentations: the
+recommended model (a diagonal deconvolving mixture on the same features) with each component
+fitted on one true persona, which is the best that model class can do on these features, and a
+supervised classifier (gradient boosting, 3-fold cross-validated predictions) on the same
+features, which tells what the features carry at all.
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ def main() -> None:
     ap.add_argument("--k", default="auto", help="segments per method, or 'auto'")
     ap.add_argument("--min-size", type=int, default=50)
     ap.add_argument("--unreachable", choices=("cluster", "rule", "both"), default="both")
-    ap.add_argument("--methods", default="kmeans,gmm,agglomerative,hdbscan")
+    ap.add_argument("--methods", default="deconvolved,kmeans,gmm,agglomerative,hdbscan")
     ap.add_argument("--confusion", action="store_true", help="print each persona x segment table")
+    ap.add_argument("--ceiling", action="store_true", help="add the two truth-fitted references")
     args = ap.parse_args()
 
     import pandas as pd
@@ -75,6 +82,43 @@ def main() -> None:
                     table = confusion(res.segments, truth, normalize=False)
                     print(table.to_string())
                     print("\n".join(f"  {s}: {n}" for s, n in sorted(res.names.items())))
+    if args.ceiling:
+        for name, labels in ceilings(feats, truth, args.seed).items():
+            s = agreement(labels, truth)
+            r = agreement(labels[reach], truth)
+            print(f"{name:<26}{'':>9}{s['ari']:>8.3f}{s['nmi']:>8.3f}{r['ari']:>10.3f}")
+
+
+def ceilings(feats, truth, seed):
+    """Truth-fitted references (evaluation only): best-case mixture and a classifier."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import cross_val_predict
+
+    from workbench.features import cluster_columns
+    from workbench.segment import DeconvolvedMixture
+    from workbench.segment.pipelines import make_transform, transform_inputs
+
+    inputs = transform_inputs(feats, cluster_columns(feats))
+    pipe = make_transform(inputs).fit(feats[inputs])
+    values, noise = pipe[-1].measure(pipe[:-1].transform(feats[inputs]))
+    y, personas = pd.factorize(truth.reindex(feats.index))
+    loglik = np.column_stack(
+        [
+            DeconvolvedMixture(1, n_init=1, random_state=seed)
+            .fit(values[y == p], noise_var=noise[y == p])
+            .score_samples(values, noise)
+            + np.log(np.mean(y == p))
+            for p in range(len(personas))
+        ]
+    )
+    clf = HistGradientBoostingClassifier(max_iter=200, random_state=seed)
+    predicted = cross_val_predict(clf, values, y, cv=3)
+    return {
+        "ceiling: mixture at truth": pd.Series(loglik.argmax(axis=1), feats.index),
+        "ceiling: classifier": pd.Series(predicted, feats.index),
+    }
 
 
 if __name__ == "__main__":

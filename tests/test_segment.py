@@ -15,7 +15,13 @@ from workbench.features import compute_features
 from workbench.segment import Segmenter, segment_subscribers, select_k
 from workbench.segment.drift import feature_psi, flag_transitions, psi, transition_matrix
 from workbench.segment.evaluate import agreement, confusion, purity
-from workbench.segment.playbook import cadence_curve, fatigue_cadence, playbook, sentences
+from workbench.segment.playbook import (
+    cadence_curve,
+    cadence_test_curve,
+    fatigue_cadence,
+    playbook,
+    sentences,
+)
 from workbench.segment.profiles import name_segments, outcomes, profile
 from workbench.segment.rules import (
     LIFECYCLE_STAGES,
@@ -322,6 +328,53 @@ def test_cadence_curve_counts_per_email_like_explore():
     assert (both["emails"] - both["emails_ref"]).abs().sum() <= 0.01 * both["emails"].sum()
     np.testing.assert_allclose(both["open_rate"], both["open_rate_ref"], atol=0.01)
     np.testing.assert_allclose(both["unsubscribe_rate"], both["unsubscribe_rate_ref"], atol=0.01)
+
+
+def test_cadence_test_curve_compares_randomised_arms_on_shared_emails():
+    """Per arm: measured volume, and the open rate of the emails every arm received (pandas)."""
+    from workbench import paths
+    from workbench.schema import load_world
+
+    world = load_world(
+        paths.sample_world(),
+        tables=["subscribers", "email_events", "experiments", "assignments"],
+    )
+    exp = world["experiments"].query("kind == 'cadence_test'").iloc[-1]
+    ids = world["subscribers"]["subscriber_id"]
+    seg = pd.Series((ids % 2).to_numpy(), index=ids.to_numpy())
+    curve = cadence_test_curve(paths.sample_world(), seg)
+    arms = exp["arms"].split("|")
+    assert set(curve["arm"]) == set(arms) and set(curve["segment"]) == {"0", "1"}
+    # independent pandas computation for segment 0
+    start = exp["start_ts"]
+    end = start + pd.Timedelta(days=int(exp["conversion_window_days"]))
+    asg = world["assignments"].query("experiment_id == @exp.experiment_id")
+    asg = asg.set_index("subscriber_id")["arm"]
+    ev = world["email_events"]
+    ev = ev[ev["subscriber_id"].isin(asg.index)]
+    dl = ev[(ev["event_type"] == "delivered") & (ev["ts"] >= start) & (ev["ts"] < end)]
+    dl = dl[["subscriber_id", "campaign_id"]].drop_duplicates()
+    dl["arm"] = dl["subscriber_id"].map(asg)
+    shared = dl.groupby("campaign_id")["arm"].nunique()  # over every assigned subscriber
+    shared = set(shared[shared == asg.nunique()].index)
+    dl = dl[dl["subscriber_id"] % 2 == 0]
+    human = ev[(ev["event_type"] == "opened") & ~ev["is_machine_open"].astype(bool)]
+    opened = set(zip(human["subscriber_id"], human["campaign_id"], strict=True))
+    weeks = int(exp["conversion_window_days"]) / 7
+    for arm, part in dl.groupby("arm"):
+        row = curve[(curve["segment"] == "0") & (curve["arm"] == arm)].iloc[0]
+        assert row["emails"] == len(part) and row["subscribers"] == part["subscriber_id"].nunique()
+        assert row["emails_per_week"] == round(len(part) / part["subscriber_id"].nunique() / weeks)
+        common = part[part["campaign_id"].isin(shared)]
+        pairs = zip(common["subscriber_id"], common["campaign_id"], strict=True)
+        hits = sum(pair in opened for pair in pairs)
+        assert row["open_rate"] == pytest.approx(hits / len(common))
+    # busier arms really received more email
+    vol = curve[curve["segment"] == "0"].set_index("arm")["emails_per_week"]
+    by_name = sorted(arms, key=lambda a: int(a.split("_")[0]))
+    assert list(vol[by_name]) == sorted(vol[by_name])
+    # a world without a cadence test gives an empty table, not an error
+    assert cadence_test_curve(paths.sample_world(), seg, experiment_id=10**6).empty
 
 
 def test_cli_writes_one_row_per_subscriber(tmp_path, capsys):

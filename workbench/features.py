@@ -234,7 +234,15 @@ def describe(features: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------ sources
 
-_EVENT_TABLES = ("subscribers", "campaigns", "email_events", "orders", "touchpoints")
+_ANALYSIS_TABLES = (
+    "subscribers",
+    "campaigns",
+    "email_events",
+    "orders",
+    "touchpoints",
+    "experiments",
+    "assignments",
+)
 
 
 def _quote(text: str) -> str:
@@ -258,8 +266,9 @@ def world_connection(
     Returns
     -------
     duckdb.DuckDBPyConnection
-        With views ``subscribers, campaigns, email_events, orders, touchpoints``; a table the
-        world lacks (other than ``subscribers``) is an empty view with the contract's columns.
+        With views ``subscribers, campaigns, email_events, orders, touchpoints, experiments,
+        assignments``; a table the world lacks (other than ``subscribers``) is an empty view
+        with the contract's columns.
 
     Raises
     ------
@@ -271,7 +280,7 @@ def world_connection(
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    for name in _EVENT_TABLES:
+    for name in _ANALYSIS_TABLES:
         schema = TABLES[name]
         if isinstance(world, World):
             if name in world:

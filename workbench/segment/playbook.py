@@ -103,6 +103,143 @@ def cadence_curve(
     return df
 
 
+def cadence_test_curve(
+    world: str | Path | World,
+    segments: pd.Series,
+    as_of: str | pd.Timestamp | None = None,
+    experiment_id: int | None = None,
+) -> pd.DataFrame:
+    """Open and unsubscribe rates per segment and arm of a randomised cadence test.
+
+    A ``cadence_test`` experiment assigns subscribers at random to arms that send different
+    numbers of emails a week, so that, unlike in :func:`cadence_curve`, volume does not follow
+    engagement (the most engaged get the most flow emails; the fading get few). Within each
+    segment, arms are compared over the test window, ``start_ts`` plus
+    ``conversion_window_days`` (cut at ``as_of``). Each arm's volume is *measured*: emails
+    delivered in the window per subscriber of the arm and segment who received any, per week,
+    whatever the arm is called. ``open_rate`` is measured on the campaigns that reached every
+    arm (the usual broadcasts all arms share), so that the arms compare the same emails and
+    only the volume around them differs: the extra emails of a busy arm carry other content,
+    and their own open rate would mix content with fatigue. An email counts as opened when a
+    person opened it before ``as_of``; ``unsubscribe_rate`` counts unsubscribes and complaints
+    in the window per delivered email.
+
+    Parameters
+    ----------
+    world : path or World
+    segments : Series
+        Segment per ``subscriber_id``.
+    as_of : str or Timestamp, optional
+        End of the data used (default: the end of the history).
+    experiment_id : int, optional
+        The cadence test to use; default the latest one started before ``as_of``.
+
+    Returns
+    -------
+    DataFrame
+        ``segment, arm, subscribers, emails_per_week, emails, open_rate, unsubscribe_rate``
+        (``emails_per_week`` rounded to whole emails, the unit of :func:`fatigue_cadence`;
+        ``open_rate`` NaN when no campaign reached every arm); empty when the world has no
+        such test.
+    """
+    from workbench.features import _as_timestamp, _to_us, default_as_of, world_connection
+
+    con = world_connection(world, segments)
+    try:
+        a = _to_us(default_as_of(con) if as_of is None else _as_timestamp(as_of))
+        chosen = "" if experiment_id is None else f"AND experiment_id = {int(experiment_id)}"
+        df = con.execute(
+            f"""
+            WITH x AS (
+                SELECT experiment_id, epoch_us(start_ts) AS s_us,
+                       least(epoch_us(start_ts) + conversion_window_days * 86400000000, {a})
+                           AS e_us
+                FROM experiments
+                WHERE kind = 'cadence_test' AND epoch_us(start_ts) < {a} {chosen}
+                ORDER BY start_ts DESC, experiment_id DESC LIMIT 1
+            ),
+            asg AS (
+                SELECT a.subscriber_id, a.arm, x.s_us, x.e_us
+                FROM assignments a JOIN x USING (experiment_id)
+            ),
+            ev AS (
+                SELECT e.subscriber_id, e.campaign_id, e.event_type, e.is_machine_open,
+                       epoch_us(e.ts) AS t_us, asg.s_us, asg.e_us
+                FROM email_events e JOIN asg USING (subscriber_id)
+                WHERE epoch_us(e.ts) < {a}
+            ),
+            delivered AS (
+                SELECT DISTINCT subscriber_id, campaign_id FROM ev
+                WHERE event_type = 'delivered' AND t_us >= s_us AND t_us < e_us
+            ),
+            opened AS (
+                SELECT DISTINCT subscriber_id, campaign_id FROM ev
+                WHERE event_type = 'opened' AND NOT is_machine_open
+            ),
+            common AS (  -- campaigns that reached every arm: the same email, more or less mail
+                SELECT d.campaign_id FROM delivered d JOIN asg USING (subscriber_id)
+                GROUP BY d.campaign_id
+                HAVING count(DISTINCT asg.arm) = (SELECT count(DISTINCT arm) FROM asg)
+            ),
+            per_sub AS (
+                SELECT d.subscriber_id, count(*) AS emails,
+                       count(*) FILTER (WHERE c.campaign_id IS NOT NULL) AS common_emails,
+                       count(o.campaign_id) FILTER (WHERE c.campaign_id IS NOT NULL)
+                           AS common_opens
+                FROM delivered d LEFT JOIN opened o USING (subscriber_id, campaign_id)
+                LEFT JOIN common c USING (campaign_id)
+                GROUP BY d.subscriber_id
+            ),
+            left_list AS (
+                SELECT subscriber_id, count(*) AS n FROM ev
+                WHERE event_type IN ('unsubscribed', 'complained') AND t_us >= s_us
+                      AND t_us < e_us
+                GROUP BY subscriber_id
+            )
+            SELECT seg.segment, asg.arm, count(*) AS subscribers,
+                   sum(p.emails) / count(*) / (max(asg.e_us - asg.s_us) / (7 * 86400000000))
+                       AS emails_per_week,
+                   sum(p.emails) AS emails,
+                   sum(p.common_opens) / nullif(sum(p.common_emails), 0) AS open_rate,
+                   sum(coalesce(l.n, 0)) / sum(p.emails) AS unsubscribe_rate
+            FROM per_sub p JOIN asg USING (subscriber_id) JOIN seg USING (subscriber_id)
+            LEFT JOIN left_list l USING (subscriber_id)
+            GROUP BY ALL ORDER BY seg.segment, emails_per_week, asg.arm
+            """
+        ).df()
+    finally:
+        con.close()
+    df["emails_per_week"] = df["emails_per_week"].round().astype("int64")
+    df[["subscribers", "emails"]] = df[["subscribers", "emails"]].astype("int64")
+    df[["open_rate", "unsubscribe_rate"]] = df[["open_rate", "unsubscribe_rate"]].astype(float)
+    df["segment"] = df["segment"].astype(str)
+    df["arm"] = df["arm"].astype(str)
+    return df.reset_index(drop=True)
+
+
+def cadence_evidence(
+    world: str | Path | World,
+    segments: pd.Series,
+    as_of: str | pd.Timestamp | None = None,
+) -> tuple[pd.DataFrame, str]:
+    """The best cadence curve a world offers, and where it comes from.
+
+    The randomised cadence test (:func:`cadence_test_curve`) when the world has one before
+    ``as_of``, else the observed volumes (:func:`cadence_curve`), which confound volume with
+    engagement.
+
+    Returns
+    -------
+    curve : DataFrame
+    source : str
+        ``"cadence test"`` or ``"observed volumes"``.
+    """
+    curve = cadence_test_curve(world, segments, as_of=as_of)
+    if not curve.empty and curve["open_rate"].notna().any():
+        return curve, "cadence test"
+    return cadence_curve(world, segments, as_of=as_of), "observed volumes"
+
+
 def fatigue_cadence(curve: pd.DataFrame, drop: float = 0.2, min_emails: int = 100) -> pd.Series:
     """Emails per week each segment takes before fatigue sets in.
 
@@ -113,7 +250,8 @@ def fatigue_cadence(curve: pd.DataFrame, drop: float = 0.2, min_emails: int = 10
     Parameters
     ----------
     curve : DataFrame
-        :func:`cadence_curve` output.
+        :func:`cadence_test_curve` output (randomised volumes: preferred when the world has a
+        cadence test) or :func:`cadence_curve` output (observed volumes).
     drop : float, default 0.2
         Relative fall of the open rate that counts as fatigue.
     min_emails : int, default 100
@@ -126,7 +264,8 @@ def fatigue_cadence(curve: pd.DataFrame, drop: float = 0.2, min_emails: int = 10
     """
     out = {}
     for s, part in curve.groupby("segment", sort=True):  # one group per segment: a handful
-        p = part.loc[part["emails"] >= min_emails].sort_values("emails_per_week")
+        p = part.loc[(part["emails"] >= min_emails) & part["open_rate"].notna()]
+        p = p.sort_values("emails_per_week")
         best, cadence = 0.0, 1
         for rate, volume in zip(p["open_rate"], p["emails_per_week"], strict=True):
             best = max(best, float(rate))

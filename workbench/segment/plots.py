@@ -94,3 +94,18 @@ def psi_bars(table: pd.DataFrame, threshold: float = 0.25, top: int = 15) -> Fig
     ax.set_title("Feature drift between the two dates (red: above threshold)")
     ax.spines[["top", "right"]].set_visible(False)
     return fig
+
+
+def cadence_lines(curve: pd.DataFrame, names: dict[int, str] | None = None) -> Figure:
+    """Open rate against emails per week, one line per segment (a cadence curve)."""
+    fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
+    for seg, part in curve.groupby("segment", sort=True):
+        label = (names or {}).get(int(seg), str(seg)) if str(seg).isdigit() else str(seg)
+        p = part.sort_values("emails_per_week")
+        ax.plot(p["emails_per_week"], p["open_rate"], marker="o", label=f"{seg}: {label}")
+    ax.set_xlabel("emails per week")
+    ax.set_ylabel("share of emails opened by a person")
+    ax.set_title("Open rate against email volume, per segment")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
