@@ -17,6 +17,7 @@ from workbench.segment.drift import feature_psi, flag_transitions, psi, transiti
 from workbench.segment.evaluate import agreement, confusion, purity
 from workbench.segment.playbook import (
     cadence_curve,
+    cadence_evidence,
     cadence_test_curve,
     fatigue_cadence,
     playbook,
@@ -287,6 +288,9 @@ def test_outcomes_playbook_on_a_world(tmp_path):
     assert full.loc["0", "repeat_purchase_rate"] == 1.0 and full.loc["0", "cross_sell_rate"] == 1.0
     curve = cadence_curve(root, seg, as_of=AS_OF)
     assert set(curve.columns) >= {"segment", "emails_per_week", "open_rate"}
+    # this small world has no experiments table: the playbook falls back to observed volumes
+    fallback, source = cadence_evidence(root, seg, as_of=AS_OF)
+    assert source == "observed volumes" and fallback.equals(curve)
     cad = fatigue_cadence(curve, min_emails=1)
     book = playbook(f, seg, names={0: "zero", 1: "one"}, cadence=cad)
     assert list(book["segment"]) == [0, 1] and book.loc[0, "send_hour"] == 10
