@@ -138,9 +138,8 @@ def cadence_test_curve(
     -------
     DataFrame
         ``segment, arm, subscribers, emails_per_week, emails, open_rate, unsubscribe_rate``
-        (``emails_per_week`` rounded to whole emails, the unit of :func:`fatigue_cadence`;
-        ``open_rate`` NaN when no campaign reached every arm); empty when the world has no
-        such test.
+        (``emails_per_week`` as measured, to two decimals; ``open_rate`` NaN when no campaign
+        reached every arm); empty when the world has no such test.
     """
     from workbench.features import _as_timestamp, _to_us, default_as_of, world_connection
 
@@ -209,7 +208,7 @@ def cadence_test_curve(
         ).df()
     finally:
         con.close()
-    df["emails_per_week"] = df["emails_per_week"].round().astype("int64")
+    df["emails_per_week"] = df["emails_per_week"].astype(float).round(2)
     df[["subscribers", "emails"]] = df[["subscribers", "emails"]].astype("int64")
     df[["open_rate", "unsubscribe_rate"]] = df[["open_rate", "unsubscribe_rate"]].astype(float)
     df["segment"] = df["segment"].astype(str)
@@ -245,7 +244,7 @@ def fatigue_cadence(curve: pd.DataFrame, drop: float = 0.2, min_emails: int = 10
 
     The largest weekly volume (with at least ``min_emails`` delivered emails behind its rate)
     whose open rate per email is still within ``drop`` of the segment's best rate at lower
-    volumes. Segments with no supported volume get 1.
+    volumes, rounded to whole emails. Segments with no supported volume get 1.
 
     Parameters
     ----------
@@ -270,7 +269,7 @@ def fatigue_cadence(curve: pd.DataFrame, drop: float = 0.2, min_emails: int = 10
         for rate, volume in zip(p["open_rate"], p["emails_per_week"], strict=True):
             best = max(best, float(rate))
             if rate >= (1 - drop) * best:
-                cadence = int(volume)
+                cadence = max(1, int(round(float(volume))))
             else:
                 break
         out[s] = cadence

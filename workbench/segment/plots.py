@@ -96,13 +96,27 @@ def psi_bars(table: pd.DataFrame, threshold: float = 0.25, top: int = 15) -> Fig
     return fig
 
 
-def cadence_lines(curve: pd.DataFrame, names: dict[int, str] | None = None) -> Figure:
-    """Open rate against emails per week, one line per segment (a cadence curve)."""
+def cadence_lines(
+    curve: pd.DataFrame, names: dict[int, str] | None = None, min_emails: int = 100
+) -> Figure:
+    """Open rate against emails per week, one line per segment (a cadence curve).
+
+    Points resting on fewer than ``min_emails`` delivered emails are left out, as in
+    :func:`~workbench.segment.playbook.fatigue_cadence`.
+    """
     fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
-    for seg, part in curve.groupby("segment", sort=True):
+    colours = plt.get_cmap("tab20").colors
+    kept = curve.loc[(curve["emails"] >= min_emails) & curve["open_rate"].notna()]
+    for i, (seg, part) in enumerate(kept.groupby("segment", sort=True)):
         label = (names or {}).get(int(seg), str(seg)) if str(seg).isdigit() else str(seg)
         p = part.sort_values("emails_per_week")
-        ax.plot(p["emails_per_week"], p["open_rate"], marker="o", label=f"{seg}: {label}")
+        ax.plot(
+            p["emails_per_week"],
+            p["open_rate"],
+            marker="o",
+            color=colours[i % len(colours)],
+            label=f"{seg}: {label}",
+        )
     ax.set_xlabel("emails per week")
     ax.set_ylabel("share of emails opened by a person")
     ax.set_title("Open rate against email volume, per segment")
