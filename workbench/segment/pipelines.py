@@ -436,11 +436,11 @@ class Segmenter(ClusterMixin, BaseEstimator):
         else:
             idx = pool
         self.transform_ = make_transform(self.inputs_).fit(X.iloc[idx][self.inputs_])
-        z_all = self.transform_.transform(X[self.inputs_])
-        z = z_all[idx]
         self.model_ = make_model(self.method, int(self.k), self.seed, self.min_size)
-        if isinstance(self.model_, DeconvolvedMixture):
-            values, noise = self._measure(X.iloc[idx])
+        z_all, measured = self._views(X)
+        z = z_all[idx]
+        if measured is not None:
+            values, noise = measured[0][idx], measured[1][idx]
             raw = np.asarray(self.model_.fit(values, noise_var=noise).labels_, dtype=np.int64)
         else:
             raw = np.asarray(self.model_.fit_predict(z), dtype=np.int64)
@@ -456,7 +456,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
             centres.append(z_all[rule].mean(axis=0))
         self._raw_centres = np.stack(centres)
         self._predicts = self.method in ("deconvolved", "kmeans", "gmm")
-        assigned = self._raw_predict(X, z_all, rule)
+        assigned = self._raw_predict(z_all, rule, measured)
         self._merge(assigned, z_all)
         self.labels_ = self.label_map_[assigned]
         self.rule_segment_ = self._rule_segment()
@@ -479,15 +479,25 @@ class Segmenter(ClusterMixin, BaseEstimator):
         shared = np.count_nonzero(self.label_map_ == seg) > 1  # merged: not a segment of its own
         return None if shared else seg
 
-    def _measure(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Unshrunk values and noise variances of ``X`` (:meth:`EmpiricalBayesScaler.measure`)."""
+    def _views(self, X: pd.DataFrame) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """The shrunk matrix of ``X`` and, for the deconvolving mixture, its unshrunk values
+        and noise variances (:meth:`EmpiricalBayesScaler.measure`), from one column pass."""
         columns = self.transform_[:-1].transform(X[self.inputs_])
-        return self.transform_[-1].measure(columns)
-
-    def _raw_predict(self, X: pd.DataFrame, z: np.ndarray, rule: np.ndarray) -> np.ndarray:
-        """Position of each row's raw cluster (the rule segment's position for ``rule`` rows)."""
+        scaler = self.transform_[-1]
+        measured = None
         if isinstance(self.model_, DeconvolvedMixture):
-            lab = np.asarray(self.model_.predict(*self._measure(X)), dtype=np.int64)
+            measured = scaler.measure(columns)
+        return scaler.transform(columns), measured
+
+    def _raw_predict(
+        self,
+        z: np.ndarray,
+        rule: np.ndarray,
+        measured: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """Position of each row's raw cluster (the rule segment's position for ``rule`` rows)."""
+        if measured is not None:
+            lab = np.asarray(self.model_.predict(*measured), dtype=np.int64)
             pos = np.searchsorted(self._raw_ids, lab)
         elif self._predicts:
             lab = np.asarray(self.model_.predict(z), dtype=np.int64)
@@ -553,11 +563,11 @@ class Segmenter(ClusterMixin, BaseEstimator):
     # ----------------------------------------------------------------------------- assigning
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Segment of each row of ``X`` (vectorised; any number of rows)."""
-        z = self.transform_.transform(X[self.inputs_])
+        z, measured = self._views(X)
         rule = self._rule_mask(X)
         if self._rule_pos is None and rule.any():  # fitted without any unreachable subscriber
             raise WorkbenchError("no rule segment was fitted: cannot assign unreachable rows")
-        return self.label_map_[self._raw_predict(X, z, rule)]
+        return self.label_map_[self._raw_predict(z, rule, measured)]
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The transformed (scaled) feature matrix the model sees."""
@@ -629,10 +639,9 @@ def select_k(
             "silhouette": silhouette_score(z, lab) if ok else np.nan,
             "davies_bouldin": davies_bouldin_score(z, lab) if ok else np.nan,
         }
-        if isinstance(model, DeconvolvedMixture):
-            row["bic"] = model.bic(values, noise)
-        elif method == "gmm":
-            row["bic"] = float(model.bic(z))
+        if method in LIKELIHOOD_METHODS:
+            scored = (values, noise) if isinstance(model, DeconvolvedMixture) else (z,)
+            row["bic"] = float(model.bic(*scored))
         rows.append(row)
     return pd.DataFrame(rows)
 
