@@ -47,8 +47,9 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
         count of 0 orders shared by half the base) would otherwise let a component collapse
         onto one exact value.
     n_init : int, default 4
-        Starts (k-means++ on the shrunk values, one seed each); the fit with the highest
-        likelihood is kept.
+        Starts (k-means++ on the values shrunk as by a unit-variance prior, one seed each;
+        every other start weighs each row by how well it is measured); the fit with the
+        highest likelihood is kept.
     max_iter : int, default 200
         EM iterations per start.
     tol : float, default 1e-3
@@ -102,9 +103,8 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
         k = int(self.n_components)
         if k < 1 or len(x) < k:
             raise WorkbenchError(f"{len(x)} rows cannot make {k} mixture components")
-        # starts: k-means on the values shrunk as by a unit-variance prior; every other start
-        # weighs each row by how well it is measured, so that rows with little evidence (shrunk
-        # to the centre) do not shape the starting segments
+        # every other start weighs each row by how well it is measured, so that rows with
+        # little evidence (shrunk to the centre) do not shape the starting segments
         shrunk = np.where(obs, x / (1.0 + s), 0.0)
         evidence = np.where(obs, 1.0 / (1.0 + s), 0.0).mean(axis=1) + 1e-6
         best = None
@@ -112,11 +112,7 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
             seed = int(self.random_state) + start
             weight = evidence if start % 2 else np.ones(len(x))
             km = KMeans(k, n_init=1, random_state=seed).fit(shrunk, sample_weight=weight)
-            if start % 2:
-                resp = np.eye(k)[km.labels_] * weight[:, None]
-                params = self._start(shrunk, resp, km.cluster_centers_)
-            else:
-                params = self._m_step_start(x, obs, np.eye(k)[km.labels_])
+            params = self._m_step_start(x, obs, np.eye(k)[km.labels_] * weight[:, None])
             fit = self._em(x, s, obs, params)
             if best is None or fit[3] > best[3]:
                 best = fit
@@ -125,14 +121,6 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
         self.n_iter_, self.converged_ = best[4], best[5]
         self.labels_ = self._resp_and_ll(x, s, obs)[0].argmax(axis=1)
         return self
-
-    def _start(
-        self, shrunk: np.ndarray, resp: np.ndarray, centres: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Weights, means and variances of weighted starting segments of the shrunk values."""
-        nk = resp.sum(axis=0) + 1e-12
-        var = (resp.T @ (shrunk * shrunk)) / nk[:, None] - centres * centres
-        return nk / nk.sum(), centres, np.maximum(var, 0.0) + float(self.reg_covar)
 
     def _em(
         self,
@@ -176,7 +164,7 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
     def _m_step_start(
         self, x: np.ndarray, obs: np.ndarray, resp: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Weights, means and variances of hard starting labels (observed values only)."""
+        """Weights, means and variances of (weighted) starting labels, observed values only."""
         nk = resp.sum(axis=0) + 1e-12
         cnt = np.maximum(resp.T @ obs, 1e-12)
         xo = np.where(obs, x, 0.0)
