@@ -20,7 +20,7 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,7 @@ __all__ = [
     "HOUR_FEATURES",
     "RATE_COUNTS",
     "UNDEFINED_WITHOUT",
+    "EVENT_TABLES",
     "cluster_columns",
     "compute_features",
     "count_column",
@@ -234,14 +235,13 @@ def describe(features: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------ sources
 
-_ANALYSIS_TABLES = (
+#: Tables :func:`world_connection` opens by default.
+EVENT_TABLES: tuple[str, ...] = (
     "subscribers",
     "campaigns",
     "email_events",
     "orders",
     "touchpoints",
-    "experiments",
-    "assignments",
 )
 
 
@@ -250,7 +250,9 @@ def _quote(text: str) -> str:
 
 
 def world_connection(
-    world: str | Path | World, segments: pd.Series | None = None
+    world: str | Path | World,
+    segments: pd.Series | None = None,
+    tables: Sequence[str] = EVENT_TABLES,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with one view per analysis table of ``world``.
 
@@ -262,13 +264,15 @@ def world_connection(
     segments : Series, optional
         Segment of each subscriber (indexed by ``subscriber_id``); registered as a table
         ``seg(subscriber_id, segment)`` with segment labels as text.
+    tables : sequence of str, default :data:`EVENT_TABLES`
+        Contract tables to open as views (``subscribers`` always); add ``experiments`` and
+        ``assignments`` when needed. CSV exports are read and validated only when asked for.
 
     Returns
     -------
     duckdb.DuckDBPyConnection
-        With views ``subscribers, campaigns, email_events, orders, touchpoints, experiments,
-        assignments``; a table the world lacks (other than ``subscribers``) is an empty view
-        with the contract's columns.
+        With one view per table of ``tables``; a table the world lacks (other than
+        ``subscribers``) is an empty view with the contract's columns.
 
     Raises
     ------
@@ -280,7 +284,7 @@ def world_connection(
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    for name in _ANALYSIS_TABLES:
+    for name in dict.fromkeys(["subscribers", *tables]):
         schema = TABLES[name]
         if isinstance(world, World):
             if name in world:

@@ -141,9 +141,15 @@ def cadence_test_curve(
         (``emails_per_week`` as measured, to two decimals; ``open_rate`` NaN when no campaign
         reached every arm); empty when the world has no such test.
     """
-    from workbench.features import _as_timestamp, _to_us, default_as_of, world_connection
+    from workbench.features import (
+        EVENT_TABLES,
+        _as_timestamp,
+        _to_us,
+        default_as_of,
+        world_connection,
+    )
 
-    con = world_connection(world, segments)
+    con = world_connection(world, segments, (*EVENT_TABLES, "experiments", "assignments"))
     try:
         a = _to_us(default_as_of(con) if as_of is None else _as_timestamp(as_of))
         chosen = "" if experiment_id is None else f"AND experiment_id = {int(experiment_id)}"
