@@ -312,6 +312,11 @@ def test_fatigue_cadence_stops_at_the_drop():
     # volumes resting on too few emails are ignored
     thin = curve.assign(emails=[100, 100, 100, 5, 100])
     assert fatigue_cadence(thin).loc["a"] == 5
+    # a cadence-test curve's rates rest on the shared broadcasts, not on every email
+    shared = curve.assign(shared_emails=[100, 100, 100, 5, 100], emails=1000)
+    assert fatigue_cadence(shared).loc["a"] == 5
+    # a segment without any supported volume is left out: the playbook uses observed volume
+    assert fatigue_cadence(curve.assign(emails=5)).empty
 
 
 def test_cadence_curve_counts_per_email_like_explore():
@@ -341,7 +346,7 @@ def test_cadence_test_curve_compares_randomised_arms_on_shared_emails():
 
     world = load_world(
         paths.sample_world(),
-        tables=["subscribers", "email_events", "experiments", "assignments"],
+        tables=["subscribers", "campaigns", "email_events", "experiments", "assignments"],
     )
     exp = world["experiments"].query("kind == 'cadence_test'").iloc[-1]
     ids = world["subscribers"]["subscriber_id"]
@@ -359,8 +364,11 @@ def test_cadence_test_curve_compares_randomised_arms_on_shared_emails():
     dl = ev[(ev["event_type"] == "delivered") & (ev["ts"] >= start) & (ev["ts"] < end)]
     dl = dl[["subscriber_id", "campaign_id"]].drop_duplicates()
     dl["arm"] = dl["subscriber_id"].map(asg)
-    shared = dl.groupby("campaign_id")["arm"].nunique()  # over every assigned subscriber
-    shared = set(shared[shared == asg.nunique()].index)
+    camp = world["campaigns"]
+    settled = (camp["kind"] == "broadcast") & (camp["sent_ts"] >= start + pd.Timedelta(days=7))
+    broadcasts = camp.loc[settled, "campaign_id"]  # after the default one-week burn-in
+    shared = dl[dl["campaign_id"].isin(broadcasts)].groupby("campaign_id")["arm"].nunique()
+    shared = set(shared[shared == asg.nunique()].index)  # over every assigned subscriber
     dl = dl[dl["subscriber_id"] % 2 == 0]
     human = ev[(ev["event_type"] == "opened") & ~ev["is_machine_open"].astype(bool)]
     opened = set(zip(human["subscriber_id"], human["campaign_id"], strict=True))

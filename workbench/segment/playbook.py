@@ -108,6 +108,7 @@ def cadence_test_curve(
     segments: pd.Series,
     as_of: str | pd.Timestamp | None = None,
     experiment_id: int | None = None,
+    burn_in_days: float = 7.0,
 ) -> pd.DataFrame:
     """Open and unsubscribe rates per segment and arm of a randomised cadence test.
 
@@ -117,12 +118,15 @@ def cadence_test_curve(
     segment, arms are compared over the test window, ``start_ts`` plus
     ``conversion_window_days`` (cut at ``as_of``). Each arm's volume is *measured*: emails
     delivered in the window per subscriber of the arm and segment who received any, per week,
-    whatever the arm is called. ``open_rate`` is measured on the campaigns that reached every
-    arm (the usual broadcasts all arms share), so that the arms compare the same emails and
-    only the volume around them differs: the extra emails of a busy arm carry other content,
-    and their own open rate would mix content with fatigue. An email counts as opened when a
-    person opened it before ``as_of``; ``unsubscribe_rate`` counts unsubscribes and complaints
-    in the window per delivered email.
+    whatever the arm is called. ``open_rate`` is measured on the broadcasts that reached every
+    arm (the usual sends all arms share), so that the arms compare the same emails and only
+    the volume around them differs: the extra emails of a busy arm carry other content, and
+    their own open rate would mix content with fatigue; triggered and lifecycle emails (cart
+    reminders, win-backs) go to whoever triggers them, which the volume itself can change. Only
+    broadcasts sent ``burn_in_days`` or more after the start count: before that, the email a
+    subscriber had in the past week still reflects the usual calendar, not the arm. An email
+    counts as opened when a person opened it before ``as_of``; ``unsubscribe_rate`` counts
+    unsubscribes and complaints in the whole window per delivered email.
 
     Parameters
     ----------
@@ -133,13 +137,16 @@ def cadence_test_curve(
         End of the data used (default: the end of the history).
     experiment_id : int, optional
         The cadence test to use; default the latest one started before ``as_of``.
+    burn_in_days : float, default 7
+        Days from the start before shared broadcasts count towards ``open_rate``.
 
     Returns
     -------
     DataFrame
-        ``segment, arm, subscribers, emails_per_week, emails, open_rate, unsubscribe_rate``
-        (``emails_per_week`` as measured, to two decimals; ``open_rate`` NaN when no campaign
-        reached every arm); empty when the world has no such test.
+        ``segment, arm, subscribers, emails_per_week, emails, shared_emails, open_rate,
+        unsubscribe_rate`` (``emails_per_week`` as measured, to two decimals;
+        ``shared_emails`` the shared broadcasts ``open_rate`` rests on, NaN when there are
+        none); empty when the world has no such test.
     """
     from workbench.features import (
         EVENT_TABLES,
@@ -153,6 +160,7 @@ def cadence_test_curve(
     try:
         a = _to_us(default_as_of(con) if as_of is None else _as_timestamp(as_of))
         chosen = "" if experiment_id is None else f"AND experiment_id = {int(experiment_id)}"
+        burn_in_us = int(round(float(burn_in_days) * 86_400_000_000))
         df = con.execute(
             f"""
             WITH x AS (
@@ -181,8 +189,13 @@ def cadence_test_curve(
                 SELECT DISTINCT subscriber_id, campaign_id FROM ev
                 WHERE event_type = 'opened' AND NOT is_machine_open
             ),
-            common AS (  -- campaigns that reached every arm: the same email, more or less mail
+            common AS (  -- broadcasts that reached every arm: the same email, more or less mail
                 SELECT d.campaign_id FROM delivered d JOIN asg USING (subscriber_id)
+                SEMI JOIN (
+                    SELECT campaign_id FROM campaigns, x
+                    WHERE kind = 'broadcast'
+                          AND epoch_us(sent_ts) >= x.s_us + {burn_in_us}
+                ) b USING (campaign_id)
                 GROUP BY d.campaign_id
                 HAVING count(DISTINCT asg.arm) = (SELECT count(DISTINCT arm) FROM asg)
             ),
@@ -205,6 +218,7 @@ def cadence_test_curve(
                    sum(p.emails) / count(*) / (max(asg.e_us - asg.s_us) / (7 * 86400000000))
                        AS emails_per_week,
                    sum(p.emails) AS emails,
+                   sum(p.common_emails) AS shared_emails,
                    sum(p.common_opens) / nullif(sum(p.common_emails), 0) AS open_rate,
                    sum(coalesce(l.n, 0)) / sum(p.emails) AS unsubscribe_rate
             FROM per_sub p JOIN asg USING (subscriber_id) JOIN seg USING (subscriber_id)
@@ -215,7 +229,8 @@ def cadence_test_curve(
     finally:
         con.close()
     df["emails_per_week"] = df["emails_per_week"].astype(float).round(2)
-    df[["subscribers", "emails"]] = df[["subscribers", "emails"]].astype("int64")
+    counts = ["subscribers", "emails", "shared_emails"]
+    df[counts] = df[counts].astype("int64")
     df[["open_rate", "unsubscribe_rate"]] = df[["open_rate", "unsubscribe_rate"]].astype(float)
     df["segment"] = df["segment"].astype(str)
     df["arm"] = df["arm"].astype(str)
@@ -245,12 +260,24 @@ def cadence_evidence(
     return cadence_curve(world, segments, as_of=as_of), "observed volumes"
 
 
+def supported(curve: pd.DataFrame, min_emails: int = 100) -> pd.DataFrame:
+    """Rows of a cadence curve whose open rate rests on at least ``min_emails`` emails.
+
+    The emails behind the rate are ``shared_emails`` for :func:`cadence_test_curve`, ``emails``
+    for :func:`cadence_curve`; rows without a rate are dropped too.
+    """
+    support = curve["shared_emails"] if "shared_emails" in curve else curve["emails"]
+    return curve.loc[(support >= min_emails) & curve["open_rate"].notna()]
+
+
 def fatigue_cadence(curve: pd.DataFrame, drop: float = 0.2, min_emails: int = 100) -> pd.Series:
     """Emails per week each segment takes before fatigue sets in.
 
-    The largest weekly volume (with at least ``min_emails`` delivered emails behind its rate)
-    whose open rate per email is still within ``drop`` of the segment's best rate at lower
-    volumes, rounded to whole emails. Segments with no supported volume get 1.
+    The largest weekly volume (with at least ``min_emails`` delivered emails behind its rate:
+    ``shared_emails`` when the curve has them, else ``emails``) whose open rate per email is
+    still within ``drop`` of the segment's best rate at lower volumes, rounded to whole
+    emails. Segments without any supported volume are left out (the playbook then falls back
+    to their observed volume).
 
     Parameters
     ----------
@@ -268,9 +295,8 @@ def fatigue_cadence(curve: pd.DataFrame, drop: float = 0.2, min_emails: int = 10
         ``max_emails_per_week`` per segment (as text).
     """
     out = {}
-    for s, part in curve.groupby("segment", sort=True):  # one group per segment: a handful
-        p = part.loc[(part["emails"] >= min_emails) & part["open_rate"].notna()]
-        p = p.sort_values("emails_per_week")
+    for s, part in supported(curve, min_emails).groupby("segment", sort=True):
+        p = part.sort_values("emails_per_week")
         best, cadence = 0.0, 1
         for rate, volume in zip(p["open_rate"], p["emails_per_week"], strict=True):
             best = max(best, float(rate))

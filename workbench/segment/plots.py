@@ -101,13 +101,15 @@ def cadence_lines(
 ) -> Figure:
     """Open rate against emails per week, one line per segment (a cadence curve).
 
-    Points resting on fewer than ``min_emails`` delivered emails are left out, as in
-    :func:`~workbench.segment.playbook.fatigue_cadence`.
+    Points resting on fewer than ``min_emails`` emails are left out, as in
+    :func:`~workbench.segment.playbook.fatigue_cadence`
+    (:func:`~workbench.segment.playbook.supported`).
     """
     fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
     colours = plt.get_cmap("tab20").colors
-    kept = curve.loc[(curve["emails"] >= min_emails) & curve["open_rate"].notna()]
-    for i, (seg, part) in enumerate(kept.groupby("segment", sort=True)):
+    from workbench.segment.playbook import supported
+
+    for i, (seg, part) in enumerate(supported(curve, min_emails).groupby("segment", sort=True)):
         label = (names or {}).get(int(seg), str(seg)) if str(seg).isdigit() else str(seg)
         p = part.sort_values("emails_per_week")
         ax.plot(
