@@ -1,7 +1,7 @@
 """Evaluation: ARI / NMI of each segmentation method against the true personas.
 
 Usage: python benchmarks/eval_segment.py [--scenario default] [--n N] [--seed 0] [--k auto|9]
-       [--unreachable cluster|rule|both] [--methods deconvolved,kmeans,...] [--ceiling]
+       [--unreachable cluster|rule|both] [--methods deconvolved,kmeans,...] [--ceiling] [--cadence]
 
 The world is generated into datasets/generated/ if missing. Truth is read only here, to score.
 ``ARI`` and ``NMI`` are over every subscriber (with ``--unreachable rule`` the rule segment of
@@ -14,6 +14,10 @@ recommended model (a diagonal deconvolving mixture on the same features) with ea
 fitted on one true persona, which is the best that model class can do on these features, and a
 supervised classifier (gradient boosting, 3-fold cross-validated predictions) on the same
 features, which tells what the features carry at all.
+
+``--cadence`` scores the playbook's cadence estimate: with the true personas as segments, the
+emails per week before fatigue from the world's cadence test (or observed volumes) beside each
+persona's median true fatigue threshold (``truth_subscribers.fatigue_threshold``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ def main() -> None:
     ap.add_argument("--methods", default="deconvolved,kmeans,gmm,agglomerative,hdbscan")
     ap.add_argument("--confusion", action="store_true", help="print each persona x segment table")
     ap.add_argument("--ceiling", action="store_true", help="add the two truth-fitted references")
+    ap.add_argument("--cadence", action="store_true", help="score the cadence estimate too")
     args = ap.parse_args()
 
     import pandas as pd
@@ -47,8 +52,8 @@ def main() -> None:
     out = cached_world(args.scenario, args.n, args.seed, progress=True)
     print(f"world {out.name} ready in {time.perf_counter() - t:.1f} s")
     feats = compute_features(out)
-    truth = load_world(out, tables=["subscribers"], include_truth=True)["truth_subscribers"]
-    truth = truth.set_index("subscriber_id")["persona"]
+    truth_table = load_world(out, tables=["subscribers"], include_truth=True)["truth_subscribers"]
+    truth = truth_table.set_index("subscriber_id")["persona"]
     reach = feats["email_reachable"] == 1
     k = args.k if args.k == "auto" else int(args.k)
     modes = ("cluster", "rule") if args.unreachable == "both" else (args.unreachable,)
@@ -82,6 +87,15 @@ def main() -> None:
                     table = confusion(res.segments, truth, normalize=False)
                     print(table.to_string())
                     print("\n".join(f"  {s}: {n}" for s, n in sorted(res.names.items())))
+    if args.cadence:
+        from workbench.segment.playbook import cadence_evidence, fatigue_cadence
+
+        curve, source = cadence_evidence(out, truth)
+        table = pd.DataFrame({"estimated max emails/week": fatigue_cadence(curve)})
+        true = truth_table.groupby("persona")["fatigue_threshold"].median()
+        table["true fatigue threshold (median)"] = true.reindex(table.index).round(2)
+        print(f"cadence from {source}, true personas as segments:")
+        print(table.to_string())
     if args.ceiling:
         for name, labels in ceilings(feats, truth, args.seed).items():
             s = agreement(labels, truth)
