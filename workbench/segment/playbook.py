@@ -119,7 +119,8 @@ def cadence_test_curve(
     ``conversion_window_days`` (cut at ``as_of``). Each arm's volume is *measured*: emails
     delivered in the window per subscriber of the arm and segment who received any, per week,
     whatever the arm is called. ``open_rate`` is measured on the broadcasts that reached every
-    arm (the usual sends all arms share), so that the arms compare the same emails and only
+    arm (every arm that got any email: an arm that receives none cannot be compared on shared
+    emails), the usual sends all arms share, so that the arms compare the same emails and only
     the volume around them differs: the extra emails of a busy arm carry other content, and
     their own open rate would mix content with fatigue; triggered and lifecycle emails (cart
     reminders, win-backs) go to whoever triggers them, which the volume itself can change. Only
@@ -197,7 +198,9 @@ def cadence_test_curve(
                           AND epoch_us(sent_ts) >= x.s_us + {burn_in_us}
                 ) b USING (campaign_id)
                 GROUP BY d.campaign_id
-                HAVING count(DISTINCT asg.arm) = (SELECT count(DISTINCT arm) FROM asg)
+                HAVING count(DISTINCT asg.arm) = (  -- every arm that was emailed at all
+                    SELECT count(DISTINCT a2.arm) FROM delivered JOIN asg a2 USING (subscriber_id)
+                )
             ),
             per_sub AS (
                 SELECT d.subscriber_id, count(*) AS emails,
