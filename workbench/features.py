@@ -182,6 +182,13 @@ _NOT_CLUSTERED = frozenset(
         "revenue",
         "open_trend",
         "machine_open_share",
+        # purchase counts that repeat the purchase rate: n_orders is orders_per_30d times the
+        # tenure, and n_categories and days_since_last_order follow from how many orders there
+        # were. Clustered beside the rate, they count it three more times and split every
+        # segment into buyers and not-yet-buyers (the RFM grid and the profiles still use them)
+        "n_orders",
+        "n_categories",
+        "days_since_last_order",
         # channel reachability feeds the playbook's channel mix, not the behavioural clusters
         "sms_consent",
         "push_consent",
