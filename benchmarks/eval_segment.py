@@ -110,25 +110,42 @@ def ceilings(feats, truth, seed):
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import cross_val_predict
 
-    from workbench.features import cluster_columns
+    from workbench.features import attribute_columns, cluster_columns
     from workbench.segment import DeconvolvedMixture
-    from workbench.segment.pipelines import make_transform, transform_inputs
+    from workbench.segment.pipelines import (
+        attribute_codes,
+        attribute_levels,
+        make_transform,
+        transform_inputs,
+    )
 
     inputs = transform_inputs(feats, cluster_columns(feats))
     pipe = make_transform(inputs).fit(feats[inputs])
     values, noise = pipe[-1].measure(pipe[:-1].transform(feats[inputs]))
+    attrs = attribute_columns(feats)
+    levels = attribute_levels(feats, attrs)
+    codes = attribute_codes(feats, levels)
     y, personas = pd.factorize(truth.reindex(feats.index))
-    loglik = np.column_stack(
-        [
-            DeconvolvedMixture(1, n_init=1, random_state=seed)
-            .fit(values[y == p], noise_var=noise[y == p])
-            .score_samples(values, noise)
-            + np.log(np.mean(y == p))
-            for p in range(len(personas))
+    loglik = []
+    for p in range(len(personas)):
+        # one component per persona, each fitted on its own members; the categorical levels
+        # are fitted over all rows so that every persona knows every level
+        model = DeconvolvedMixture(1, n_init=1, random_state=seed)
+        model.fit(values[y == p], noise_var=noise[y == p], categories=codes[y == p])
+        model.n_levels_ = [len(v) for v in levels.values()]
+        counts = [
+            np.bincount(c[(y == p) & (c >= 0)], minlength=n) + 1.0
+            for c, n in zip(codes.T, model.n_levels_, strict=True)
         ]
+        model.category_probs_ = [(c / c.sum())[None] for c in counts]
+        loglik.append(model.score_samples(values, noise, codes) + np.log(np.mean(y == p)))
+    clf = HistGradientBoostingClassifier(
+        max_iter=200, random_state=seed, categorical_features=list(range(len(attrs)))
     )
-    clf = HistGradientBoostingClassifier(max_iter=200, random_state=seed)
-    predicted = cross_val_predict(clf, values, y, cv=3)
+    predicted = cross_val_predict(
+        clf, np.column_stack([np.where(codes < 0, np.nan, codes), values]), y, cv=3
+    )
+    loglik = np.column_stack(loglik)
     return {
         "ceiling: mixture at truth": pd.Series(loglik.argmax(axis=1), feats.index),
         "ceiling: classifier": pd.Series(predicted, feats.index),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 
@@ -147,3 +148,56 @@ def test_make_transform_marks_volumes_of_never_emailed_subscribers_missing():
 
 def test_cli_offers_every_method():
     assert segment_command._METHODS == METHODS
+
+
+def test_categorical_attributes_separate_what_the_numbers_cannot():
+    """Two groups that overlap on the numbers and differ in an attribute's levels."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    y = rng.integers(0, 2, n)
+    x = rng.normal(0, 1, (n, 2))
+    x[:, 0] += 1.2 * y  # the numbers alone tell the groups apart only roughly
+    # group 0 comes mostly from level 0, group 1 mostly from level 2; level 1 is shared
+    p = np.where(y[:, None] == 0, [0.8, 0.15, 0.05], [0.05, 0.15, 0.8])
+    codes = (rng.random(n)[:, None] > np.cumsum(p, axis=1)).sum(axis=1)[:, None]
+    codes[::10] = -1  # a tenth missing: placed by the numbers alone
+    plain = DeconvolvedMixture(2, n_init=2, tol=1e-6, random_state=0).fit(x)
+    mixed = DeconvolvedMixture(2, n_init=2, tol=1e-6, random_state=0).fit(x, categories=codes)
+    ari_plain = adjusted_rand_score(y, plain.labels_)
+    ari_mixed = adjusted_rand_score(y, mixed.labels_)
+    assert ari_mixed > ari_plain + 0.2
+    # the fitted level probabilities recover the generating ones (up to label order)
+    probs = mixed.category_probs_[0]
+    order = np.argsort(probs[:, 0])[::-1]
+    assert probs[order] == pytest.approx(np.array([[0.8, 0.15, 0.05], [0.05, 0.15, 0.8]]), abs=0.06)
+    assert mixed.n_parameters() == plain.n_parameters() + 2 * (3 - 1)
+    # a missing or unseen level adds nothing: the row is placed as by the numbers alone
+    # (as if every level were equally likely in every component)
+    row = np.array([[0.3, -0.2]])
+    numbers_only = clone(mixed).fit(x, categories=codes)
+    numbers_only.category_probs_ = [np.full((2, 3), 1 / 3)]
+    expected = numbers_only.predict_proba(row, categories=np.array([[0]]))
+    for code in (-1, 7):
+        got = mixed.predict_proba(row, categories=np.array([[code]]))
+        assert got == pytest.approx(expected)
+        assert got != pytest.approx(mixed.predict_proba(row, categories=np.array([[0]])))
+    with pytest.raises(WorkbenchError, match="fitted with 1 categorical"):
+        mixed.predict(row)
+    with pytest.raises(WorkbenchError, match="integer codes"):
+        mixed.predict(row, categories=np.array([[0.5]]))
+    with pytest.raises(WorkbenchError, match=">= 0"):
+        mixed.predict(row, categories=np.array([[-2]]))
+    with pytest.raises(WorkbenchError, match="2 columns"):
+        mixed.predict(row, categories=np.array([[0, 1]]))
+
+
+def test_attribute_codes_map_unseen_and_missing_levels_to_minus_one():
+    from workbench.segment.pipelines import attribute_codes, attribute_levels
+
+    fit = pd.DataFrame({"region": ["north", "south", None, "north"]}, dtype="str")
+    levels = attribute_levels(fit, ["region"])
+    assert levels == {"region": ["north", "south"]}
+    new = pd.DataFrame({"region": ["south", "east", None]}, dtype="str")
+    assert attribute_codes(new, levels)[:, 0].tolist() == [1, -1, -1]
+    with pytest.raises(WorkbenchError, match="'source' not found"):
+        attribute_codes(new, {"source": ["a"]})

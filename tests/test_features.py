@@ -12,8 +12,10 @@ from test_schema import _ts, small_tables, write_world
 
 from workbench.errors import DataError, WorkbenchError
 from workbench.features import (
+    ATTRIBUTES,
     FEATURES,
     UNDEFINED_WITHOUT,
+    attribute_columns,
     cluster_columns,
     compute_features,
     count_column,
@@ -142,6 +144,12 @@ def test_hand_computed_values(world):
     assert two["n_opens"] == 0 and two["n_clicks"] == 0 and two["open_share_deals"] == 0
     assert two["days_since_last_open"] == pytest.approx(two["tenure_days"])
     assert f.loc[3, "buy_share_home"] == 1.0 and f.loc[3, "cart_abandonment_emails"] == 1
+    # text attributes come straight from the subscribers table
+    subs = load_world(world, tables=["subscribers"])["subscribers"].set_index("subscriber_id")
+    for col in ATTRIBUTES:
+        assert f[col].tolist() == subs.loc[f.index, col].tolist()
+    assert attribute_columns(f) == list(ATTRIBUTES)
+    assert not set(ATTRIBUTES) & set(cluster_columns(f))
 
 
 def test_no_future_leakage(world):

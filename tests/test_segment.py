@@ -13,7 +13,13 @@ from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.features import compute_features
 from workbench.segment import Segmenter, segment_subscribers, select_k
-from workbench.segment.drift import feature_psi, flag_transitions, psi, transition_matrix
+from workbench.segment.drift import (
+    category_psi,
+    feature_psi,
+    flag_transitions,
+    psi,
+    transition_matrix,
+)
 from workbench.segment.evaluate import agreement, confusion, purity
 from workbench.segment.playbook import (
     cadence_curve,
@@ -74,6 +80,34 @@ def test_methods_recover_separated_groups(method):
     # bulk assignment agrees with the fit and numbers segments by size
     assert (seg.predict(f) == seg.labels_).all()
     assert list(seg.sizes_) == sorted(seg.sizes_, reverse=True)
+
+
+def test_deconvolved_segmenter_models_text_attributes():
+    """Attributes sharpen groups the numbers only half separate; other methods ignore them."""
+    f, truth = blob_features((600, 600, 600), seed=2)
+    rng = np.random.default_rng(2)
+    f["channel"] = pd.Series(
+        np.where(rng.random(len(f)) < 0.85, np.array(["ads", "search", "store"])[truth], "other"),
+        index=f.index,
+        dtype="str",
+    )
+    blurred = f.copy()
+    blurred[COLUMNS] = blurred[COLUMNS] * rng.lognormal(0, 0.9, size=(len(f), len(COLUMNS)))
+    kw = {"k": 3, "min_size": 20, "columns": COLUMNS, "seed": 1}
+    with_attr = Segmenter("deconvolved", **kw).fit(blurred)
+    without = Segmenter("deconvolved", attributes=[], **kw).fit(blurred)
+    assert with_attr.attributes_ == ["channel"] and without.attributes_ == []
+    assert with_attr.levels_ == {"channel": ["ads", "other", "search", "store"]}
+    t = pd.Series(truth, f.index)
+    ari_with = agreement(pd.Series(with_attr.labels_, f.index), t)["ari"]
+    ari_without = agreement(pd.Series(without.labels_, f.index), t)["ari"]
+    assert ari_with > ari_without + 0.1
+    assert Segmenter("kmeans", **kw).fit(blurred).attributes_ == []
+    # an unseen level is assigned by the numbers (no error)
+    new = blurred.assign(channel="partner")
+    assert len(with_attr.predict(new)) == len(f)
+    with pytest.raises(WorkbenchError, match="not found"):
+        Segmenter("deconvolved", attributes=["source"], **kw).fit(blurred)
 
 
 def test_fit_on_sample_assigns_everyone_deterministically():
@@ -268,6 +302,13 @@ def test_psi_and_transitions():
     table = feature_psi(ref, cur)
     assert table.iloc[0]["feature"] == "x" and table.iloc[0]["flagged"]
     assert not table.set_index("feature").loc["flag", "flagged"]
+    # text columns are compared level by level (a missing value is a level of its own)
+    levels = pd.Series(rng.choice(["north", "south", None], 5000), dtype="str")
+    assert category_psi(levels, levels.sample(frac=1, random_state=0)) == 0.0
+    moved = levels.where(levels != "south", "east")
+    table = feature_psi(ref.assign(region=levels), cur.assign(region=moved)).set_index("feature")
+    assert table.loc["region", "psi"] == pytest.approx(category_psi(levels, moved))
+    assert table.loc["region", "flagged"]
     before = pd.Series([0, 0, 0, 1, 1], index=[1, 2, 3, 4, 5])
     after = pd.Series([0, 0, 1, 1, 1, 0], index=[1, 2, 3, 4, 5, 6])
     m = transition_matrix(before, after)

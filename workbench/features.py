@@ -38,7 +38,9 @@ __all__ = [
     "HOUR_FEATURES",
     "RATE_COUNTS",
     "UNDEFINED_WITHOUT",
+    "ATTRIBUTES",
     "EVENT_TABLES",
+    "attribute_columns",
     "cluster_columns",
     "compute_features",
     "count_column",
@@ -53,6 +55,9 @@ _US_PER_DAY = 86_400_000_000
 
 #: Feature name -> what it means. ``{cat}`` columns exist once per category found in the world.
 FEATURES: dict[str, str] = {
+    # attributes (text, copied from the subscribers table)
+    "region": "home region",
+    "acquisition_source": "where the subscriber came from (signup channel)",
     # lifecycle
     "tenure_days": "days from signup to the as-of date",
     "is_unsubscribed": "1 if the subscriber unsubscribed from email before the as-of date",
@@ -113,6 +118,9 @@ FEATURES: dict[str, str] = {
     "cart_abandonment_emails": "cart-abandonment reminders received (flow = 'cart_abandonment')",
 }
 
+#: Text attributes of the subscriber carried into the feature table. They are known exactly and
+#: do not fade when a subscriber stops reading (see :func:`attribute_columns`).
+ATTRIBUTES: tuple[str, ...] = ("region", "acquisition_source")
 #: Heavy-tailed counts and amounts: log1p-transformed before clustering.
 LOG_FEATURES: frozenset[str] = frozenset(
     {
@@ -199,8 +207,25 @@ _NOT_CLUSTERED = frozenset(
 
 
 def cluster_columns(features: pd.DataFrame) -> list[str]:
-    """The feature columns used for clustering by default (behaviour, not bookkeeping)."""
-    return [c for c in features.columns if c not in _NOT_CLUSTERED]
+    """The numeric feature columns used for clustering by default (behaviour, not bookkeeping)."""
+    return [
+        c
+        for c in features.columns
+        if c not in _NOT_CLUSTERED and pd.api.types.is_numeric_dtype(features[c])
+    ]
+
+
+def attribute_columns(features: pd.DataFrame) -> list[str]:
+    """The categorical (non-numeric) columns of a feature table, :data:`ATTRIBUTES` included.
+
+    The deconvolving mixture models them beside the numeric clustering columns, as one
+    categorical distribution per segment (:class:`workbench.segment.DeconvolvedMixture`).
+    """
+    return [
+        c
+        for c in features.columns
+        if c not in _NOT_CLUSTERED and not pd.api.types.is_numeric_dtype(features[c])
+    ]
 
 
 def count_column(column: str) -> str | None:
@@ -454,7 +479,7 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
     sql = f"""
     WITH subs AS (
         SELECT subscriber_id, epoch_us(signup_ts) AS signup_us, tz_offset_h,
-               email_consent, sms_consent, push_consent,
+               region, acquisition_source, email_consent, sms_consent, push_consent,
                coalesce(epoch_us(unsubscribed_ts) < {a}, false) AS is_unsub,
                epoch_us(unsubscribed_ts) AS unsub_us
         FROM subscribers WHERE epoch_us(signup_ts) < {a}
@@ -542,6 +567,7 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
         WHERE epoch_us(t.ts) < {a} GROUP BY t.subscriber_id
     )
     SELECT s.subscriber_id,
+        s.region, s.acquisition_source,
         ({a} - s.signup_us) / {_US_PER_DAY}::DOUBLE AS tenure_days,
         s.is_unsub::INTEGER AS is_unsubscribed,
         ({a} - coalesce(r.last_open_us, s.signup_us)) / {_US_PER_DAY}::DOUBLE
@@ -623,8 +649,9 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
             "email_reachable", "preferred_local_hour", "email_consent", "sms_consent",
             "push_consent", "cart_abandonment_emails"]  # fmt: skip
     df[ints] = df[ints].astype("int64")
-    floats = [c for c in df.columns if c not in ints]
+    floats = [c for c in df.columns if c not in ints and c not in ATTRIBUTES]
     df[floats] = df[floats].astype("float64")
+    df[list(ATTRIBUTES)] = df[list(ATTRIBUTES)].astype("str")
     df.index = df.index.astype("int64")
     df.attrs["as_of"] = as_of.isoformat()
     return df

@@ -101,7 +101,8 @@ def segment_subscribers(
         :func:`workbench.features.compute_features` output.
     method : {"deconvolved", "kmeans", "gmm", "hdbscan", "agglomerative"}
         ``"deconvolved"`` (default, recommended): :class:`DeconvolvedMixture`, which weighs
-        every per-subscriber average by the evidence behind it.
+        every per-subscriber average by the evidence behind it and models the text attributes
+        (:func:`workbench.features.attribute_columns`: region, acquisition source) too.
     k : int or "auto"
         Number of segments, or ``"auto"``: chosen by :func:`select_k` over ``ks`` (lowest BIC
         for the mixtures, best silhouette otherwise; HDBSCAN finds its own).

@@ -15,7 +15,13 @@ observed value is that plus independent noise of known variance ``noise[i, j]``,
     x[i, j] | segment k  ~  N(mean[k, j], var[k, j] + noise[i, j])
 
 Missing values (NaN) drop out of the likelihood: a subscriber without email history is placed by
-the features it has (orders, tenure). The model is fitted by the EM algorithm of *extreme
+the features it has (orders, tenure).
+
+Categorical attributes (acquisition source, region: integer codes, -1 = missing) may be modelled
+beside the numeric features, as one categorical distribution per segment and attribute (a
+latent-class model, with one pseudo-count per level so that no level has probability 0). Such
+attributes are known exactly and do not fade when a subscriber stops reading, so they keep a
+lapsed reader beside the segment it came from. The model is fitted by the EM algorithm of *extreme
 deconvolution* (Bovy, Hogg & Roweis 2011, Annals of Applied Statistics 5(2B)), restricted to
 diagonal covariances so that it is vectorised over subscribers, segments and features. Its
 likelihood is exact, so the information criteria (BIC, ICL) of :meth:`DeconvolvedMixture.bic` and
@@ -33,6 +39,8 @@ from workbench.errors import WorkbenchError
 _LOG_2PI = float(np.log(2 * np.pi))
 #: Subscribers per block of the vectorised E-step (bounds memory: block x k x d floats).
 _BLOCK = 50_000
+#: Pseudo-count added to every level of a categorical attribute in every component.
+_PSEUDOCOUNT = 1.0
 
 
 class DeconvolvedMixture(ClusterMixin, BaseEstimator):
@@ -69,13 +77,18 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
     n_iter_ : int
         EM iterations of the kept fit.
     converged_ : bool
+    category_probs_ : list of ndarray of shape (n_components, n_levels)
+        For each categorical attribute, the probability of each level in each component
+        (empty when fitted without ``categories``).
     labels_ : ndarray of int
         Most probable component of each training row.
 
     Notes
     -----
-    ``fit``, ``predict`` and the scores take ``X`` (NaN = missing) and ``noise_var``, the
-    variance of the measurement noise of each value (same shape; ``None`` = exact values).
+    ``fit``, ``predict`` and the scores take ``X`` (NaN = missing), ``noise_var``, the
+    variance of the measurement noise of each value (same shape; ``None`` = exact values), and
+    ``categories``, integer codes of categorical attributes (shape ``(n_rows, n_attributes)``,
+    ``-1`` = missing; ``None`` = none). A code not seen in ``fit`` counts as missing.
     """
 
     def __init__(
@@ -96,10 +109,16 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------------ fitting
     def fit(
-        self, X: np.ndarray, y: None = None, noise_var: np.ndarray | None = None
+        self,
+        X: np.ndarray,
+        y: None = None,
+        noise_var: np.ndarray | None = None,
+        categories: np.ndarray | None = None,
     ) -> DeconvolvedMixture:
         """Fit the mixture by EM from ``n_init`` k-means starts; keep the most likely fit."""
         x, s, obs = _inputs(X, noise_var)
+        codes = _codes(categories, len(x))
+        self.n_levels_ = [int(c.max(initial=-1)) + 1 for c in codes.T]
         k = int(self.n_components)
         if k < 1 or len(x) < k:
             raise WorkbenchError(f"{len(x)} rows cannot make {k} mixture components")
@@ -112,14 +131,16 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
             seed = int(self.random_state) + start
             weight = evidence if start % 2 else np.ones(len(x))
             km = KMeans(k, n_init=1, random_state=seed).fit(shrunk, sample_weight=weight)
-            params = self._m_step_start(x, obs, np.eye(k)[km.labels_] * weight[:, None])
-            fit = self._em(x, s, obs, params)
-            if best is None or fit[3] > best[3]:
+            resp = np.eye(k)[km.labels_] * weight[:, None]
+            params = self._m_step_start(x, obs, resp)
+            probs = [_level_probs(resp, c, n) for c, n in zip(codes.T, self.n_levels_, strict=True)]
+            fit = self._em(x, s, obs, codes, params, probs)
+            if best is None or fit[4] > best[4]:
                 best = fit
         assert best is not None
-        self.weights_, self.means_, self.variances_, self.lower_bound_ = best[:4]
-        self.n_iter_, self.converged_ = best[4], best[5]
-        self.labels_ = self._resp_and_ll(x, s, obs)[0].argmax(axis=1)
+        self.weights_, self.means_, self.variances_, self.category_probs_ = best[:4]
+        self.lower_bound_, self.n_iter_, self.converged_ = best[4:]
+        self.labels_ = self._resp_and_ll(x, s, obs, codes)[0].argmax(axis=1)
         return self
 
     def _em(
@@ -127,8 +148,10 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
         x: np.ndarray,
         s: np.ndarray,
         obs: np.ndarray,
+        codes: np.ndarray,
         start: tuple[np.ndarray, np.ndarray, np.ndarray],
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int, bool]:
+        probs: list[np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray], float, int, bool]:
         reg = float(self.reg_covar)
         w, m, v = start
         prev, ll, n_iter, converged = -np.inf, -np.inf, 0, False
@@ -137,10 +160,12 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
             nk = np.zeros(len(w))
             sum_b = np.zeros_like(m)
             sum_b2 = np.zeros_like(m)
+            level_counts = [np.zeros_like(p) for p in probs]
             ll = 0.0
             for lo in range(0, len(x), _BLOCK):
                 sl = slice(lo, lo + _BLOCK)
-                r, lli, inv_t, d = _e_step(x[sl], s[sl], obs[sl], w, m, v)
+                extra = _category_ll(codes[sl], probs)
+                r, lli, inv_t, d = _e_step(x[sl], s[sl], obs[sl], w, m, v, extra)
                 ll += float(lli.sum())
                 v32 = v[None].astype(np.float32)
                 gain = v32 * inv_t  # 0 where the value is missing
@@ -150,16 +175,19 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
                 nk += r.sum(axis=0)
                 sum_b += np.einsum("ik,ikd->kd", r32, b, dtype=np.float64)
                 sum_b2 += np.einsum("ik,ikd->kd", r32, second, dtype=np.float64)
+                for j, counts in enumerate(level_counts):
+                    counts += _level_counts(r, codes[sl, j], counts.shape[1])
             ll /= len(x)
             nk = np.maximum(nk, 1e-12)
             w = nk / nk.sum()
             m = sum_b / nk[:, None]
             v = np.maximum(sum_b2 / nk[:, None] - m * m, 0.0) + reg
+            probs = [_normalise(c) for c in level_counts]
             if ll - prev < self.tol:
                 converged = True
                 break
             prev = ll
-        return w, m, v, ll, n_iter, converged
+        return w, m, v, probs, ll, n_iter, converged
 
     def _m_step_start(
         self, x: np.ndarray, obs: np.ndarray, resp: np.ndarray
@@ -178,48 +206,84 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
             raise WorkbenchError("DeconvolvedMixture is not fitted yet: call fit first")
 
     def _resp_and_ll(
-        self, x: np.ndarray, s: np.ndarray, obs: np.ndarray
+        self, x: np.ndarray, s: np.ndarray, obs: np.ndarray, codes: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         resp = np.empty((len(x), len(self.weights_)))
         ll = np.empty(len(x))
         for lo in range(0, len(x), _BLOCK):
             sl = slice(lo, lo + _BLOCK)
+            extra = _category_ll(codes[sl], self.category_probs_)
             resp[sl], ll[sl] = _e_step(
-                x[sl], s[sl], obs[sl], self.weights_, self.means_, self.variances_
+                x[sl], s[sl], obs[sl], self.weights_, self.means_, self.variances_, extra
             )[:2]
         return resp, ll
 
-    def predict_proba(self, X: np.ndarray, noise_var: np.ndarray | None = None) -> np.ndarray:
+    def _score_inputs(
+        self, X: np.ndarray, noise_var: np.ndarray | None, categories: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        self._check()
+        x, s, obs = _inputs(X, noise_var)
+        if x.shape[1] != self.means_.shape[1]:
+            raise WorkbenchError(
+                f"X has {x.shape[1]} features, the mixture was fitted on {self.means_.shape[1]}"
+            )
+        codes = _codes(categories, len(x), self.n_levels_)
+        return x, s, obs, codes
+
+    def predict_proba(
+        self,
+        X: np.ndarray,
+        noise_var: np.ndarray | None = None,
+        categories: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Posterior probability of each component for each row."""
-        self._check()
-        return self._resp_and_ll(*_inputs(X, noise_var))[0]
+        return self._resp_and_ll(*self._score_inputs(X, noise_var, categories))[0]
 
-    def predict(self, X: np.ndarray, noise_var: np.ndarray | None = None) -> np.ndarray:
+    def predict(
+        self,
+        X: np.ndarray,
+        noise_var: np.ndarray | None = None,
+        categories: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Most probable component of each row."""
-        return self.predict_proba(X, noise_var).argmax(axis=1)
+        return self.predict_proba(X, noise_var, categories).argmax(axis=1)
 
-    def score_samples(self, X: np.ndarray, noise_var: np.ndarray | None = None) -> np.ndarray:
+    def score_samples(
+        self,
+        X: np.ndarray,
+        noise_var: np.ndarray | None = None,
+        categories: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Log-likelihood of each row (its observed values, noise included)."""
-        self._check()
-        return self._resp_and_ll(*_inputs(X, noise_var))[1]
+        return self._resp_and_ll(*self._score_inputs(X, noise_var, categories))[1]
 
     def n_parameters(self) -> int:
-        """Free parameters: weights, then a mean and a variance per component and feature."""
+        """Free parameters: weights, a mean and a variance per component and feature, and the
+        level probabilities of each categorical attribute."""
         self._check()
         k, d = self.means_.shape
-        return (k - 1) + 2 * k * d
+        return (k - 1) + 2 * k * d + sum(k * (n - 1) for n in self.n_levels_)
 
-    def bic(self, X: np.ndarray, noise_var: np.ndarray | None = None) -> float:
+    def bic(
+        self,
+        X: np.ndarray,
+        noise_var: np.ndarray | None = None,
+        categories: np.ndarray | None = None,
+    ) -> float:
         """Bayesian information criterion on ``X`` (lower is better)."""
-        ll = self.score_samples(X, noise_var)
+        ll = self.score_samples(X, noise_var, categories)
         return float(-2 * ll.sum() + self.n_parameters() * np.log(len(ll)))
 
-    def icl(self, X: np.ndarray, noise_var: np.ndarray | None = None) -> float:
+    def icl(
+        self,
+        X: np.ndarray,
+        noise_var: np.ndarray | None = None,
+        categories: np.ndarray | None = None,
+    ) -> float:
         """Integrated completed likelihood (lower is better): BIC plus twice the entropy of the
         assignments, so that it prefers well-separated segments to components that only shape
         the density (Biernacki, Celeux & Govaert 2000)."""
-        self._check()
-        resp, ll = self._resp_and_ll(*_inputs(X, noise_var))
+        resp, ll = self._resp_and_ll(*self._score_inputs(X, noise_var, categories))
         entropy = -float(np.sum(resp * np.log(np.clip(resp, 1e-300, None))))
         return float(-2 * ll.sum() + self.n_parameters() * np.log(len(ll)) + 2 * entropy)
 
@@ -240,6 +304,65 @@ def _inputs(
     return np.where(obs, x, 0.0), np.where(obs, s, 0.0), obs
 
 
+def _codes(
+    categories: np.ndarray | None, n_rows: int, levels: list[int] | None = None
+) -> np.ndarray:
+    """Integer codes of categorical attributes, shape ``(n_rows, n_attributes)``.
+
+    With ``levels`` (a fitted model's), codes outside ``0 .. levels - 1`` become -1 (missing).
+    """
+    n_attr = len(levels) if levels is not None else 0
+    if categories is None:
+        if n_attr:
+            raise WorkbenchError(f"the mixture was fitted with {n_attr} categorical attributes")
+        return np.zeros((n_rows, 0), dtype=np.int64)
+    c = np.asarray(categories)
+    if c.ndim == 1:
+        c = c[:, None]
+    if c.ndim != 2 or len(c) != n_rows:
+        raise WorkbenchError(f"categories has shape {c.shape}, expected ({n_rows}, n_attributes)")
+    if not np.issubdtype(c.dtype, np.integer):
+        raise WorkbenchError("categories must be integer codes (-1 = missing)")
+    if levels is not None and c.shape[1] != n_attr:
+        raise WorkbenchError(
+            f"categories has {c.shape[1]} columns, the mixture was fitted on {n_attr}"
+        )
+    if np.any(c < -1):
+        raise WorkbenchError("category codes must be >= 0 (-1 = missing)")
+    c = c.astype(np.int64)
+    if levels is not None:
+        c = np.where(c < np.asarray(levels, dtype=np.int64)[None, :], c, -1)
+    return c
+
+
+def _level_counts(resp: np.ndarray, code: np.ndarray, n_levels: int) -> np.ndarray:
+    """Responsibility-weighted count of each level in each component (missing codes skipped)."""
+    ok = code >= 0
+    onehot = np.zeros((int(ok.sum()), n_levels))
+    onehot[np.arange(len(onehot)), code[ok]] = 1.0
+    return resp[ok].T @ onehot
+
+
+def _normalise(counts: np.ndarray) -> np.ndarray:
+    counts = counts + _PSEUDOCOUNT
+    return counts / counts.sum(axis=1, keepdims=True)
+
+
+def _level_probs(resp: np.ndarray, code: np.ndarray, n_levels: int) -> np.ndarray:
+    return _normalise(_level_counts(resp, code, n_levels))
+
+
+def _category_ll(codes: np.ndarray, probs: list[np.ndarray]) -> np.ndarray | None:
+    """Log-probability of each row's levels under each component, ``(n_rows, k)``."""
+    if not probs:
+        return None
+    out = np.zeros((len(codes), len(probs[0])))
+    for j, p in enumerate(probs):
+        ok = codes[:, j] >= 0
+        out[ok] += np.log(p).T[codes[ok, j]]
+    return out
+
+
 def _e_step(
     x: np.ndarray,
     s: np.ndarray,
@@ -247,8 +370,12 @@ def _e_step(
     w: np.ndarray,
     m: np.ndarray,
     v: np.ndarray,
+    extra: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Responsibilities, row log-likelihoods, inverse total variances and deviations of a block.
+
+    ``extra`` is added to the log-likelihood of each row and component (the categorical
+    attributes).
 
     Missing values get an inverse total variance of 0, so they add nothing to the likelihood
     and their posterior is the component's own distribution. The per-value arrays are single
@@ -262,6 +389,8 @@ def _e_step(
     terms += d * d * inv_t
     ll = -0.5 * (terms.sum(axis=2, dtype=np.float64) + _LOG_2PI * obs.sum(axis=1)[:, None])
     ll += np.log(w)[None]
+    if extra is not None:
+        ll += extra
     top = ll.max(axis=1, keepdims=True)
     p = np.exp(ll - top)
     total = p.sum(axis=1, keepdims=True)

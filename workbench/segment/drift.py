@@ -25,10 +25,23 @@ def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10, eps: float =
     return float(np.sum((cs - rs) * np.log(cs / rs)))
 
 
+def category_psi(reference: pd.Series, current: pd.Series, eps: float = 1e-4) -> float:
+    """Population stability index of a categorical column: one bin per level (missing too)."""
+    r = reference.astype("str").fillna("<missing>").value_counts(normalize=True)
+    c = current.astype("str").fillna("<missing>").value_counts(normalize=True)
+    levels = r.index.union(c.index)
+    rs = np.maximum(r.reindex(levels, fill_value=0.0).to_numpy(), eps)
+    cs = np.maximum(c.reindex(levels, fill_value=0.0).to_numpy(), eps)
+    return float(np.sum((cs - rs) * np.log(cs / rs)))
+
+
 def feature_psi(
     reference: pd.DataFrame, current: pd.DataFrame, threshold: float = 0.25, bins: int = 10
 ) -> pd.DataFrame:
-    """PSI of every numeric feature present in both tables, largest first, with a flag.
+    """PSI of every feature present in both tables, largest first, with a flag.
+
+    Numeric columns are binned by the reference's quantiles (:func:`psi`), text and other
+    categorical columns by level (:func:`category_psi`).
 
     Returns
     -------
@@ -36,7 +49,15 @@ def feature_psi(
         ``feature, psi, flagged`` (``psi > threshold``).
     """
     cols = [c for c in reference.columns if c in current.columns]
-    rows = [(c, psi(reference[c].to_numpy(float), current[c].to_numpy(float), bins)) for c in cols]
+    rows = [
+        (
+            c,
+            psi(reference[c].to_numpy(float), current[c].to_numpy(float), bins)
+            if pd.api.types.is_numeric_dtype(reference[c])
+            else category_psi(reference[c], current[c]),
+        )
+        for c in cols
+    ]
     out = pd.DataFrame(rows, columns=["feature", "psi"])
     out["flagged"] = out["psi"] > threshold
     return out.sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)

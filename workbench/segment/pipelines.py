@@ -23,6 +23,7 @@ from workbench.errors import WorkbenchError
 from workbench.features import (
     HOUR_FEATURES,
     LOG_FEATURES,
+    attribute_columns,
     cluster_columns,
     count_column,
     evidence_column,
@@ -45,6 +46,32 @@ UNREACHABLE_NAME = "not reachable by email"
 #: (the base); without a floor of this order a mixture spends components on those exact
 #: values and their variance collapses. 0.1 is a floor of about a third of a standard deviation.
 GMM_REG_COVAR = 0.1
+
+
+#: Unshrunk values, their noise variances and the attribute codes of a feature table.
+_Measured = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def attribute_levels(features: pd.DataFrame, columns: Sequence[str]) -> dict[str, list[str]]:
+    """The sorted levels of each categorical column (missing values left out)."""
+    return {c: sorted(str(v) for v in features[c].dropna().unique()) for c in columns}
+
+
+def attribute_codes(features: pd.DataFrame, levels: Mapping[str, Sequence[str]]) -> np.ndarray:
+    """Integer codes of the categorical columns in ``levels`` (-1: missing or an unseen level).
+
+    Returns
+    -------
+    ndarray of shape (n_rows, len(levels))
+    """
+    out = np.full((len(features), len(levels)), -1, dtype=np.int64)
+    for j, (col, lv) in enumerate(levels.items()):
+        if col not in features.columns:
+            raise WorkbenchError(f"attribute column '{col}' not found in the feature table")
+        values = features[col].astype("str")
+        known = values.isin(list(lv)) & features[col].notna()
+        out[:, j] = pd.Categorical(values.where(known), categories=list(lv)).codes
+    return out
 
 
 def _hours_to_circle(x: np.ndarray) -> np.ndarray:
@@ -349,6 +376,10 @@ class Segmenter(ClusterMixin, BaseEstimator):
         Merge too-small segments into the nearest one (listed in ``merges_``) or raise.
     columns : sequence of str, optional
         Feature columns to cluster on; default :func:`workbench.features.cluster_columns`.
+    attributes : sequence of str, optional
+        Categorical columns (region, acquisition source, ...) that the deconvolving mixture
+        models beside ``columns``, one categorical distribution per segment; default
+        :func:`workbench.features.attribute_columns`. The other methods ignore them.
     sample_size : int or None, default 20000
         Rows the model is fitted on (a seeded random sample); ``None`` fits on every row.
     seed : int, default 0
@@ -367,6 +398,10 @@ class Segmenter(ClusterMixin, BaseEstimator):
         Feature columns used.
     inputs_ : list of str
         Columns the transform reads: ``columns_`` plus the counts behind their averages.
+    attributes_ : list of str
+        Categorical columns the model uses (empty for methods other than ``"deconvolved"``).
+    levels_ : dict of str to list of str
+        The levels of each attribute seen in the fitting sample; other values count as missing.
     transform_ : Pipeline
         Fitted feature transform.
     model_ : estimator
@@ -392,6 +427,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
         min_size: int = 50,
         on_small: str = "merge",
         columns: Sequence[str] | None = None,
+        attributes: Sequence[str] | None = None,
         sample_size: int | None = 20_000,
         seed: int = 0,
         unreachable: str = "cluster",
@@ -401,6 +437,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
         self.min_size = min_size
         self.on_small = on_small
         self.columns = columns
+        self.attributes = attributes
         self.sample_size = sample_size
         self.seed = seed
         self.unreachable = unreachable
@@ -419,12 +456,14 @@ class Segmenter(ClusterMixin, BaseEstimator):
         if int(self.k) < 1:
             raise WorkbenchError(f"k must be at least 1, got {self.k}")
         cols = list(self.columns) if self.columns is not None else cluster_columns(X)
-        missing = [c for c in cols if c not in X.columns]
+        attrs = list(self.attributes) if self.attributes is not None else attribute_columns(X)
+        missing = [c for c in [*cols, *attrs] if c not in X.columns]
         if missing:
             raise WorkbenchError(f"feature columns not found: {', '.join(missing)}")
         if len(X) < max(2, int(self.k)):
             raise WorkbenchError(f"{len(X)} subscribers cannot make {self.k} segments")
         self.columns_ = cols
+        self.attributes_ = attrs if self.method == "deconvolved" else []
         self.inputs_ = transform_inputs(X, cols)
         rule = self._rule_mask(X)
         rng = np.random.default_rng(self.seed)
@@ -436,12 +475,14 @@ class Segmenter(ClusterMixin, BaseEstimator):
         else:
             idx = pool
         self.transform_ = make_transform(self.inputs_).fit(X.iloc[idx][self.inputs_])
+        self.levels_ = attribute_levels(X.iloc[idx], self.attributes_)
         self.model_ = make_model(self.method, int(self.k), self.seed, self.min_size)
         z_all, measured = self._views(X)
         z = z_all[idx]
         if measured is not None:
-            values, noise = measured[0][idx], measured[1][idx]
-            raw = np.asarray(self.model_.fit(values, noise_var=noise).labels_, dtype=np.int64)
+            values, noise, codes = (m[idx] for m in measured)
+            fitted = self.model_.fit(values, noise_var=noise, categories=codes)
+            raw = np.asarray(fitted.labels_, dtype=np.int64)
         else:
             raw = np.asarray(self.model_.fit_predict(z), dtype=np.int64)
         ids = np.unique(raw[raw >= 0])
@@ -479,21 +520,23 @@ class Segmenter(ClusterMixin, BaseEstimator):
         shared = np.count_nonzero(self.label_map_ == seg) > 1  # merged: not a segment of its own
         return None if shared else seg
 
-    def _views(self, X: pd.DataFrame) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
-        """The shrunk matrix of ``X`` and, for the deconvolving mixture, its unshrunk values
-        and noise variances (:meth:`EmpiricalBayesScaler.measure`), from one column pass."""
+    def _views(self, X: pd.DataFrame) -> tuple[np.ndarray, _Measured | None]:
+        """The shrunk matrix of ``X`` and, for the deconvolving mixture, its unshrunk values,
+        their noise variances (:meth:`EmpiricalBayesScaler.measure`) and the attribute codes,
+        from one column pass."""
         columns = self.transform_[:-1].transform(X[self.inputs_])
         scaler = self.transform_[-1]
         measured = None
         if isinstance(self.model_, DeconvolvedMixture):
-            measured = scaler.measure(columns)
+            values, noise = scaler.measure(columns)
+            measured = (values, noise, attribute_codes(X, self.levels_))
         return scaler.transform(columns), measured
 
     def _raw_predict(
         self,
         z: np.ndarray,
         rule: np.ndarray,
-        measured: tuple[np.ndarray, np.ndarray] | None = None,
+        measured: _Measured | None = None,
     ) -> np.ndarray:
         """Position of each row's raw cluster (the rule segment's position for ``rule`` rows)."""
         if measured is not None:
@@ -585,6 +628,7 @@ def select_k(
     seed: int = 0,
     sample_size: int = 5000,
     columns: Sequence[str] | None = None,
+    attributes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Model-selection scores for each number of clusters.
 
@@ -602,6 +646,9 @@ def select_k(
         Rows scored (a seeded sample): silhouette is quadratic in the rows.
     columns : sequence of str, optional
         Feature columns (default :func:`~workbench.features.cluster_columns`).
+    attributes : sequence of str, optional
+        Categorical columns of the deconvolving mixture (default
+        :func:`~workbench.features.attribute_columns`); other methods ignore them.
 
     Returns
     -------
@@ -624,13 +671,16 @@ def select_k(
     z = transform.transform(features.iloc[idx][inputs])
     if method == "deconvolved":
         values, noise = transform[-1].measure(transform[:-1].transform(features.iloc[idx][inputs]))
+        attrs = list(attributes) if attributes is not None else attribute_columns(features)
+        sample = features.iloc[idx]
+        codes = attribute_codes(sample, attribute_levels(sample, attrs))
     rows = []
     for k in ks:
         if k < 2 or k >= len(z):
             continue
         model = make_model(method, int(k), seed)
         if isinstance(model, DeconvolvedMixture):
-            lab = model.fit(values, noise_var=noise).labels_
+            lab = model.fit(values, noise_var=noise, categories=codes).labels_
         else:
             lab = model.fit_predict(z)
         ok = len(np.unique(lab)) > 1
@@ -640,7 +690,7 @@ def select_k(
             "davies_bouldin": davies_bouldin_score(z, lab) if ok else np.nan,
         }
         if method in LIKELIHOOD_METHODS:
-            scored = (values, noise) if isinstance(model, DeconvolvedMixture) else (z,)
+            scored = (values, noise, codes) if isinstance(model, DeconvolvedMixture) else (z,)
             row["bic"] = float(model.bic(*scored))
         rows.append(row)
     return pd.DataFrame(rows)
