@@ -271,6 +271,10 @@ def test_user_rules():
     assert set(s.unique()) <= {"buyers", "morning", "other"}
     assert (s == "buyers").sum() == ((f["n_orders"] >= 3) & (f["revenue"] > 100)).sum()
     assert evaluate_rule("not (open_rate > 0.2) or click_rate * 2 > 0.5", f).dtype == bool
+    # text attributes of the feature table compare with quoted levels
+    f["region"] = pd.Series(np.where(f["n_orders"] > 2, "north", "south"), f.index, dtype="str")
+    north = evaluate_rule('region == "north" and n_orders > 0', f)
+    assert (north == (f["n_orders"] > 2)).all()
 
 
 @pytest.mark.parametrize(
