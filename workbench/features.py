@@ -197,6 +197,10 @@ _NOT_CLUSTERED = frozenset(
         "n_orders",
         "n_categories",
         "days_since_last_order",
+        # recency of opens is lifecycle state, not habit: it changes week by week, within a
+        # segment it spreads from "read yesterday" to "went quiet months ago", and the open rate
+        # and trend already carry the engagement. The lifecycle stages use it
+        "days_since_last_open",
         # channel reachability feeds the playbook's channel mix, not the behavioural clusters
         "sms_consent",
         "push_consent",
