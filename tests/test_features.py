@@ -272,3 +272,13 @@ def test_reachability_flags(tmp_path):
     expected = subs["email_consent"].astype(bool) & ~unsub & (f["is_bounced"] == 0)
     assert f["email_reachable"].to_dict() == expected.astype(int).to_dict()
     assert not {"is_bounced", "email_reachable"} & set(cluster_columns(f))
+    # weekly volumes of a hard-bounced address count only the weeks before the bounce
+    start = ev["ts"].min()
+    signup = subs.loc[3, "signup_ts"]
+    weeks = (pd.Timestamp("2026-01-16", tz="UTC") - max(signup, start)) / pd.Timedelta(days=7)
+    assert f.loc[3, "emails_per_week"] == pytest.approx(
+        f.loc[3, "emails_delivered"] / max(weeks, 1)
+    )
+    assert f.loc[3, "opens_per_week"] == pytest.approx(f.loc[3, "n_opens"] / max(weeks, 1))
+    before = compute_features(feature_world(tmp_path / "clean"), as_of=AS_OF)
+    assert f.loc[1, "emails_per_week"] == before.loc[1, "emails_per_week"]  # soft bounce

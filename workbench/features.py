@@ -100,8 +100,12 @@ FEATURES: dict[str, str] = {
     "morning_open_share": "share of human opens between 05:00 and 10:59 local time",
     "evening_open_share": "share of human opens between 18:00 and 23:59 local time",
     # cadence
-    "emails_per_week": "emails delivered per week while subscribed and observed",
-    "opens_per_week": "human opens per week while subscribed and observed",
+    "emails_per_week": (
+        "emails delivered per week while the subscriber could be emailed and was observed (from"
+        " signup or the first email of the world to the as-of date, an unsubscribe or a hard"
+        " bounce)"
+    ),
+    "opens_per_week": "human opens per week over the same weeks as emails_per_week",
     # content affinity
     "click_share_{cat}": "share of the subscriber's email clicks on content category {cat}",
     "open_share_{cat}": (
@@ -480,6 +484,13 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
     buy_select = (", " + ", ".join(buy_cols)) if buy_cols else ""
     click_names = [c.rsplit(" AS ", 1)[1] for c in click_cols]
     buy_names = [c.rsplit(" AS ", 1)[1] for c in buy_cols]
+    # the weekly volumes count the weeks the subscriber could be emailed: until the as-of date,
+    # an unsubscribe, or a hard bounce (the last email bounced, nothing delivered after it)
+    hard_bounce = "m.last_bounce_us > coalesce(m.last_delivered_us, -1)"
+    span_end = (
+        f"least(coalesce(s.unsub_us, {a}), {a}, "
+        f"CASE WHEN {hard_bounce} THEN m.last_bounce_us ELSE {a} END)"
+    )
     sql = f"""
     WITH subs AS (
         SELECT subscriber_id, epoch_us(signup_ts) AS signup_us, tz_offset_h,
@@ -602,10 +613,10 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
         coalesce(m.o_recent / nullif(m.d_recent, 0) - m.o_prev / nullif(m.d_prev, 0), 0)::DOUBLE
             AS open_trend,
         coalesce(m.complaints, 0) AS complaints,
-        coalesce(m.last_bounce_us > coalesce(m.last_delivered_us, -1), false)::INTEGER
+        coalesce({hard_bounce}, false)::INTEGER
             AS is_bounced,
         (s.email_consent AND NOT s.is_unsub
-         AND NOT coalesce(m.last_bounce_us > coalesce(m.last_delivered_us, -1), false))::INTEGER
+         AND NOT coalesce({hard_bounce}, false))::INTEGER
             AS email_reachable,
         coalesce(p.preferred_local_hour, -1) AS preferred_local_hour,
         CASE WHEN r.wd_sin IS NULL THEN NULL
@@ -616,11 +627,9 @@ def _features_sql(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Dat
         coalesce(r.morning_open_share, 0)::DOUBLE AS morning_open_share,
         coalesce(r.evening_open_share, 0)::DOUBLE AS evening_open_share,
         coalesce(m.delivered, 0) * 7.0 * {_US_PER_DAY} / greatest(
-            least(coalesce(s.unsub_us, {a}), {a}) - greatest(s.signup_us, st.start_us),
-            7 * {_US_PER_DAY}) AS emails_per_week,
+            {span_end} - greatest(s.signup_us, st.start_us), 7 * {_US_PER_DAY}) AS emails_per_week,
         coalesce(m.opened, 0) * 7.0 * {_US_PER_DAY} / greatest(
-            least(coalesce(s.unsub_us, {a}), {a}) - greatest(s.signup_us, st.start_us),
-            7 * {_US_PER_DAY}) AS opens_per_week,
+            {span_end} - greatest(s.signup_us, st.start_us), 7 * {_US_PER_DAY}) AS opens_per_week,
         {
         ", ".join(f"coalesce(k.{c}, 0)::DOUBLE AS {c}" for c in click_names) + ","
         if click_names
