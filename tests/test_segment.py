@@ -12,7 +12,7 @@ from test_features import AS_OF, feature_world
 from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.features import compute_features
-from workbench.segment import Segmenter, segment_subscribers, select_k
+from workbench.segment import Segmenter, best_k, segment_subscribers, select_k
 from workbench.segment.drift import (
     category_psi,
     feature_psi,
@@ -197,6 +197,11 @@ def test_select_k_and_auto():
     assert scores.loc[scores["silhouette"].idxmax(), "k"] == 3
     gmm = select_k(f, range(2, 5), method="gmm", columns=COLUMNS)
     assert "bic" in gmm.columns and gmm["bic"].notna().all()
+    # ICL is BIC plus twice the entropy of the assignments: never below it, and it chooses k
+    assert (gmm["icl"] >= gmm["bic"] - 1e-6).all()
+    table = pd.DataFrame({"k": [2, 3, 4], "bic": [5.0, 4.0, 3.0], "icl": [6.0, 4.5, 7.0]})
+    assert best_k(table) == 3
+    assert best_k(table.drop(columns="icl")) == 4
     res = segment_subscribers(f[COLUMNS], k="auto", ks=range(2, 6), min_size=20)
     assert res.segmenter.n_segments_ == 3
     out = res.table()

@@ -104,7 +104,7 @@ def segment_subscribers(
         every per-subscriber average by the evidence behind it and models the text attributes
         (:func:`workbench.features.attribute_columns`: region, acquisition source) too.
     k : int or "auto"
-        Number of segments, or ``"auto"``: chosen by :func:`select_k` over ``ks`` (lowest BIC
+        Number of segments, or ``"auto"``: chosen by :func:`select_k` over ``ks`` (lowest ICL
         for the mixtures, best silhouette otherwise; HDBSCAN finds its own).
     min_size : int, default 50
         Smallest segment exported; smaller ones are merged into the nearest (see

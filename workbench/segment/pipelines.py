@@ -654,9 +654,9 @@ def select_k(
     -------
     DataFrame
         ``k, silhouette`` (higher is better), ``davies_bouldin`` (lower is better) and, for
-        mixtures (:data:`LIKELIHOOD_METHODS`), ``bic`` (lower is better). Silhouette and
-        Davies-Bouldin are computed on the shrunk features
-        (:class:`EmpiricalBayesScaler`) whatever the method.
+        mixtures (:data:`LIKELIHOOD_METHODS`), ``bic`` and ``icl`` (lower is better; ICL is
+        BIC plus twice the entropy of the assignments). Silhouette and Davies-Bouldin are
+        computed on the shrunk features (:class:`EmpiricalBayesScaler`) whatever the method.
     """
     from sklearn.metrics import davies_bouldin_score, silhouette_score
 
@@ -690,16 +690,33 @@ def select_k(
             "davies_bouldin": davies_bouldin_score(z, lab) if ok else np.nan,
         }
         if method in LIKELIHOOD_METHODS:
-            scored = (values, noise, codes) if isinstance(model, DeconvolvedMixture) else (z,)
-            row["bic"] = float(model.bic(*scored))
+            if isinstance(model, DeconvolvedMixture):
+                row["bic"] = float(model.bic(values, noise, codes))
+                row["icl"] = float(model.icl(values, noise, codes))
+            else:
+                row["bic"] = float(model.bic(z))
+                row["icl"] = row["bic"] + 2 * _entropy(model.predict_proba(z))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def _entropy(resp: np.ndarray) -> float:
+    """Total entropy of soft assignments (rows of probabilities)."""
+    return -float(np.sum(resp * np.log(np.clip(resp, 1e-300, None))))
+
+
 def best_k(scores: pd.DataFrame) -> int:
-    """The k a model-selection table recommends: lowest BIC for mixtures, else best silhouette."""
+    """The k a model-selection table recommends: lowest ICL for mixtures, else best silhouette.
+
+    BIC scores a mixture as a density: when segments are not exactly Gaussian (a persona whose
+    members are at different lifecycle stages) it keeps adding components that shape one
+    segment. ICL charges for every subscriber the segments cannot tell apart, so it counts
+    segments rather than bumps (Biernacki, Celeux & Govaert 2000; ``mclust``'s ``mclustICL``).
+    """
     if scores.empty:
         raise WorkbenchError("no candidate k could be scored")
+    if "icl" in scores.columns:
+        return int(scores.loc[scores["icl"].idxmin(), "k"])
     if "bic" in scores.columns:
         return int(scores.loc[scores["bic"].idxmin(), "k"])
     return int(scores.loc[scores["silhouette"].idxmax(), "k"])

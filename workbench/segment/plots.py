@@ -12,11 +12,12 @@ from workbench.plots import heatmap
 
 def model_selection(scores: pd.DataFrame, chosen: int | None = None) -> Figure:
     """One panel per score of :func:`~workbench.segment.pipelines.select_k` against k."""
-    cols = [c for c in ("silhouette", "davies_bouldin", "bic") if c in scores.columns]
+    cols = [c for c in ("silhouette", "davies_bouldin", "bic", "icl") if c in scores.columns]
     better = {
         "silhouette": "higher is better",
         "davies_bouldin": "lower is better",
         "bic": "lower is better",
+        "icl": "lower is better",
     }
     fig, axes = plt.subplots(
         1, len(cols), figsize=(4.5 * len(cols), 3.5), layout="constrained", squeeze=False
@@ -26,7 +27,8 @@ def model_selection(scores: pd.DataFrame, chosen: int | None = None) -> Figure:
         if chosen is not None:
             ax.axvline(chosen, color="grey", ls="--", lw=1)
         ax.set_xlabel("number of segments k")
-        ax.set_title(f"{c.replace('_', '-')} ({better[c]})")
+        label = c.upper() if c in ("bic", "icl") else c.replace("_", "-")
+        ax.set_title(f"{label} ({better[c]})")
         ax.spines[["top", "right"]].set_visible(False)
     return fig
 
