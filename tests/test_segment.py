@@ -29,7 +29,7 @@ from workbench.segment.playbook import (
     playbook,
     sentences,
 )
-from workbench.segment.profiles import name_segments, outcomes, profile
+from workbench.segment.profiles import attribute_profile, name_segments, outcomes, profile
 from workbench.segment.rules import (
     LIFECYCLE_STAGES,
     evaluate_rule,
@@ -226,6 +226,18 @@ def test_profiles_and_names():
     names = name_segments(f[COLUMNS], labels)
     assert "morning readers" in names[0] and "high spend" in names[1]
     assert len(set(names.values())) == 3
+
+
+def test_attribute_profile_lists_the_most_over_represented_level():
+    levels = ["ads"] * 6 + ["store"] * 2 + [None] * 2 + ["ads"] * 2 + [None] * 8
+    f = pd.DataFrame({"source": pd.Series(levels, dtype="str"), "open_rate": 0.5})
+    seg = pd.Series([0] * 10 + [1] * 10, index=f.index)
+    got = attribute_profile(f, seg).set_index("segment")
+    # segment 0: ads 60% (base 40%, lift 1.5) but store 20% (base 10%, lift 2): store
+    assert got.loc[0, "level"] == "store" and got.loc[0, "share"] == pytest.approx(0.2)
+    assert got.loc[0, "base_share"] == pytest.approx(0.1) and got.loc[0, "lift"] == 2.0
+    assert got.loc[1, "level"] == "(missing)" and got.loc[1, "lift"] == pytest.approx(1.6)
+    assert list(got["attribute"].unique()) == ["source"]  # numeric columns are not attributes
 
 
 def test_evaluation_tables():

@@ -96,6 +96,46 @@ def standardized_differences(features: pd.DataFrame, segments: pd.Series) -> pd.
     return ((means - num.mean()) / sd).fillna(0.0)
 
 
+def attribute_profile(
+    features: pd.DataFrame, segments: pd.Series, columns: list[str] | None = None
+) -> pd.DataFrame:
+    """The most over-represented level of each text attribute in each segment.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Feature table.
+    segments : Series
+        Segment of each subscriber (indexed like ``features``).
+    columns : list of str, optional
+        Attribute columns; default :func:`workbench.features.attribute_columns`.
+
+    Returns
+    -------
+    DataFrame
+        ``segment, attribute, level, share`` (of the segment), ``base_share`` (of everyone) and
+        ``lift`` (``share / base_share``): one row per segment and attribute, the level with the
+        highest lift among those held by at least 5% of the segment.
+    """
+    from workbench.features import attribute_columns
+
+    cols = attribute_columns(features) if columns is None else list(columns)
+    seg = segments.reindex(features.index)
+    rows = []
+    for col in cols:
+        values = features[col].astype("str").fillna("(missing)")
+        base = values.value_counts(normalize=True)
+        shares = pd.crosstab(seg.to_numpy(), values.to_numpy(), normalize="index")
+        for s, row in shares.iterrows():
+            held = row[row >= 0.05]
+            lift = held / base.reindex(held.index).to_numpy()
+            level = lift.idxmax()
+            rows.append((s, col, level, float(row[level]), float(base[level]), float(lift[level])))
+    return pd.DataFrame(
+        rows, columns=["segment", "attribute", "level", "share", "base_share", "lift"]
+    )
+
+
 def distinguishing_features(
     features: pd.DataFrame, segments: pd.Series, top: int = 3
 ) -> pd.DataFrame:
