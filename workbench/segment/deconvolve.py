@@ -284,8 +284,13 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
         assignments, so that it prefers well-separated segments to components that only shape
         the density (Biernacki, Celeux & Govaert 2000)."""
         resp, ll = self._resp_and_ll(*self._score_inputs(X, noise_var, categories))
-        entropy = -float(np.sum(resp * np.log(np.clip(resp, 1e-300, None))))
+        entropy = assignment_entropy(resp)
         return float(-2 * ll.sum() + self.n_parameters() * np.log(len(ll)) + 2 * entropy)
+
+
+def assignment_entropy(resp: np.ndarray) -> float:
+    """Total entropy of soft assignments (one row of component probabilities per subscriber)."""
+    return -float(np.sum(resp * np.log(np.clip(resp, 1e-300, None))))
 
 
 def _inputs(

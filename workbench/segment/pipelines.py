@@ -28,7 +28,7 @@ from workbench.features import (
     count_column,
     evidence_column,
 )
-from workbench.segment.deconvolve import DeconvolvedMixture
+from workbench.segment.deconvolve import DeconvolvedMixture, assignment_entropy
 
 Method = Literal["deconvolved", "kmeans", "gmm", "hdbscan", "agglomerative"]
 METHODS: tuple[str, ...] = ("deconvolved", "kmeans", "gmm", "hdbscan", "agglomerative")
@@ -695,14 +695,9 @@ def select_k(
                 row["icl"] = float(model.icl(values, noise, codes))
             else:
                 row["bic"] = float(model.bic(z))
-                row["icl"] = row["bic"] + 2 * _entropy(model.predict_proba(z))
+                row["icl"] = row["bic"] + 2 * assignment_entropy(model.predict_proba(z))
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _entropy(resp: np.ndarray) -> float:
-    """Total entropy of soft assignments (rows of probabilities)."""
-    return -float(np.sum(resp * np.log(np.clip(resp, 1e-300, None))))
 
 
 def best_k(scores: pd.DataFrame) -> int:
