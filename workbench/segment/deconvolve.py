@@ -21,11 +21,13 @@ Categorical attributes (acquisition source, region: integer codes, -1 = missing)
 beside the numeric features, as one categorical distribution per segment and attribute (a
 latent-class model, with one pseudo-count per level so that no level has probability 0). Such
 attributes are known exactly and do not fade when a subscriber stops reading, so they keep a
-lapsed reader beside the segment it came from. The model is fitted by the EM algorithm of *extreme
-deconvolution* (Bovy, Hogg & Roweis 2011, Annals of Applied Statistics 5(2B)), restricted to
-diagonal covariances so that it is vectorised over subscribers, segments and features. Its
-likelihood is exact, so the information criteria (BIC, ICL) of :meth:`DeconvolvedMixture.bic` and
-:meth:`~DeconvolvedMixture.icl` compare numbers of segments.
+lapsed reader beside the segment it came from.
+
+The model is fitted by the EM algorithm of *extreme deconvolution* (Bovy, Hogg & Roweis 2011,
+Annals of Applied Statistics 5(2B)), restricted to diagonal covariances so that it is vectorised
+over subscribers, segments and features. Its likelihood is exact, so the information criteria
+(BIC, ICL) of :meth:`DeconvolvedMixture.bic` and :meth:`~DeconvolvedMixture.icl` compare numbers
+of segments.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
     n_iter_ : int
         EM iterations of the kept fit.
     converged_ : bool
+    n_levels_ : list of int
+        Number of levels of each categorical attribute (the largest code seen in ``fit`` + 1).
     category_probs_ : list of ndarray of shape (n_components, n_levels)
         For each categorical attribute, the probability of each level in each component
         (empty when fitted without ``categories``).
