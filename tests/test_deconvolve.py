@@ -181,6 +181,11 @@ def test_categorical_attributes_separate_what_the_numbers_cannot():
         got = mixed.predict_proba(row, categories=np.array([[code]]))
         assert got == pytest.approx(expected)
         assert got != pytest.approx(mixed.predict_proba(row, categories=np.array([[0]])))
+    # an attribute that is missing everywhere changes nothing and costs no parameters
+    blank = np.column_stack([codes, np.full(n, -1)])
+    with_blank = DeconvolvedMixture(2, n_init=2, tol=1e-6, random_state=0).fit(x, categories=blank)
+    assert with_blank.n_parameters() == mixed.n_parameters()
+    assert (with_blank.labels_ == mixed.labels_).all()
     with pytest.raises(WorkbenchError, match="fitted with 1 categorical"):
         mixed.predict(row)
     with pytest.raises(WorkbenchError, match="integer codes"):

@@ -266,7 +266,7 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
         level probabilities of each categorical attribute."""
         self._check()
         k, d = self.means_.shape
-        return (k - 1) + 2 * k * d + sum(k * (n - 1) for n in self.n_levels_)
+        return (k - 1) + 2 * k * d + sum(k * max(n - 1, 0) for n in self.n_levels_)
 
     def bic(
         self,
@@ -347,9 +347,10 @@ def _codes(
 def _level_counts(resp: np.ndarray, code: np.ndarray, n_levels: int) -> np.ndarray:
     """Responsibility-weighted count of each level in each component (missing codes skipped)."""
     ok = code >= 0
-    onehot = np.zeros((int(ok.sum()), n_levels))
-    onehot[np.arange(len(onehot)), code[ok]] = 1.0
-    return resp[ok].T @ onehot
+    c, r = code[ok], resp[ok]
+    return np.stack(
+        [np.bincount(c, weights=r[:, j], minlength=n_levels) for j in range(r.shape[1])]
+    )
 
 
 def _normalise(counts: np.ndarray) -> np.ndarray:
