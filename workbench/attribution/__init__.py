@@ -15,6 +15,7 @@ model) or :func:`compare_models` (several, side by side), overall or per segment
 """
 
 from workbench.attribution.api import MODELS, attribute, compare_models
+from workbench.attribution.holdout import holdout_lift
 from workbench.attribution.journeys import (
     PATH_COLUMNS,
     Journeys,
@@ -25,7 +26,7 @@ from workbench.attribution.journeys import (
     write_paths,
 )
 from workbench.attribution.markov import MarkovAttribution
-from workbench.attribution.scorecard import holdout_lift, scorecard, share_errors, true_shares
+from workbench.attribution.scorecard import scorecard, share_errors, true_shares
 from workbench.attribution.shapley import shapley_attribution
 
 __all__ = [

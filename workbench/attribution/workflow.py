@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from workbench.attribution.holdout import holdout_lift
 from workbench.attribution.journeys import Journeys, journeys_from_world, read_paths
-from workbench.attribution.scorecard import holdout_lift
 from workbench.errors import DataError
 
 
