@@ -182,6 +182,7 @@ def main() -> None:
     from workbench.experiments.hierarchical import DiagnosticsWarning, HierarchicalABTest
     from workbench.schema import load_world
     from workbench.synth import generate_world
+    from workbench.truth import load_truth
 
     rng = np.random.default_rng(args.seed)
     small = (args.n_min + args.n_max) // 2
@@ -189,11 +190,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.replicates):
             path = generate_world("tiny", seed=args.seed + r, out=Path(tmp) / f"w{r}")
-            world = load_world(path, tables=["experiments"], include_truth=True)
-            exps = world["experiments"]
+            exps = load_world(path, tables=["experiments"])["experiments"]
+            effects = load_truth(path, tables=["truth_effects"])["truth_effects"]
             for _, e in exps.loc[exps["kind"] == "ab_test"].iterrows():
-                truth = world["truth_effects"]
-                truth = truth.loc[truth["experiment_id"] == e["experiment_id"]]
+                truth = effects.loc[effects["experiment_id"] == e["experiment_id"]]
                 table, t = simulate(
                     truth, rng, args.n_min, args.n_max, e["control_arm"], args.lift_spread
                 )

@@ -43,16 +43,16 @@ def main() -> None:
     import pandas as pd
 
     from workbench.features import compute_features
-    from workbench.schema import load_world
     from workbench.segment import K_RANGE, segment_subscribers
     from workbench.segment.evaluate import agreement, confusion
     from workbench.synth.cache import cached_world
+    from workbench.truth import load_truth
 
     t = time.perf_counter()
     out = cached_world(args.scenario, args.n, args.seed, progress=True)
     print(f"world {out.name} ready in {time.perf_counter() - t:.1f} s")
     feats = compute_features(out)
-    truth_table = load_world(out, tables=["subscribers"], include_truth=True)["truth_subscribers"]
+    truth_table = load_truth(out, tables=["truth_subscribers"])["truth_subscribers"]
     truth = truth_table.set_index("subscriber_id")["persona"]
     reach = feats["email_reachable"] == 1
     k = args.k if args.k == "auto" else int(args.k)

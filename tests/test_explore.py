@@ -79,3 +79,22 @@ def test_trailing_window_counts_recent_emails_per_subscriber(world):
     )
     d = explore.delivered_emails(world)
     assert d["emails_in_window"].tolist() == [1, 2, 3, 1]
+
+
+def test_lifecycle_summaries_take_a_transitions_table():
+    day = pd.Timestamp("2025-01-06", tz="UTC")
+    t = pd.DataFrame(
+        {
+            "subscriber_id": [1, 1, 2, 2, 1, 3],
+            "ts": [day, day + pd.Timedelta(days=1), day, day + pd.Timedelta(days=9),
+                   day + pd.Timedelta(days=10), day + pd.Timedelta(days=12)],
+            "stage": ["new", "active", "new", "active", "lapsing", "new"],
+        }
+    )  # fmt: skip
+    weeks = explore.lifecycle_by_week(t)
+    # end of week 1: subscriber 1 active, 2 new; end of week 2: 1 lapsing, 2 active, 3 new
+    assert weeks.iloc[0].to_dict() == {"new": 1, "active": 1, "lapsing": 0}
+    assert weeks.iloc[1].to_dict() == {"new": 1, "active": 1, "lapsing": 1}
+    moves = explore.lifecycle_transitions(t)
+    assert moves.loc["new", "active"] == 2 and moves.loc["active", "lapsing"] == 1
+    assert moves.to_numpy().sum() == 3

@@ -6,6 +6,7 @@ from workbench._io import file_sha256
 from workbench.paths import sample_world
 from workbench.schema import load_world
 from workbench.synth import generate_world
+from workbench.truth import load_truth
 
 SAMPLE_SCENARIO, SAMPLE_SEED = "tiny", 20261126  # keep in step with the Makefile's `sample`
 
@@ -22,6 +23,10 @@ def test_sample_world_regenerates_identically(tmp_path):
 
 
 def test_sample_world_meets_the_contract():
-    world = load_world(sample_world(), include_truth=True)
+    world = load_world(sample_world())
     assert world.meta["seed"] == SAMPLE_SEED
     assert len(world["subscribers"]) == world.meta["n_subscribers"]
+    truth = load_truth(sample_world())
+    assert truth.scenario["seed"] == SAMPLE_SEED
+    for name, rows in truth.scenario["rows"].items():
+        assert len(truth[name]) == rows, name

@@ -15,6 +15,7 @@ from workbench.errors import WorkbenchError
 from workbench.schema import TABLES, load_world
 from workbench.synth import SCENARIOS, Scenario, generate_world, load_scenario, parse_scenario
 from workbench.synth.personas import PERSONAS
+from workbench.truth import TRUTH_FILE, load_truth
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,12 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def world(tiny: Path):
-    return load_world(tiny, include_truth=True)
+    return load_world(tiny)
+
+
+@pytest.fixture(scope="module")
+def truth(tiny: Path):
+    return load_truth(tiny)
 
 
 # ------------------------------------------------------------------------------ scenarios
@@ -123,15 +129,19 @@ def test_broadcast_out_of_range(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------ the world
 
 
-def test_world_validates_and_has_every_table(tiny: Path, world) -> None:
+def test_world_validates_and_has_every_table(tiny: Path, world, truth) -> None:
     for name in TABLES:
-        assert name in world, name
+        assert (name in truth) if TABLES[name].truth else (name in world), name
     assert (tiny / "truth_lifecycle.parquet").is_file()
     meta = json.loads((tiny / "world.json").read_text())
     assert meta["seed"] == 3 and meta["n_subscribers"] == 1500
     assert meta["scenario"]["name"] == "tiny" and meta["generator_version"]
     assert meta["rows"]["subscribers"] == 1500 == len(world["subscribers"])
     assert meta["rows"]["email_events"] == len(world["email_events"])
+    # the truth's row counts and the scenario as simulated live in the truth file
+    kept = json.loads((tiny / TRUTH_FILE).read_text())
+    assert kept["rows"]["truth_subscribers"] == 1500 == len(truth["truth_subscribers"])
+    assert kept["scenario"]["personas"]["loyal_buyer"]["arm_response"]
 
 
 def test_parquet_columns_follow_contract(tiny: Path) -> None:
@@ -169,11 +179,11 @@ def test_event_mix_is_plausible(world) -> None:
     }
 
 
-def test_personas_show_their_reading_hours(world) -> None:
+def test_personas_show_their_reading_hours(world, truth) -> None:
     """Human opens by local hour: busy professionals early, caregivers late."""
     ev = world["email_events"]
     opens = ev[(ev.event_type == "opened") & ~ev.is_machine_open]
-    subs = world["subscribers"].merge(world["truth_subscribers"], on="subscriber_id")
+    subs = world["subscribers"].merge(truth["truth_subscribers"], on="subscriber_id")
     o = opens.merge(subs[["subscriber_id", "tz_offset_h", "persona"]], on="subscriber_id")
     local = o["ts"] + pd.to_timedelta(o["tz_offset_h"], unit="h")
     o["hour"] = local.dt.hour + local.dt.minute / 60
@@ -181,8 +191,8 @@ def test_personas_show_their_reading_hours(world) -> None:
     assert med["busy_professional"] < 11 < med["caregiver"]
 
 
-def test_truth_tables(world) -> None:
-    te = world["truth_effects"]
+def test_truth_tables(world, truth) -> None:
+    te = truth["truth_effects"]
     exps = world["experiments"]
     assert set(te["experiment_id"]) == set(exps["experiment_id"])
     ctrl = te.merge(exps[["experiment_id", "control_arm"]], on="experiment_id")
@@ -196,7 +206,7 @@ def test_truth_tables(world) -> None:
     ]
     piv = seg.pivot(index="persona", columns="arm", values="conversion_rate")
     assert (piv["mass"] >= piv["holdout"]).all() and (piv["segmented"] >= piv["holdout"]).all()
-    tc = world["truth_channels"].set_index("channel")
+    tc = truth["truth_channels"].set_index("channel")
     assert (tc["conversions_without"] <= tc["conversions"]).all()
     assert tc.loc["direct", "incremental_conversions"] == 0
     assert tc.loc["email", "incremental_conversions"] > tc.loc["in_app", "incremental_conversions"]
@@ -232,8 +242,8 @@ def test_factorial_arm_encoding(world) -> None:
     assert arms[0] == "subject=plain;image=product;cta=shop"
 
 
-def test_lifecycle_stages(tiny: Path) -> None:
-    lc = pd.read_parquet(tiny / "truth_lifecycle.parquet")
+def test_lifecycle_stages(truth) -> None:
+    lc = truth["truth_lifecycle"]
     assert set(lc["stage"]) <= {"new", "active", "lapsing", "lapsed", "reactivated"}
     assert {"new", "active", "lapsing", "lapsed"} <= set(lc["stage"])
 
@@ -260,7 +270,7 @@ def test_chunked_layout_and_worker_independence(tmp_path: Path) -> None:
         "part-00002.parquet",
     ]
     assert tree_sha256(a) == tree_sha256(b)
-    w = load_world(a, include_truth=True)
+    w = load_world(a)
     assert w["subscribers"]["subscriber_id"].tolist() == list(range(1, 401))
     assert w["orders"]["order_id"].is_unique
 
@@ -377,8 +387,8 @@ def test_cadence_arms_realise_their_weekly_volume(world) -> None:
     assert set(extra["variant"]) == {"4_per_week", "6_per_week"}
 
 
-def test_cadence_truth_shows_fatigue(world) -> None:
-    te = world["truth_effects"]
+def test_cadence_truth_shows_fatigue(world, truth) -> None:
+    te = truth["truth_effects"]
     te = te[te.experiment_id == _cadence_id(world)].set_index(["persona", "arm"])
     assert te["broadcasts_per_week"].notna().all() and te["open_rate"].notna().all()
     for persona in ("busy_professional", "lapsing", "caregiver"):
@@ -393,7 +403,7 @@ def test_cadence_truth_shows_fatigue(world) -> None:
             < t.loc["6_per_week", "broadcasts_per_week"]
             <= 6
         )
-    other = world["truth_effects"]
+    other = truth["truth_effects"]
     assert other.loc[other.experiment_id != _cadence_id(world), "open_rate"].isna().all()
 
 

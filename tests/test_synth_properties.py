@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from workbench.schema import load_world
 from workbench.synth import Scenario, generate_world, load_scenario
+from workbench.truth import load_truth
 
 _TINY = load_scenario("tiny")
 
@@ -19,13 +20,13 @@ def _world(seed: int, n: int, days: int):
     sc = Scenario(**{**_TINY.__dict__, "n_subscribers": n, "days": days})
     with tempfile.TemporaryDirectory() as tmp:
         out = generate_world(sc, seed=seed, out=Path(tmp) / "w")
-        return load_world(out, include_truth=True)
+        return load_world(out), load_truth(out)
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(200, 500), days=st.integers(42, 70))
 def test_world_invariants(seed: int, n: int, days: int) -> None:
-    w = _world(seed, n, days)
+    w, truth = _world(seed, n, days)
     subs = w["subscribers"].set_index("subscriber_id")
     ev = w["email_events"].join(subs, on="subscriber_id")
     tp = w["touchpoints"].join(subs, on="subscriber_id")
@@ -79,9 +80,9 @@ def test_world_invariants(seed: int, n: int, days: int) -> None:
     assert (o["ts"] > o["signup_ts"]).all()
 
     # truth
-    te = w["truth_effects"]
+    te = truth["truth_effects"]
     assert te["conversion_rate"].between(0, 1).all()
     assert (te["revenue_per_recipient"] >= 0).all()
-    tc = w["truth_channels"]
+    tc = truth["truth_channels"]
     assert (tc["conversions_without"] <= tc["conversions"]).all()
     assert np.all(tc["incremental_revenue"] >= -1e-6)

@@ -2,7 +2,11 @@
 
 Every function takes a loaded :class:`~workbench.schema.World` and an optional grouping: a Series
 indexed by ``subscriber_id`` (a persona, a segment, a region...). Without one, the whole base is
-one group called ``"all"``. Functions return tidy DataFrames; :mod:`workbench.plots` draws them.
+one group called ``"all"``; the lifecycle summaries take a table of stage transitions. Functions
+return tidy DataFrames; :mod:`workbench.plots` draws them.
+
+Nothing here reads the truth of a synthetic world. A teaching notebook that groups by the true
+personas loads them with :func:`workbench.truth.load_truth` and passes them in as the grouping.
 """
 
 from __future__ import annotations
@@ -22,12 +26,6 @@ def _group_of(world: World, group: pd.Series | None) -> pd.Series:
     g = group.rename("group")
     g.index = g.index.rename("subscriber_id")
     return g.reindex(ids.to_numpy())
-
-
-def truth_personas(world: World) -> pd.Series:
-    """True persona of each subscriber (``truth_subscribers``; for evaluation and teaching)."""
-    t = world["truth_subscribers"]
-    return t.set_index("subscriber_id")["persona"].rename("persona")
 
 
 def group_sizes(world: World, group: pd.Series | None = None) -> pd.DataFrame:
@@ -200,47 +198,14 @@ def funnel(world: World) -> pd.DataFrame:
     return out
 
 
-def persona_overview(world: World) -> pd.DataFrame:
-    """The personas a synthetic world was generated from, in plain numbers.
-
-    Read from the scenario stored in ``world.json``; a world without one (real data) has none.
-
-    Returns
-    -------
-    DataFrame
-        One row per persona: planned share, description, preferred weekday reading hour,
-        cadence tolerance (emails a week before fatigue), human open rate, median order value and
-        expected orders per 30 days.
-    """
-    scenario = world.meta.get("scenario") or {}
-    personas = scenario.get("personas") or {}
-    shares = scenario.get("shares") or {}
-    total = sum(shares.values()) or 1.0
-    rows = [
-        {
-            "persona": name,
-            "share": shares.get(name, 0.0) / total,
-            "description": p.get("description", ""),
-            "weekday_hour": p.get("weekday_hour"),
-            "cadence_tolerance": p.get("cadence_tolerance"),
-            "open_rate": p.get("open_rate"),
-            "median_order_value": p.get("order_value_median"),
-            "orders_per_30_days": 30 * p["purchase_rate"] if "purchase_rate" in p else np.nan,
-        }
-        for name, p in personas.items()
-        if shares.get(name, 0.0) > 0
-    ]
-    return pd.DataFrame(rows)
-
-
-def lifecycle_by_week(world: World, table: str = "truth_lifecycle") -> pd.DataFrame:
+def lifecycle_by_week(transitions: pd.DataFrame) -> pd.DataFrame:
     """Subscribers in each lifecycle stage at the end of every week.
 
     Parameters
     ----------
-    world : World
-    table : str, default "truth_lifecycle"
-        A table of stage transitions ``subscriber_id, ts, stage`` (one row per transition).
+    transitions : DataFrame
+        Stage transitions ``subscriber_id, ts, stage``, one row per transition (e.g. a synthetic
+        world's true lifecycle, loaded by evaluation code with :func:`workbench.truth.load_truth`).
 
     Returns
     -------
@@ -250,7 +215,7 @@ def lifecycle_by_week(world: World, table: str = "truth_lifecycle") -> pd.DataFr
     """
     from workbench.schema import LIFECYCLE_STAGES
 
-    t = world[table].sort_values(["ts", "subscriber_id"], kind="stable")
+    t = transitions.sort_values(["ts", "subscriber_id"], kind="stable")
     start = t["ts"].min().normalize()
     ends = pd.date_range(
         start + pd.Timedelta(days=7), t["ts"].max() + pd.Timedelta(days=7), freq="7D"
@@ -264,11 +229,14 @@ def lifecycle_by_week(world: World, table: str = "truth_lifecycle") -> pd.DataFr
     return out[stages].rename_axis(index="week_end", columns="stage")
 
 
-def lifecycle_transitions(world: World, table: str = "truth_lifecycle") -> pd.DataFrame:
-    """How often subscribers moved from one stage to the next (rows: from, columns: to)."""
+def lifecycle_transitions(transitions: pd.DataFrame) -> pd.DataFrame:
+    """How often subscribers moved from one stage to the next (rows: from, columns: to).
+
+    ``transitions`` is a table ``subscriber_id, ts, stage`` as for :func:`lifecycle_by_week`.
+    """
     from workbench.schema import LIFECYCLE_STAGES
 
-    t = world[table].sort_values(["subscriber_id", "ts"], kind="stable")
+    t = transitions.sort_values(["subscriber_id", "ts"], kind="stable")
     prev = t.groupby("subscriber_id")["stage"].shift()
     moves = pd.crosstab(prev.rename("from"), t["stage"].rename("to"))
     order = list(LIFECYCLE_STAGES)
@@ -285,7 +253,6 @@ def world_summary(world: World) -> str:
         lines[0] += f": scenario **{name}**, seed {meta.get('seed')}"
     if meta.get("start") and meta.get("days"):
         lines.append(f"{meta['days']} days from {meta['start']}")
-    sizes = ", ".join(f"{len(df):,} {name}" for name, df in world.tables.items() if not
-                      name.startswith("truth_"))  # fmt: skip
+    sizes = ", ".join(f"{len(df):,} {name}" for name, df in world.tables.items())
     lines.append(f"Tables: {sizes}.")
     return "  \n".join(lines)

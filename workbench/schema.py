@@ -532,7 +532,9 @@ class World:
     path : Path
         The folder it was loaded from.
     meta : dict
-        Contents of ``world.json`` (empty for a folder of exports without one).
+        Contents of ``world.json`` (empty for a folder of exports without one): what a method may
+        know (scenario name, seed, period, sizes, calendar, experiment designs), never the truth,
+        which evaluation code loads with :func:`workbench.truth.load_truth`.
     tables : dict of str to DataFrame
         The tables that were loaded, with contract dtypes.
     """
@@ -555,20 +557,19 @@ class World:
         return _table_source(self.path, name)
 
 
-def load_world(
-    path: str | Path, tables: Iterable[str] | None = None, include_truth: bool = False
-) -> World:
+def load_world(path: str | Path, tables: Iterable[str] | None = None) -> World:
     """Load a world folder (Parquet or CSV exports) and validate it against the contract.
+
+    Only the analysis tables load here; the truth of a synthetic world (``truth_*`` tables,
+    ``truth_scenario.json``) is for evaluation code, through :func:`workbench.truth.load_truth`.
 
     Parameters
     ----------
     path : path
         The world folder.
     tables : iterable of str, optional
-        The tables to load (default: every non-truth table present). ``subscribers`` is always
+        The analysis tables to load (default: every one present). ``subscribers`` is always
         loaded, since references are checked against it.
-    include_truth : bool, default False
-        Also load the ``truth_*`` tables present (evaluation code only).
 
     Returns
     -------
@@ -576,22 +577,30 @@ def load_world(
 
     Raises
     ------
+    WorkbenchError
+        When a table name is unknown or a truth table.
     DataError
         When a table breaks the contract or refers to unknown subscribers, campaigns or
         experiments.
     """
+    from workbench.truth import public_meta
+
     root = Path(path)
     if not root.is_dir():
         raise WorkbenchError(f"{root}: no such world folder")
     meta: dict[str, Any] = {}
     if (root / "world.json").is_file():
-        meta = json.loads((root / "world.json").read_text())
+        # a world from generator < 1.3 still carries its truth in world.json: leave it out
+        meta = public_meta(json.loads((root / "world.json").read_text()))
     wanted = list(ANALYSIS_TABLES if tables is None else tables)
-    if include_truth:
-        wanted += [t for t in TRUTH_TABLES if t not in wanted]
     for name in wanted:
         if name not in TABLES:
             raise WorkbenchError(f"unknown table '{name}'; tables are {', '.join(TABLES)}")
+        if TABLES[name].truth:
+            raise WorkbenchError(
+                f"'{name}' is ground truth: evaluation code loads it with "
+                "workbench.truth.load_truth, methods never do"
+            )
     names = ["subscribers"] + [n for n in wanted if n != "subscribers"]
     loaded: dict[str, pd.DataFrame] = {}
     for name in names:

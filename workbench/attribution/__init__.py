@@ -2,7 +2,10 @@
 
 Start from a world (:func:`journeys_from_world`) or a paths file in the ChannelAttribution layout
 (:func:`read_paths`), then credit conversions and value to channels with :func:`attribute` (one
-model) or :func:`compare_models` (several, side by side), overall or per segment.
+model) or :func:`compare_models` (several, side by side), overall or per segment. Channel holdouts
+measure incrementality from data (:func:`holdout_lift`); evaluation code scores credited shares
+against a synthetic world's true incremental shares (:func:`scorecard`, with ``truth_channels``
+from :func:`workbench.truth.load_truth`).
 
 >>> import pandas as pd
 >>> from workbench.attribution import attribute
@@ -15,6 +18,7 @@ model) or :func:`compare_models` (several, side by side), overall or per segment
 """
 
 from workbench.attribution.api import MODELS, attribute, compare_models
+from workbench.attribution.holdout import holdout_lift
 from workbench.attribution.journeys import (
     PATH_COLUMNS,
     Journeys,
@@ -25,7 +29,7 @@ from workbench.attribution.journeys import (
     write_paths,
 )
 from workbench.attribution.markov import MarkovAttribution
-from workbench.attribution.scorecard import holdout_lift, scorecard, share_errors, true_shares
+from workbench.attribution.scorecard import scorecard, share_errors, true_shares
 from workbench.attribution.shapley import shapley_attribution
 
 __all__ = [

@@ -1,4 +1,8 @@
-"""The attribution notebook's inputs in one call: journeys or paths, truth and holdouts."""
+"""The attribution notebook's inputs in one call: journeys or paths, and holdouts.
+
+The truth (``truth_channels``) is not among them: the notebook's scorecard section loads it with
+:func:`workbench.truth.load_truth` from :attr:`AttributionInputs.world`.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from workbench.attribution.holdout import holdout_lift
 from workbench.attribution.journeys import Journeys, journeys_from_world, read_paths
-from workbench.attribution.scorecard import holdout_lift
 from workbench.errors import DataError
 
 
@@ -24,8 +28,8 @@ class AttributionInputs:
         The paths table (ChannelAttribution layout, ``segment`` first when segmented).
     by : str or None
         The segment column to pass to :func:`~workbench.attribution.attribute` (``None``: none).
-    truth : DataFrame or None
-        The world's ``truth_channels``, when present.
+    world : Path or None
+        The world folder the journeys come from (``None`` for a paths file).
     holdouts : DataFrame
         :func:`~workbench.attribution.holdout_lift` of the world's channel holdouts (may be empty).
     source : str
@@ -35,7 +39,7 @@ class AttributionInputs:
     data: pd.DataFrame | Journeys
     paths: pd.DataFrame
     by: str | None
-    truth: pd.DataFrame | None
+    world: Path | None
     holdouts: pd.DataFrame
     source: str
 
@@ -63,20 +67,14 @@ def load_inputs(
     tables = ["subscribers", "touchpoints", "orders"]
     w = load_world(folder, tables=tables)
     j = journeys_from_world(w, lookback_days=lookback_days, segment=segment_col or None)
-    truth: pd.DataFrame | None = None
     holdouts = empty
-    try:
-        truth = load_world(folder, tables=["truth_channels"], include_truth=True)["truth_channels"]
-    except DataError as exc:  # a world without truth (real data) is fine
-        if "table not found" not in exc.problem:
-            raise
     try:
         x = load_world(folder, tables=["experiments", "assignments", "orders"])
         holdouts = holdout_lift(x["experiments"], x["assignments"], x["orders"])
-    except DataError as exc:  # so is a world without experiments
+    except DataError as exc:  # a world without experiments (real data) is fine
         if "table not found" not in exc.problem:
             raise
     by = "segment" if segment_col else None
     return AttributionInputs(
-        j, j.to_paths(by_segment=bool(segment_col)), by, truth, holdouts, f"world {folder}"
+        j, j.to_paths(by_segment=bool(segment_col)), by, Path(folder), holdouts, f"world {folder}"
     )

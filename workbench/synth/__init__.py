@@ -3,12 +3,14 @@
 >>> from workbench.synth import generate_world
 >>> generate_world("tiny", seed=0, out="datasets/generated/tiny-0")  # doctest: +SKIP
 
-A world follows the contract of :mod:`workbench.schema` and adds three truth tables:
+A world follows the contract of :mod:`workbench.schema` and adds four truth tables:
 ``truth_subscribers`` (persona and latent traits), ``truth_effects`` (true conversion and revenue
 per persona x arm of every experiment), ``truth_channels`` (incremental conversions per channel
-from a
-counterfactual run with common random numbers), plus ``truth_lifecycle`` (one row per lifecycle
-transition: subscriber_id, day, ts, stage in new / active / lapsing / lapsed / reactivated).
+from a counterfactual run with common random numbers) and ``truth_lifecycle`` (one row per
+lifecycle transition: subscriber_id, day, ts, stage in new / active / lapsing / lapsed /
+reactivated), plus ``truth_scenario.json`` (the scenario as simulated: persona mix and every
+persona's parameters). Evaluation code loads them with :func:`workbench.truth.load_truth`;
+``world.json`` keeps only what a user of the world may know.
 ``subscribers.email`` holds a synthetic address ``subscriber-<id>@example.com`` (a domain
 reserved for examples, never a real one).
 

@@ -16,6 +16,13 @@ are sorted within each part (by subscriber, then time); files are written by pya
 pandas metadata) with zstd level 1, dictionary encoding of category strings only, delta encoding
 of sorted ids and times, and fixed row groups; ``world.json`` holds no clock time. Same scenario
 and seed give byte-identical files.
+
+Truth
+-----
+``world.json`` records only what a user of the world may know (the scenario without its personas,
+their shares or true lifts; the analysis tables' row counts). The scenario as simulated and the
+truth tables' row counts go to ``truth_scenario.json``, which only
+:func:`workbench.truth.load_truth` reads.
 """
 
 from __future__ import annotations
@@ -49,9 +56,10 @@ from workbench.synth.simulate import (
     ChunkResult,
     ChunkSimulator,
 )
+from workbench.truth import TRUTH_FILE, public_scenario
 
 #: Bumped whenever the same scenario and seed would give different data.
-GENERATOR_VERSION = "1.2"
+GENERATOR_VERSION = "1.3"
 PART_TABLES = (
     "subscribers",
     "email_events",
@@ -466,6 +474,7 @@ class _WorldWriter:
                 ),
             ),
         )
+        rows = dict(sorted(self.rows.items()))
         meta: dict[str, Any] = {
             "scenario_name": sc.name,
             "seed": seed,
@@ -475,13 +484,21 @@ class _WorldWriter:
             "chunk_size": sc.chunk_size,
             "n_chunks": self.n_chunks,
             "layout": "parts" if self.n_chunks > 1 else "single",
-            "rows": dict(sorted(self.rows.items())),
+            "rows": {k: n for k, n in rows.items() if not TABLES[k].truth},
             "generator": "workbench.synth",
             "generator_version": GENERATOR_VERSION,
             "workbench_version": workbench.__version__,
+            "scenario": public_scenario(sc.to_dict()),
+        }
+        truth: dict[str, Any] = {
+            "scenario_name": sc.name,
+            "seed": seed,
+            "generator_version": GENERATOR_VERSION,
+            "rows": {k: n for k, n in rows.items() if TABLES[k].truth},
             "scenario": sc.to_dict(),
         }
-        (self.root / "world.json").write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n")
+        for name, data in ((TRUTH_FILE, truth), ("world.json", meta)):
+            (self.root / name).write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
 
     def _effects_table(self) -> pa.Table:
         rows: dict[str, list[Any]] = {

@@ -159,7 +159,11 @@ class Scenario:
     experiments: tuple[ExperimentSpec, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolved scenario as JSON-ready data (recorded in ``world.json``)."""
+        """The resolved scenario as JSON-ready data.
+
+        Recorded in full in ``truth_scenario.json``; ``world.json`` gets it without the truth
+        (:func:`workbench.truth.public_scenario`).
+        """
         d = asdict(self)
         d["start"] = self.start.isoformat()
         d["personas"] = {k: asdict(v) for k, v in self.personas.items() if k in self.shares}
