@@ -12,7 +12,7 @@ help:
 	@echo "make report   generate a world and write reports/<run-id>/ (report.html, notebooks, manifest)"
 	@echo "make test     lint + the whole test suite (unit, property, notebooks)"
 	@echo "make sample   regenerate the committed sample world datasets/sample/"
-	@echo "make bench    run the benchmark scripts (slow: 1M subscribers)"
+	@echo "make bench    every README figure: benchmarks, then scores against the truth (slow)"
 	@echo "make lock     re-resolve requirements.lock from pyproject.toml (needs the registry)"
 
 env: $(STAMP)
@@ -36,9 +36,15 @@ report: $(STAMP)
 sample: $(STAMP)
 	$(BIN)/workbench generate --scenario tiny --seed 20261126 --out datasets/sample --overwrite
 
+# Every figure of the README comes from here, on a fresh clone: speed and memory (bench_*.py), then
+# the scores against the truth (eval_segment.py, calibration.py) with the README's arguments.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@echo "== machine: $$(nproc) cores, load average $$(cut -d' ' -f1-3 /proc/loadavg), $$(git rev-parse --short HEAD)"
+	@for b in benchmarks/bench_*.py; do echo "== $$b (load $$(cut -d' ' -f1 /proc/loadavg))"; $(BIN)/python $$b || exit 1; done
+	@for s in "0 --cadence" 1; do echo "== benchmarks/eval_segment.py --seed $$s --ceiling --unreachable cluster"; \
+	  $(BIN)/python benchmarks/eval_segment.py --seed $$s --ceiling --unreachable cluster || exit 1; done
+	@echo "== benchmarks/calibration.py --replicates 12"; $(BIN)/python benchmarks/calibration.py --replicates 12
 
 lock:
 	@py=$$(scripts/find-python) || exit 1; tmp=$$(mktemp -d); \
