@@ -5,16 +5,18 @@
    package (PyPI ``bayesian-testing``, benchmark-only dependency; skipped when not installed),
    one ``BinaryDataTest`` per segment as that package works, in the same run. Prints both times,
    their ratio and the largest difference of P(best) (the peer estimates it by simulation).
-2. Hierarchical PyMC model with ``--segments`` segments (target ≤ 30 s sampling after
-   compilation, diagnostics passing) against the unpooled PyMC model on the same data, with each
-   NUTS implementation of ``--samplers`` (nutpie, the default when installed, and PyMC's own).
-   Sampling time is the sampler's own ``sampling_time`` (tuning included); compilation is the
-   rest of the ``pm.sample`` call.
+2. Hierarchical PyMC model with ``--segments`` segments (target ≤ 10 s sampling on 2 cores with
+   R-hat ≤ 1.01, bulk ESS ≥ 400 and no divergences), with each NUTS implementation of
+   ``--samplers`` (nutpie, the default, and PyMC's own) in the same run, and their ratio
+   (``--unpooled`` adds the unpooled model). Sampling time is the sampler's own
+   ``sampling_time`` (tuning included); compilation is the rest of the ``pm.sample`` call. ESS
+   per second is the smallest bulk ESS over the model's parameters per second of sampling.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_abtest.py [--cells 10000] [--segments 1000] [--skip-pymc]
-        [--samplers nutpie,pymc] [--chains 2] [--draws 2000] [--tune 1000]
+        [--samplers nutpie,pymc] [--chains 2] [--draws 2000] [--tune 1000] [--seed 0]
+        [--unpooled] [--skip-conjugate]
 """
 
 from __future__ import annotations
@@ -59,7 +61,9 @@ def bench_conjugate(n_cells: int, repeats: int = 3) -> None:
     print(f"conjugate, {len(df):,} cells ({df['segment'].nunique():,} segments × 2 arms)")
     print(f"  workbench ConjugateABTest (exact quadrature): {t_ours:.3f} s (best of {repeats})")
     t0 = time.perf_counter()
-    rev = ConjugateABTest(n_draws=4000).fit(table.assign(revenue=table["conversions"] * 50.0))
+    rev = ConjugateABTest(metric="revenue", n_draws=4000).fit(
+        table.assign(revenue=table["conversions"] * 50.0)
+    )
     t_rev = time.perf_counter() - t0
     print(f"  workbench revenue metric (4,000 draws per cell): {t_rev:.3f} s")
     del rev
@@ -84,7 +88,13 @@ def bench_conjugate(n_cells: int, repeats: int = 3) -> None:
 
 
 def bench_hierarchical(
-    n_segments: int, draws: int, tune: int, chains: int, samplers: list[str]
+    n_segments: int,
+    draws: int,
+    tune: int,
+    chains: int,
+    samplers: list[str],
+    unpooled: bool = False,
+    seed: int = 0,
 ) -> None:
     from workbench.experiments import from_aggregated
     from workbench.experiments.hierarchical import HierarchicalABTest
@@ -92,27 +102,39 @@ def bench_hierarchical(
     table = from_aggregated(make_cells(n_segments, seed=1))
     print(
         f"PyMC models, {n_segments:,} segments × 2 arms, {chains} chains × {draws} draws "
-        f"({tune} tune)"
+        f"({tune} tune), seed {seed}"
     )
-    for sampler in samplers:
-        for pooling in ("partial", "none"):
+    per_sampler = {}
+    for pooling in ("partial", "none") if unpooled else ("partial",):
+        for sampler in samplers:
             model = HierarchicalABTest(
                 pooling=pooling,
                 draws=draws,
                 tune=tune,
                 chains=chains,
                 sampler=sampler,
-                seed=0,
+                seed=seed,
                 warn=False,
             ).fit(table)
-            info = model.sampling_
+            info, diag = model.sampling_, model.diagnostics_
+            stats = model.idata_["sample_stats"]
+            steps = float(stats["n_steps"].values.mean()) if "n_steps" in stats else float("nan")
+            ess_s = diag.min_ess_bulk / info.sampling_time
             name = "partial pooling" if pooling == "partial" else "no pooling"
             print(
-                f"  {info.sampler:6s} {name:15s} (target_accept {model.target_accept_}) "
-                f"sampling {info.sampling_time:5.1f} s, "
-                f"compile {info.compile_time:5.1f} s; {model.diagnostics_} → "
-                f"{'OK' if model.diagnostics_.ok else 'FAILED'}"
+                f"  {info.sampler:6s} {name:15s} (target_accept {model.target_accept_}): "
+                f"sampling {info.sampling_time:5.1f} s, compile {info.compile_time:5.1f} s, "
+                f"{steps:4.1f} leapfrog steps/draw; {diag} → {'OK' if diag.ok else 'FAILED'}; "
+                f"min bulk ESS per second {ess_s:5.1f}"
             )
+            if pooling == "partial":
+                per_sampler[info.sampler] = (info.sampling_time, ess_s)
+    if {"nutpie", "pymc"} <= set(per_sampler):
+        (t_n, e_n), (t_p, e_p) = per_sampler["nutpie"], per_sampler["pymc"]
+        print(
+            f"  partial pooling, PyMC NUTS / nutpie: sampling time {t_p / t_n:.1f}×, "
+            f"ESS per second {e_n / e_p:.1f}× in nutpie's favour"
+        )
 
 
 def main() -> None:
@@ -123,14 +145,30 @@ def main() -> None:
     p.add_argument("--tune", type=int, default=1000)
     p.add_argument("--chains", type=int, default=2)
     p.add_argument("--samplers", default="auto,pymc", help="comma-separated: auto, nutpie, pymc")
+    p.add_argument("--seed", type=int, default=0, help="seed of the PyMC fits")
+    p.add_argument("--unpooled", action="store_true", help="also fit the unpooled PyMC model")
     p.add_argument("--skip-pymc", action="store_true")
+    p.add_argument("--skip-conjugate", action="store_true")
     args = p.parse_args()
-    bench_conjugate(args.cells)
+    print(f"load average at start: {_loadavg()}")
+    if not args.skip_conjugate:
+        bench_conjugate(args.cells)
     if not args.skip_pymc:
         from workbench.experiments._sampling import resolve_sampler
 
         samplers = list(dict.fromkeys(resolve_sampler(s) for s in args.samplers.split(",")))
-        bench_hierarchical(args.segments, args.draws, args.tune, args.chains, samplers)
+        bench_hierarchical(
+            args.segments, args.draws, args.tune, args.chains, samplers, args.unpooled, args.seed
+        )
+    print(f"load average at end: {_loadavg()}")
+
+
+def _loadavg() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "n/a"
 
 
 if __name__ == "__main__":

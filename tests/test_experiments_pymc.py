@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,11 +31,28 @@ def _known(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     return from_aggregated(df), pd.DataFrame(truth, columns=["segment", "arm", "p"])
 
 
-def test_hierarchical_recovers_known_effects_and_shrinks_small_segments():
+# The sampling tests run on one seed per run, WORKBENCH_TEST_SEED (default 1); their tolerances
+# hold on every seed of a study over several (see the test docstrings), not on this one only.
+SEED = int(os.environ.get("WORKBENCH_TEST_SEED", "1"))
+# a small fit: 2 chains × 1,000 draws (R-hat and ESS limits relaxed accordingly; the defaults
+# are R-hat 1.01 and bulk ESS 400 for 2 × 2,000 draws)
+SMALL = dict(draws=1000, tune=1000, chains=2, ess_min=150, rhat_max=1.02)
+
+
+@pytest.fixture(scope="module")
+def nutpie_fit():
     table, truth = _known()
-    # tiny test chains: relaxed limits (the defaults are R-hat 1.01 and bulk ESS 400)
-    params = dict(draws=500, tune=800, chains=2, seed=1, ess_min=100, rhat_max=1.02)
-    model = HierarchicalABTest(**params).fit(table)
+    return table, truth, HierarchicalABTest(sampler="nutpie", seed=SEED, **SMALL).fit(table)
+
+
+def test_hierarchical_recovers_known_effects_and_shrinks_small_segments(nutpie_fit):
+    """nutpie (the default sampler). Seeds 0-4 of this fit: max R-hat 1.003-1.007, min bulk
+    ESS 484-693 (σ_δ is the slowest), no divergences; 10 of 10 rates inside their HDI,
+    P(μ_δ > 0) = 1.000, μ_δ's 90 % interval 0.251-0.255 to 0.434-0.438 around 0.3, the tiny
+    segment's lift 0.39 (unpooled 6.0), the same 11 of 12 posterior predictive p-values inside."""
+    table, truth, model = nutpie_fit
+    assert model.sampling_.sampler == "nutpie"
+    assert model.result_.attrs["sampler"] == "nutpie"
     assert model.diagnostics_.ok, str(model.diagnostics_)
     res = model.result_.merge(truth, on=["segment", "arm"])
     big = res.loc[res["segment"] != "s5"]
@@ -50,25 +69,43 @@ def test_hierarchical_recovers_known_effects_and_shrinks_small_segments():
     assert ((ppc["p_value"] > 0.01) & (ppc["p_value"] < 0.99)).mean() >= 0.9
     # few segments: the default target acceptance is the careful one
     assert model.target_accept_ == 0.99
-    assert model.result_.attrs["sampler"] == model.sampling_.sampler
-    # same seed, same numbers
-    again = HierarchicalABTest(**params).fit(table)
+    # data-rich baselines centred, the tiny segment's non-centred
+    assert model.centred_.tolist() == [True] * 5 + [False]
+
+
+def test_same_seed_same_draws_on_nutpie(nutpie_fit):
+    """nutpie: a fixed seed reproduces the draws bit for bit on the same machine."""
+    table, _, model = nutpie_fit
+    again = HierarchicalABTest(sampler="nutpie", seed=SEED, **SMALL).fit(table)
     np.testing.assert_array_equal(again.rate_draws_, model.rate_draws_)
 
 
-def test_pymc_nuts_fallback_gives_the_same_posterior():
-    table, _ = _known()
-    params = dict(draws=500, tune=800, chains=2, seed=3, ess_min=100, rhat_max=1.02)
-    ref = HierarchicalABTest(**params).fit(table)
-    fallback = HierarchicalABTest(sampler="pymc", target_accept=0.95, **params).fit(table)
-    assert fallback.sampling_.sampler == "pymc"
-    assert fallback.target_accept_ == 0.95
-    assert fallback.sampling_.sampling_time > 0
-    assert fallback.result_.attrs["sampler"] == "pymc"
-    # two samplers, one posterior: rates agree within Monte Carlo error
-    a, b = ref.result_["rate_mean"].to_numpy(), fallback.result_["rate_mean"].to_numpy()
-    width = (ref.result_["rate_hdi_high"] - ref.result_["rate_hdi_low"]).to_numpy()
-    assert np.all(np.abs(a - b) < 0.15 * width)
+def test_pymc_nuts_and_nutpie_give_the_same_posterior(nutpie_fit):
+    """PyMC's NUTS against nutpie on the same model: the cell rates agree within Monte Carlo
+    error. The bound is 4 standard errors of the difference of two posterior means (each with
+    its own bulk ESS); seeds 0-4: largest |z| over the 12 cells 1.56-2.34. PyMC's fit passes
+    the same diagnostics at its default target_accept of 0.99 (seeds 0-4 with 2 × 500 draws:
+    max R-hat 1.005-1.011, min bulk ESS 396-453, no divergences; at 0.95 two seeds of five had
+    one divergence)."""
+    from arviz_stats import ess
+
+    table, _, ref = nutpie_fit
+    pymc = HierarchicalABTest(sampler="pymc", seed=SEED, **SMALL).fit(table)
+    assert pymc.sampling_.sampler == "pymc"
+    assert pymc.result_.attrs["sampler"] == "pymc"
+    assert pymc.target_accept_ == 0.99
+    assert pymc.sampling_.sampling_time > 0
+    assert pymc.diagnostics_.ok, str(pymc.diagnostics_)
+
+    def mean_se(model):
+        p = model.idata_["posterior"]["p"]
+        return p.mean(("chain", "draw")).values, (
+            p.std(("chain", "draw")).values / np.sqrt(ess(p.to_dataset(), method="bulk")["p"])
+        ).values
+
+    (m1, se1), (m2, se2) = mean_se(ref), mean_se(pymc)
+    z = np.abs(m1 - m2) / np.sqrt(se1**2 + se2**2)
+    assert z.max() < 4.0, z.round(2)
 
 
 def test_bad_diagnostics_warn_and_fail_the_cli(tmp_path, capsys):
@@ -99,7 +136,9 @@ def test_factorial_effects_match_cell_logits():
             rows.append(("all", f"subject={subject};cta={cta}", 6000, c))
     df = pd.DataFrame(rows, columns=["segment", "arm", "n", "conversions"])
     table = from_aggregated(df, control="subject=plain;cta=shop")
-    model = FactorialLogisticModel(draws=300, tune=400, chains=2, seed=2, ess_min=100)
+    model = FactorialLogisticModel(
+        draws=300, tune=400, chains=2, seed=2, ess_min=100, sampler="nutpie"
+    )
     eff = model.fit(table).effects_.set_index("term")
     # with this much data the 2 × 2 saturated model's effects are the contrasts of cell logits
     lg = df.set_index("arm").eval("log(conversions / (n - conversions))")

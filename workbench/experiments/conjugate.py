@@ -29,6 +29,7 @@ Everything is vectorised over the segment × arm grid.
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import numpy as np
@@ -120,10 +121,23 @@ def prob_beat_exact(a_c: float, b_c: float, a_v: int, b_v: float) -> float:
 _BREAKS = np.array([-12.0, -4.0, -1.5, 1.5, 4.0, 12.0])
 
 
-def panel_nodes(
+@functools.cache
+def _cumulative_matrix(n: int) -> np.ndarray:
+    """``C[i, m] = ∫_{-1}^{t_i} ℓ_m(s) ds`` for the ``n`` Gauss–Legendre nodes ``t``.
+
+    ``ℓ_m`` is the Lagrange polynomial of node ``m``: ``C @ f(t)`` integrates the interpolant of
+    ``f`` from ``-1`` to each node (spectral integration, exact for polynomials of degree < n).
+    """
+    leg = np.polynomial.legendre
+    t, _ = leg.leggauss(n)
+    integrals = np.stack([leg.legval(t, leg.legint(np.eye(n)[j], lbnd=-1)) for j in range(n)], 1)
+    return integrals @ np.linalg.inv(leg.legvander(t, n - 1))
+
+
+def panel_grid(
     centre: np.ndarray, scale: np.ndarray, nodes_per_panel: int = 12
-) -> tuple[np.ndarray, np.ndarray]:
-    """Composite Gauss–Legendre nodes on [0, 1] resolving several bell-shaped densities.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Composite Gauss–Legendre panels on [0, 1] resolving several bell-shaped densities.
 
     Panels break at ``centre ± (1.5, 4, 12) · scale`` of every density of a row, so each one is
     integrated accurately however narrow it is next to the others.
@@ -136,15 +150,51 @@ def panel_nodes(
 
     Returns
     -------
-    x, w : ndarray, shape (S, N)
-        Nodes and weights (zero-width panels get zero weights).
+    x, w : ndarray, shape (S, P, n)
+        Nodes and weights of each panel (zero-width panels get zero weights).
+    left : ndarray, shape (S, P)
+        Left end of each panel.
+    half : ndarray, shape (S, P, 1)
+        Half-width of each panel.
     """
     br = np.clip(centre[..., None] + scale[..., None] * _BREAKS, 0.0, 1.0)
     br = np.sort(br.reshape(len(br), -1), axis=1)  # (S, P + 1)
     t, w = np.polynomial.legendre.leggauss(nodes_per_panel)
     half = np.diff(br, axis=1)[..., None] / 2  # (S, P, 1)
     x = br[:, :-1, None] + half * (t + 1)
-    return x.reshape(len(br), -1), (w * half).reshape(len(br), -1)
+    return x, w * half, br[:, :-1], half
+
+
+def panel_nodes(
+    centre: np.ndarray, scale: np.ndarray, nodes_per_panel: int = 12
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of :func:`panel_grid`, flattened to shape ``(S, N)``."""
+    x, w, _, _ = panel_grid(centre, scale, nodes_per_panel)
+    return x.reshape(len(x), -1), w.reshape(len(w), -1)
+
+
+def _panel_cdf(
+    a: np.ndarray, b: np.ndarray, left: np.ndarray, half: np.ndarray, dens: np.ndarray
+) -> np.ndarray:
+    """``Beta(a, b)`` CDF at the nodes of panels from its density at the nodes.
+
+    Exact at each panel's left end (``betainc``), spectral integration of the density inside
+    the panel: one incomplete beta function per panel instead of one per node.
+
+    Parameters
+    ----------
+    a, b : ndarray, broadcastable to ``left``
+    left : ndarray, shape (..., P)
+        Left ends of the panels (already mapped to the Beta variable's scale).
+    half : ndarray, shape (..., P, 1)
+        Half-widths of the panels on the Beta variable's scale.
+    dens : ndarray, shape (..., P, n)
+        Density at the panel nodes.
+    """
+    n = dens.shape[-1]
+    start = special.betainc(a, b, np.clip(left, 0.0, 1.0))
+    inside = half * (dens.reshape(-1, n) @ _cumulative_matrix(n).T).reshape(dens.shape)
+    return np.clip(start[..., None] + inside, 0.0, 1.0)
 
 
 def _beta_moments(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -183,13 +233,15 @@ def beta_decision_stats(
     # padded arms get the control's nodes (harmless duplicates of breakpoints)
     ctrl_mean = mean[s_idx, control][:, None]
     ctrl_sd = sd[s_idx, control][:, None]
-    x, w = panel_nodes(
+    x, w, left, half = panel_grid(
         np.where(mask, mean, ctrl_mean), np.where(mask, sd, ctrl_sd), nodes_per_panel
     )
-    x3 = x[:, None, :]  # (S, 1, N)
-    dens = w[:, None, :] * np.exp(_beta_logpdf(x3, a[..., None], b[..., None]))  # (S, K, N)
-    cdf = special.betainc(a[..., None], b[..., None], x3)
-    cdf = np.where(mask[..., None], cdf, 1.0)  # absent arms never win
+    n_seg, n_panels, n_nodes = x.shape
+    pdf = np.exp(_beta_logpdf(x[:, None], a[..., None, None], b[..., None, None]))  # (S,K,P,n)
+    cdf = _panel_cdf(a[..., None], b[..., None], left[:, None], half[:, None], pdf)
+    x3 = x.reshape(n_seg, 1, -1)  # (S, 1, N)
+    dens = (w[:, None] * pdf).reshape(n_seg, a.shape[1], -1)  # (S, K, N)
+    cdf = np.where(mask[..., None], cdf.reshape(dens.shape), 1.0)  # absent arms never win
     k = a.shape[1]
     others = np.stack(
         [np.prod(np.delete(cdf, kk, axis=1), axis=1) for kk in range(k)], axis=1
@@ -237,20 +289,20 @@ def ratio_stats(
     mean_c, sd_c = _beta_moments(a_c, b_c)
     mean_v, sd_v = _beta_moments(a_v, b_v)
 
-    def nodes(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        r = r[:, None]
-        return panel_nodes(
-            np.concatenate([mean_c, mean_v / r], axis=1),
-            np.concatenate([sd_c, sd_v / r], axis=1),
+    def cdf_pdf(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r3 = r[:, None, None]
+        x, w, left, half = panel_grid(
+            np.concatenate([mean_c, mean_v / r[:, None]], axis=1),
+            np.concatenate([sd_c, sd_v / r[:, None]], axis=1),
             nodes_per_panel,
         )
-
-    def cdf_pdf(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, w = nodes(r)
-        dens = w * np.exp(_beta_logpdf(x, a_c, b_c))
-        y = np.clip(r[:, None] * x, 0.0, 1.0)
-        cdf = (dens * special.betainc(a_v, b_v, y)).sum(-1)
-        pdf = (dens * x * np.exp(_beta_logpdf(y, a_v, b_v))).sum(-1)
+        a3, b3 = a_v[..., None], b_v[..., None]
+        dens = w * np.exp(_beta_logpdf(x, a_c[..., None], b_c[..., None]))
+        y = np.clip(r3 * x, 0.0, 1.0)
+        f_v = np.exp(_beta_logpdf(y, a3, b3))  # 0 beyond 1
+        f_v_cdf = _panel_cdf(a_v, b_v, r[:, None] * left, r3 * half, f_v)  # F_v(r x)
+        cdf = (dens * f_v_cdf).sum((-2, -1))
+        pdf = (dens * x * f_v).sum((-2, -1))
         return cdf, pdf
 
     mu = (

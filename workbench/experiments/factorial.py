@@ -86,7 +86,7 @@ class FactorialLogisticModel:
     draws, tune, chains : int
         NUTS settings (default 2000, 1000, 2).
     sampler : {"auto", "nutpie", "pymc"}, default "auto"
-        NUTS implementation: nutpie when installed, else PyMC's.
+        NUTS implementation: ``"auto"`` is nutpie, ``"pymc"`` PyMC's own NUTS.
     seed : int, default 0
     warn : bool, default True
         Emit a :class:`~workbench.experiments.hierarchical.DiagnosticsWarning` on failed

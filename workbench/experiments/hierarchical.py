@@ -1,25 +1,32 @@
 """Hierarchical (partially pooled) Bayesian analysis of A/B/n tests across micro-segments.
 
-Model (conversion), on the logit scale, non-centred::
+Model (conversion), on the logit scale::
 
     logit p[s, k] = α[s] + δ[s, k]                 (δ[s, control] = 0)
-    α[s]    = μ_α + σ_α · z_α[s]                    μ_α ~ N(logit p̄, 1.5), σ_α ~ HalfNormal(1)
-                                                    (centred α[s] ~ N(μ_α, σ_α) for
-                                                    data-rich segments, see ``baseline``)
-    δ[s, k] = μ_δ[k] + σ_δ[k] · z_δ[s, k]           μ_δ ~ N(0, 0.5),   σ_δ ~ HalfNormal(0.3)
+    α[s]    ~ N(μ_α, σ_α)                           μ_α ~ N(logit p̄, 1.5), σ_α ~ HalfNormal(1)
+    δ[s, k] ~ N(μ_δ[k], σ_δ[k])                     μ_δ ~ N(0, 0.5),   σ_δ ~ HalfNormal(0.3)
     conversions[s, k] ~ Binomial(n[s, k], p[s, k])
+
+The parametrisation the sampler sees is chosen per segment (the posterior is the same): lifts
+are non-centred, ``δ = μ_δ + σ_δ · z``; a data-poor baseline is non-centred too, and a data-rich
+one is sampled as the segment's mean logit over its arms, ``m[s] = α[s] + Σ_k δ[s, k] / K``
+(``baseline``): its control and variant cells then inform ``m`` and ``δ`` separately, where
+``α`` and ``δ`` would be anti-correlated (that ridge, with non-centred lifts of data-rich
+segments, is what made the six-segment test model diverge now and then at target_accept 0.99).
 
 so each segment's baseline and each arm's lift in that segment are drawn towards what the other
 segments show, as much as the data say segments are alike (``σ``). Small segments borrow
 strength; large ones keep their own estimate. With ``pooling="none"`` every ``α[s]`` and
 ``δ[s, k]`` gets its own fixed prior (``N(logit p̄, 1.5)`` and ``N(0, 1)``): the unpooled model.
 
-Revenue adds the mean order value ``v[s, k] = exp(ν[s] + γ[s, k])`` with the same structure, and
+Revenue adds the mean order value ``v[s, k] = exp(ν[s] + γ[s, k])`` with the same structure
+(order-value effects ``γ`` are centred where both cells have at least
+``centred_min_conversions / 2`` conversions: order values are measured well there), and
 the revenue of a cell's ``c`` converters is ``Gamma(k·c, k / v)`` (order values
 ``Gamma(k, k / v)`` with the shape ``k`` of :mod:`~workbench.experiments.conjugate`). Revenue per
 recipient is ``p · v``.
 
-Sampling runs on nutpie when it is installed (PyMC's NUTS otherwise). The sampler's health is
+Sampling runs on nutpie (``sampler="pymc"``: PyMC's NUTS). The sampler's health is
 checked after fitting (R-hat ≤ 1.01 and bulk ESS on the hyper-parameters, the per-segment
 baselines and lifts and the cell rates; no divergences); a failure emits a
 :class:`DiagnosticsWarning` (and makes the CLI exit non-zero).
@@ -33,6 +40,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from workbench.errors import WorkbenchError
 from workbench.experiments._sampling import Sampler, sample
@@ -101,12 +109,78 @@ def diagnose(
     return Diagnostics(max_r, min_e, div, rhat_max, ess_min)
 
 
-_MANY_SEGMENTS = 100  # from here on the default target_accept is 0.9 (else 0.99)
+_MANY_SEGMENTS = 100  # from here on the default target_accept is 0.85 (else 0.99)
 
 
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return float(np.log(p / (1 - p)))
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Cells of a results table on a ``segment × (control, variants...)`` grid."""
+
+    seg: np.ndarray  # segment index of each row
+    col: np.ndarray  # column of each row (0 = control, 1 + i = variants[i])
+    present: np.ndarray  # (S, K) which grid cells hold a row
+    segments: pd.Index
+    variants: list[str]
+
+    @property
+    def n_segments(self) -> int:
+        return len(self.segments)
+
+    def values(self, column: pd.Series) -> np.ndarray:
+        """One value per row placed on the grid (0 in absent cells)."""
+        out = np.zeros(self.present.shape)
+        out[self.seg, self.col] = column.to_numpy(float)
+        return out
+
+
+def _grid(table: pd.DataFrame, control: str) -> _Grid:
+    seg, segments = pd.factorize(table["segment"], sort=False)
+    variants = sorted(a for a in table["arm"].unique() if a != control)
+    col = table["arm"].map({control: 0} | {a: i + 1 for i, a in enumerate(variants)})
+    col = col.to_numpy("int64")
+    present = np.zeros((len(segments), len(variants) + 1), dtype=bool)
+    present[seg, col] = True
+    return _Grid(seg, col, present, pd.Index(segments), variants)
+
+
+def _binomln(n: np.ndarray, k: np.ndarray) -> np.ndarray:
+    return special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+
+
+def _binomial_logit_logp(value: Any, n: Any, eta: Any, const: Any) -> Any:
+    """Binomial log-likelihood on the logit scale: ``c·η − n·log(1 + e^η)`` + log C(n, c)."""
+    import pytensor.tensor as pt
+
+    return value * eta - n * pt.softplus(eta) + const
+
+
+def _binomial_logit_dist(n: Any, eta: Any, const: Any, size: Any) -> Any:
+    import pymc as pm
+
+    return pm.Binomial.dist(n=n, logit_p=eta, size=size)
+
+
+def _order_value_logp(value: Any, k: Any, kc: Any, log_v: Any, const: Any) -> Any:
+    """Revenue of ``c`` converters, ``Gamma(k·c, k / v)`` with ``v = exp(log_v)``.
+
+    Cells without revenue have ``kc = 0`` and ``value = 0`` and add nothing.
+    """
+    import pytensor.tensor as pt
+
+    return const - kc * log_v - k * value * pt.exp(-log_v)
+
+
+def _order_value_dist(k: Any, kc: Any, log_v: Any, const: Any, size: Any) -> Any:
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    shape = pt.switch(kc > 0, kc, 1.0)
+    return pm.Gamma.dist(alpha=shape, beta=k * pt.exp(-log_v), size=size)
 
 
 class HierarchicalABTest:
@@ -123,8 +197,13 @@ class HierarchicalABTest:
         segments with little data (the usual micro-segment case, where the centred form opens
         a funnel); for data-rich segments the data pin the baseline down and the centred form
         samples far better. ``"auto"`` mixes them per segment: centred when the segment has at
-        least ``centred_min_conversions`` conversions. Lifts are always non-centred (they are
-        weakly identified per segment).
+        least ``centred_min_conversions`` conversions. A centred baseline is sampled as the
+        segment's mean level over its arms (see :meth:`_levels`).
+    lift : {"noncentred", "centred", "auto"}, default "noncentred"
+        Parametrisation of each variant's lift in each segment. Lifts usually differ little
+        between segments (``σ_δ`` near 0), where only the non-centred form avoids the funnel.
+        ``"auto"`` centres the lifts whose control and variant cells both have at least
+        ``centred_min_conversions / 2`` conversions (better when the lifts really differ).
     centred_min_conversions : int, default 100
     hdi : float, default 0.9
     loss_threshold : float, default 0.01
@@ -137,13 +216,16 @@ class HierarchicalABTest:
     cores : int, optional
         Parallel chains (default ``min(chains, 2)``).
     target_accept : float, optional
-        NUTS target acceptance. By default 0.99 for fewer than 100 segments and 0.9 from 100 on:
-        with few segments the spreads ``σ`` are weakly identified and their funnel needs small
-        steps (which cost little in a small model), while with many segments the spreads are
-        pinned down, the mixed centred / non-centred geometry is easy, and 0.9 samples without
-        divergences at a third of the cost. Raise it if a fit reports divergences.
+        NUTS target acceptance. By default 0.99 for fewer than 100 segments and 0.85 from 100
+        on: with few segments the spreads ``σ`` are weakly identified and their funnel needs
+        small steps (which cost little in a small model), while with many segments the spreads
+        are pinned down and the geometry is close to Gaussian in a few thousand dimensions,
+        where 0.85 lets most trajectories stop at 15 leapfrog steps instead of 31 (1,000
+        segments: bulk ESS about 1,200 of 4,000 draws, no divergences). Raise it if a fit
+        reports divergences.
     sampler : {"auto", "nutpie", "pymc"}, default "auto"
-        NUTS implementation: nutpie when installed (several times faster), else PyMC's.
+        NUTS implementation: ``"auto"`` is nutpie (pinned; about 3× faster), ``"pymc"``
+        PyMC's own NUTS.
     seed : int, default 0
     progressbar : bool, default False
     warn : bool, default True
@@ -162,8 +244,10 @@ class HierarchicalABTest:
     rate_draws_ : ndarray, shape (S, K, D)
         Posterior draws of each cell's conversion rate (padded grid, see ``layout_``).
     layout_ : Layout
-    centred_ : ndarray of bool
+    centred_ : ndarray of bool, shape (S,)
         Which segment baselines were parametrised centred.
+    lift_centred_ : ndarray of bool, shape (S, K - 1)
+        Which conversion lifts (segment × variant) were parametrised centred.
     target_accept_ : float
         The target acceptance used.
     sampling_ : SamplingInfo
@@ -175,6 +259,7 @@ class HierarchicalABTest:
         metric: Literal["conversion", "revenue"] = "conversion",
         pooling: Literal["partial", "none"] = "partial",
         baseline: Literal["auto", "noncentred", "centred"] = "auto",
+        lift: Literal["auto", "noncentred", "centred"] = "noncentred",
         centred_min_conversions: int = 100,
         hdi: float = 0.9,
         loss_threshold: float = 0.01,
@@ -195,6 +280,7 @@ class HierarchicalABTest:
         self.metric = metric
         self.pooling = pooling
         self.baseline = baseline
+        self.lift = lift
         self.centred_min_conversions = centred_min_conversions
         self.hdi = hdi
         self.loss_threshold = loss_threshold
@@ -214,87 +300,139 @@ class HierarchicalABTest:
 
     # ------------------------------------------------------------------------------ model
     def build_model(self, table: pd.DataFrame) -> Any:
-        """The PyMC model of a results table (not sampled)."""
+        """The PyMC model of a results table (not sampled).
+
+        The cells are laid out on a ``segment × (control, variants...)`` grid (absent cells have
+        ``n = 0`` and add nothing to the likelihood), so the linear predictor is a broadcast sum
+        rather than a gather, and its gradient needs no scatter. The conversion likelihood is the
+        binomial on the logit scale, ``c·η − n·softplus(η)`` (one transcendental function per
+        cell); its random draws are PyMC's ``Binomial``.
+        """
         import pymc as pm
 
         if self.metric not in ("conversion", "revenue"):
             raise WorkbenchError(f"unknown metric '{self.metric}' (conversion or revenue)")
         if self.pooling not in ("partial", "none"):
             raise WorkbenchError(f"unknown pooling '{self.pooling}' (partial or none)")
-        if self.metric == "revenue" and "revenue" not in table.columns:
-            raise WorkbenchError("the revenue metric needs a revenue column")
-        control = table.attrs["control"]
-        seg_codes, segments = pd.factorize(table["segment"], sort=False)
-        variants = sorted(a for a in table["arm"].unique() if a != control)
-        arm_code = table["arm"].map({a: i for i, a in enumerate(variants)}).to_numpy()
-        is_var = table["arm"].to_numpy() != control
-        n = table["n"].to_numpy("int64")
-        c = table["conversions"].to_numpy("int64")
-        pooled = _logit(c.sum() / n.sum())
         if self.baseline not in ("auto", "noncentred", "centred"):
             raise WorkbenchError(f"unknown baseline '{self.baseline}' (auto, noncentred, centred)")
-        seg_conv = np.bincount(seg_codes, weights=c)
+        if self.lift not in ("auto", "noncentred", "centred"):
+            raise WorkbenchError(f"unknown lift '{self.lift}' (auto, noncentred, centred)")
+        if self.metric == "revenue" and "revenue" not in table.columns:
+            raise WorkbenchError("the revenue metric needs a revenue column")
+        g = _grid(table, table.attrs["control"])
+        n, c = g.values(table["n"]), g.values(table["conversions"])
+        pooled = _logit(c.sum() / n.sum())
+        seg_conv = c.sum(axis=1)
         if self.baseline == "auto":
             self.centred_ = seg_conv >= self.centred_min_conversions
         else:
-            self.centred_ = np.full(len(segments), self.baseline == "centred")
-        coords = {"segment": list(segments), "variant": variants, "cell": np.arange(len(table))}
-        vi = np.where(is_var, arm_code, 0).astype("int64")
+            self.centred_ = np.full(g.n_segments, self.baseline == "centred")
+        # a lift is pinned down by the data when both its cells have many conversions
+        rich = g.present[:, 1:] & (
+            np.minimum(c[:, :1], c[:, 1:]) >= self.centred_min_conversions / 2
+        )
+        if self.lift == "auto":
+            self.lift_centred_ = rich
+        else:
+            self.lift_centred_ = g.present[:, 1:] & (self.lift == "centred")
+        coords = {"segment": list(g.segments), "variant": g.variants, "cell": np.arange(len(table))}
         with pm.Model(coords=coords) as model:
-            alpha = self._level("alpha", pooled, 1.5, 1.0, "segment")
-            delta = self._effect("delta", 0.5, 0.3, 1.0)
-            eta = alpha[seg_codes] + np.where(is_var, 1.0, 0.0) * delta[seg_codes, vi]
-            p = pm.Deterministic("p", pm.math.invlogit(eta), dims="cell")
-            pm.Binomial("conversions", n=n, p=p, observed=c, dims="cell")
+            eta = self._levels(
+                "alpha", "delta", g, self.lift_centred_, pooled, (1.5, 1.0), (0.5, 0.3, 1.0)
+            )
+            pm.CustomDist(
+                "conversions",
+                n,
+                eta,
+                _binomln(n, c),
+                logp=_binomial_logit_logp,
+                dist=_binomial_logit_dist,
+                observed=c,
+            )
+            pm.Deterministic("p", pm.math.invlogit(eta[g.seg, g.col]), dims="cell")
             if self.metric == "revenue":
                 from workbench.experiments.conjugate import order_value_shape_estimate
 
                 k = order_value_shape_estimate(table)
-                rev = table["revenue"].to_numpy(float)
-                has = c > 0
+                rev = g.values(table["revenue"])
+                has = (c > 0) & (rev > 0)
                 m0 = float(np.log(rev.sum() / max(c.sum(), 1)))
-                nu = self._level("nu", m0, 1.0, 0.5, "segment")
-                gamma = self._effect("gamma", 0.3, 0.2, 0.5)
-                log_v = nu[seg_codes] + np.where(is_var, 1.0, 0.0) * gamma[seg_codes, vi]
-                v = pm.Deterministic("order_value", pm.math.exp(log_v), dims="cell")
-                if has.any():
-                    idx = np.flatnonzero(has)
-                    pm.Gamma(
-                        "revenue",
-                        alpha=k * c[idx],
-                        beta=k / v[idx],
-                        observed=rev[idx],
-                    )
+                # order values are measured well wherever there are many orders, and their
+                # differences between arms vary more across segments: centred where data-rich
+                log_v = self._levels("nu", "gamma", g, rich, m0, (1.0, 0.5), (0.3, 0.2, 0.5))
+                kc = np.where(has, k * c, 0.0)
+                with np.errstate(divide="ignore"):
+                    const = np.where(has, kc * np.log(k) - special.gammaln(kc), 0.0)
+                    const += np.where(has, (kc - 1) * np.log(np.where(has, rev, 1.0)), 0.0)
+                pm.CustomDist(
+                    "revenue",
+                    np.float64(k),
+                    kc,
+                    log_v,
+                    const,
+                    logp=_order_value_logp,
+                    dist=_order_value_dist,
+                    observed=np.where(has, rev, 0.0),
+                )
+                pm.Deterministic("order_value", pm.math.exp(log_v[g.seg, g.col]), dims="cell")
         return model
 
-    def _level(self, name: str, centre: float, scale: float, tau: float, dim: str) -> Any:
+    def _levels(
+        self,
+        level: str,
+        effect: str,
+        g: _Grid,
+        effect_centred: np.ndarray,
+        centre: float,
+        level_prior: tuple[float, float],
+        effect_prior: tuple[float, float, float],
+    ) -> Any:
+        """Linear predictor on the grid: segment level plus each variant's effect.
+
+        ``level[s]`` (``alpha`` or ``nu``) and ``effect[s, k]`` (``delta`` or ``gamma``) are
+        deterministic functions of standardised free variables ``*_raw``. Data-poor levels and
+        effects are non-centred (``level = μ + σ·raw``); data-rich ones are centred. A centred
+        level is sampled as the segment's *mean* over its arms, ``raw = level + Σ_k effect / K``
+        (``raw ~ N(μ + Σ_k effect / K, σ)``, the same prior): the data pin the mean and the
+        differences down separately, where level and effect would be strongly anti-correlated.
+
+        Returns
+        -------
+        TensorVariable, shape (S, K)
+        """
         import pymc as pm
         import pytensor.tensor as pt
 
+        scale, tau = level_prior
+        mu_scale, eff_tau, none_scale = effect_prior
+        var = g.present[:, 1:].astype(float)
         if self.pooling == "none":
-            return pm.Normal(name, centre, scale, dims=dim)
-        mu = pm.Normal(f"{name}_mu", centre, scale)
-        sigma = pm.HalfNormal(f"{name}_sigma", tau)
-        cen = np.flatnonzero(self.centred_)
-        non = np.flatnonzero(~self.centred_)
-        level = pt.zeros(len(self.centred_))
-        if len(cen):  # data-rich segments: centred
-            level = pt.set_subtensor(level[cen], pm.Normal(f"{name}_c", mu, sigma, shape=len(cen)))
-        if len(non):  # data-poor segments: non-centred
-            z = pm.Normal(f"{name}_z", 0.0, 1.0, shape=len(non))
-            level = pt.set_subtensor(level[non], mu + sigma * z)
-        return pm.Deterministic(name, level, dims=dim)
-
-    def _effect(self, name: str, mu_scale: float, tau: float, none_scale: float) -> Any:
-        import pymc as pm
-
-        dims = ("segment", "variant")
-        if self.pooling == "none":
-            return pm.Normal(name, 0.0, none_scale, dims=dims)
-        mu = pm.Normal(f"{name}_mu", 0.0, mu_scale, dims="variant")
-        sigma = pm.HalfNormal(f"{name}_sigma", tau, dims="variant")
-        z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
-        return pm.Deterministic(name, mu + sigma * z, dims=dims)
+            lev = pm.Normal(level, centre, scale, dims="segment")
+            eff = pm.Normal(effect, 0.0, none_scale, dims=("segment", "variant"))
+        else:
+            wd = effect_centred.astype(float)
+            e_mu = pm.Normal(f"{effect}_mu", 0.0, mu_scale, dims="variant")
+            e_sigma = pm.HalfNormal(f"{effect}_sigma", eff_tau, dims="variant")
+            e_raw = pm.Normal(
+                f"{effect}_raw", wd * e_mu, wd * e_sigma + (1 - wd), dims=("segment", "variant")
+            )
+            eff = pm.Deterministic(
+                effect,
+                wd * e_raw + (1 - wd) * (e_mu + e_sigma * e_raw),
+                dims=("segment", "variant"),
+            )
+            wa = self.centred_.astype(float)
+            l_mu = pm.Normal(f"{level}_mu", centre, scale)
+            l_sigma = pm.HalfNormal(f"{level}_sigma", tau)
+            shift = wa * (eff * var).sum(axis=1) / g.present.sum(axis=1)
+            l_raw = pm.Normal(
+                f"{level}_raw", wa * l_mu + shift, wa * l_sigma + (1 - wa), dims="segment"
+            )
+            lev = pm.Deterministic(
+                level, wa * l_raw - shift + (1 - wa) * (l_mu + l_sigma * l_raw), dims="segment"
+            )
+        return pt.concatenate([lev[:, None], lev[:, None] + eff], axis=1)
 
     # -------------------------------------------------------------------------------- fit
     def fit(self, table: pd.DataFrame) -> HierarchicalABTest:
@@ -314,7 +452,7 @@ class HierarchicalABTest:
         self.target_accept_ = (
             self.target_accept
             if self.target_accept is not None
-            else (0.99 if n_segments < _MANY_SEGMENTS else 0.9)
+            else (0.99 if n_segments < _MANY_SEGMENTS else 0.85)
         )
         idata, self.sampling_ = sample(
             model,
@@ -328,9 +466,9 @@ class HierarchicalABTest:
             sampler=self.sampler,
         )
         self.idata_ = idata
-        # the model's parameters: hyper-parameters and the per-segment effects built from the
-        # non-centred auxiliaries (the z's themselves are not reported quantities)
-        names = [v.name for v in model.free_RVs if not v.name.endswith("_z")]
+        # the model's parameters: hyper-parameters and the per-segment levels and effects built
+        # from the standardised auxiliaries (the raws themselves are not reported quantities)
+        names = [v.name for v in model.free_RVs if not v.name.endswith("_raw")]
         names += [d.name for d in model.deterministics]
         self.diagnostics_ = diagnose(idata, names, rhat_max=self.rhat_max, ess_min=self.ess_min)
         if self.warn and not self.diagnostics_.ok:
