@@ -173,8 +173,13 @@ def test_wrong_type(tmp_path):
         d["n_items"] = ["two", "1"]
         return d
 
-    err = _broken(tmp_path, "orders", mutate)
-    assert err.column == "n_items" and err.n_rows == 1 and "row 0" in str(err)
+    # CSV is text: each value is parsed, the bad ones are named by line
+    err = _broken(tmp_path / "csv", "orders", mutate, fmt="csv")
+    assert err.column == "n_items" and err.n_rows == 1 and "line 2: 'two'" in str(err)
+    # Parquet is typed: text stored where the contract wants int64 is refused as a whole
+    err = _broken(tmp_path / "parquet", "orders", mutate)
+    assert err.column == "n_items" and "orders.parquet" in err.source
+    assert "stored as text" in err.problem and "expected int64" in err.problem
 
 
 def test_duplicate_ids(tmp_path):
