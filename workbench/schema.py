@@ -691,6 +691,8 @@ class _Relation:
     frame: pd.DataFrame | None = None
     csv: str | None = None
     casts: dict[str, str] = field(default_factory=dict)
+    #: Columns no row can leave null: Parquet REQUIRED fields in every file.
+    no_nulls: frozenset[str] = frozenset()
 
     @property
     def raw(self) -> str:
@@ -750,8 +752,10 @@ def _checks(rel: _Relation, present: Mapping[str, _Relation]) -> list[_Check]:
             whole = f"({x} <> trunc({x}) OR abs({x}) >= 9.2e18)"
             out.append(row("values that are not whole numbers", whole))
         if not c.nullable:
-            nan = f" OR isnan({x})" if stored == "float" else ""
-            out.append(row("missing values", f"{x} IS NULL{nan}"))
+            missing = [] if c.name in rel.no_nulls else [f"{x} IS NULL"]
+            missing += [f"isnan({x})"] if stored == "float" else []
+            if missing:
+                out.append(row("missing values", " OR ".join(missing)))
         if stored == "float":
             out.append(row("infinite values", f"isinf({x})"))
         if c.allowed is not None:
@@ -894,6 +898,7 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, name: str, path: Path) -> _Rel
     files = parquet_files(path, source)
     stored: dict[str, str] = {}
     exact: dict[str, bool] = {}
+    required: dict[str, bool] = {}
     for f in files:
         where = str(f) if len(files) > 1 else source
         try:
@@ -921,13 +926,18 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, name: str, path: Path) -> _Rel
             if prev is None or prev == "null" or (kind in ("float", "decimal") and prev == "int"):
                 stored[c.name] = kind
             exact[c.name] = exact.get(c.name, True) and typ == c.arrow_type
+            required[c.name] = required.get(c.name, True) and not schema.field(c.name).nullable
+        for c in table.columns:  # absent from this part: null in its rows
+            if c.name not in schema.names:
+                required[c.name] = False
     # the checks read lossless casts (int32 -> BIGINT, naive or ns times -> TIMESTAMPTZ, ...);
     # an int column stored as floats is cast only in the public view, once checked whole
     later = [c for c in stored if table.column(c).kind == "int" and stored[c] in _FRACTIONAL]
     casts = {
         c: _DUCK_TYPES[table.column(c).kind] for c in stored if not exact[c] and c not in later
     }
-    rel = _Relation(name, source, stored, files=files, casts=casts)
+    no_nulls = frozenset(c for c, req in required.items() if req and c in stored)
+    rel = _Relation(name, source, stored, files=files, casts=casts, no_nulls=no_nulls)
     con.execute(f"CREATE OR REPLACE VIEW {rel.raw} AS SELECT * FROM {rel.scan()}")
     final = ", ".join(f"CAST({c} AS BIGINT) AS {c}" for c in later)
     replace = f" REPLACE ({final})" if final else ""
