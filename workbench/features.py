@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from workbench.errors import DataError, WorkbenchError
-from workbench.schema import TABLES, World, open_tables
+from workbench.schema import TABLES, World, damaged_file_error, open_tables
 
 if TYPE_CHECKING:
     import duckdb
@@ -445,12 +445,20 @@ def compute_features(
     Raises
     ------
     DataError
-        When a table is missing or breaks the contract.
+        When a table is missing, breaks the contract or is a damaged file.
     """
+    import duckdb
+
     con = world_connection(world)
     try:
         ts = default_as_of(con) if as_of is None else _as_timestamp(as_of)
         return _features_sql(con, ts)
+    except duckdb.Error as exc:
+        where = world.path if isinstance(world, World) else world
+        err = damaged_file_error(exc, where)
+        if err is None:
+            raise
+        raise err from None
     finally:
         con.close()
 
