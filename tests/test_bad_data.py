@@ -401,6 +401,7 @@ INPUT_CASES = [
      lambda p: p.write_text(AGGREGATED.replace("n,conversions", "n,n")),
      "column 'n': column appears twice in the header line", []),
     ("garbage-parquet", "abtest", "r.parquet", _garbage, "not a readable Parquet file", []),
+    ("garbage-gzip", "abtest", "r.csv.gz", _garbage, "cannot be read as CSV", []),
     ("truncated-parquet", "abtest", "r.parquet", _truncated_parquet(AGGREGATED),
      "not a readable Parquet file", []),
     ("recipients-not-binary", "abtest", "r.csv",

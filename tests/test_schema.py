@@ -446,3 +446,10 @@ def test_validate_table_checks_rules_within_a_row_and_keeps_csv_lines(tmp_path):
     small_tables()["orders"].assign(n_items=[1, 0]).to_csv(path, index=False)
     with pytest.raises(DataError, match=r"values below 1 in 1 row \(first: line 3: 0\)"):
         validate_table(read_csv(path, text=True), "orders", source=str(path))
+
+
+def test_validate_table_without_coercion_wants_contract_dtypes():
+    orders = small_tables()["orders"]
+    assert validate_table(orders, "orders", coerce=False)["revenue"].dtype == "float64"
+    with pytest.raises(DataError, match="column 'revenue': has type str, expected float64"):
+        validate_table(orders.assign(revenue=["54.5", "12"]), "orders", coerce=False)

@@ -365,7 +365,7 @@ class Rule:
         A reference column of ``table`` (:attr:`TableSchema.references`); the rule is checked
         whenever the referenced table is in the world.
     show : tuple of (label, SQL) pairs
-        What is shown of each offending row.
+        What is shown of each offending row (default: the blamed column).
     doc : str
         Why the rule holds, for generated worlds and real exports alike.
     """
@@ -806,6 +806,7 @@ def _checks(rel: _Relation, present: Mapping[str, _Relation]) -> list[_Check]:
         r = f"r_{rule.via}"
         cond = f"coalesce(NOT ({rule.valid.format(t='t', r=r)}), false)"
         shown = tuple((lab, sql.format(t="t", r=r)) for lab, sql in rule.show)
+        shown = shown or (("", f"t.{rule.column}"),)
         via = (rule.via,) if rule.via else ()
         out.append(_Check(rule.column, rule.problem, f"count_if({cond})", cond, shown, via=via))
     return out
@@ -1109,7 +1110,9 @@ def validate_table(
             if c.name in df.columns and not _has_contract_dtype(df[c.name], c):
                 s = df[c.name]
                 if not (_frame_kind(s) == "float" and c.kind == "int" and not c.nullable):
-                    raise DataError(source, c.name, f"has type {s.dtype}, expected {c.kind}")
+                    raise DataError(
+                        source, c.name, f"has type {s.dtype}, expected {_EXPECTED[c.kind]}"
+                    )
     con = _connect()
     try:
         _validate(con, _open_frame(con, name, df, source, csv), {})
