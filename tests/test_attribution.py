@@ -323,9 +323,9 @@ def test_roundtrip(tmp_path, suffix: str) -> None:
 def test_read_csv_with_unquoted_comma(tmp_path) -> None:
     f = tmp_path / "p.csv"
     f.write_text("path,total_conversions,total_null\nemail > sms,1,0\nemail, sms,2,3\n")
-    with pytest.raises(DataError, match="fields where the header has 3") as err:
+    with pytest.raises(DataError, match="line 3 has 4 fields, header has 3") as err:
         read_paths(f)
-    assert "row 1" in str(err.value)
+    assert err.value.column == "path" and "unquoted path" in str(err.value)
 
 
 def test_read_missing_file(tmp_path) -> None:
@@ -374,5 +374,5 @@ def test_cli_bad_file_exits_2_with_one_line(tmp_path, capsys) -> None:
     out = tmp_path / "o.csv"
     assert main(["attribute", "--paths", str(src), "--model", "last", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
-    assert "total_conversions" in err and "row 1" in err and "\n" not in err
+    assert "total_conversions" in err and "line 3" in err and "\n" not in err
     assert not out.exists()

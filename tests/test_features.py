@@ -22,6 +22,7 @@ from workbench.features import (
     default_as_of,
     describe,
     evidence_column,
+    world_connection,
 )
 from workbench.schema import load_world
 
@@ -282,3 +283,32 @@ def test_reachability_flags(tmp_path):
     assert f.loc[3, "opens_per_week"] == pytest.approx(f.loc[3, "n_opens"] / max(weeks, 1))
     before = compute_features(feature_world(tmp_path / "clean"), as_of=AS_OF)
     assert f.loc[1, "emails_per_week"] == before.loc[1, "emails_per_week"]  # soft bounce
+
+
+def test_parquet_in_compatible_types_gives_the_same_features(tmp_path, world):
+    """The DuckDB views cast what the checks accepted: int32 ids, naive ns times, float ids."""
+    ref = compute_features(world, as_of=AS_OF)
+    subs = pd.read_parquet(world / "subscribers.parquet")
+    subs["subscriber_id"] = subs["subscriber_id"].astype("int32")
+    subs["signup_ts"] = subs["signup_ts"].dt.tz_localize(None).astype("datetime64[ns]")
+    subs.to_parquet(world / "subscribers.parquet", index=False)
+    ev = pd.read_parquet(world / "email_events.parquet")
+    ev["subscriber_id"] = ev["subscriber_id"].astype("float64")
+    ev["campaign_id"] = ev["campaign_id"].astype("int16")
+    ev.to_parquet(world / "email_events.parquet", index=False)
+    pd.testing.assert_frame_equal(compute_features(world, as_of=AS_OF), ref)
+    ev["subscriber_id"] += 0.5
+    ev.to_parquet(world / "email_events.parquet", index=False)
+    with pytest.raises(DataError, match="not whole numbers"):
+        compute_features(world, as_of=AS_OF)
+
+
+def test_world_connection_checks_like_load_world(tmp_path, world):
+    orders = pd.read_parquet(world / "orders.parquet")
+    orders.loc[0, "revenue"] = -1.0
+    orders.to_parquet(world / "orders.parquet", index=False)
+    with pytest.raises(DataError) as a:
+        world_connection(world)
+    with pytest.raises(DataError) as b:
+        load_world(world)
+    assert str(a.value) == str(b.value) and "values below 0" in str(a.value)

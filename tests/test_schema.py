@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from workbench._read import read_csv
 from workbench.errors import DataError, WorkbenchError
-from workbench.schema import TABLES, load_world, validate_table
+from workbench.schema import RULES, TABLE_ORDER, TABLES, load_world, open_tables, validate_table
 
 
 def _ts(*values: str) -> pd.Series:
@@ -173,8 +174,13 @@ def test_wrong_type(tmp_path):
         d["n_items"] = ["two", "1"]
         return d
 
-    err = _broken(tmp_path, "orders", mutate)
-    assert err.column == "n_items" and err.n_rows == 1 and "row 0" in str(err)
+    # CSV is text: each value is parsed, the bad ones are named by line
+    err = _broken(tmp_path / "csv", "orders", mutate, fmt="csv")
+    assert err.column == "n_items" and err.n_rows == 1 and "line 2: 'two'" in str(err)
+    # Parquet is typed: text stored where the contract wants int64 is refused as a whole
+    err = _broken(tmp_path / "parquet", "orders", mutate)
+    assert err.column == "n_items" and "orders.parquet" in err.source
+    assert "stored as text" in err.problem and "expected int64" in err.problem
 
 
 def test_duplicate_ids(tmp_path):
@@ -264,3 +270,186 @@ def test_arrow_schema_matches_contract():
     schema = TABLES["email_events"].arrow_schema()
     assert schema.names == TABLES["email_events"].column_names
     assert str(schema.field("ts").type) == "timestamp[us, tz=UTC]"
+
+
+# ------------------------------------------------------------------- cross-table rules, types
+
+
+def _shift(col: str, days: float, rows: list[int]):
+    def mutate(d):
+        d.loc[rows, col] = d.loc[rows, col] - pd.Timedelta(days=days)
+        return d
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    ("table", "mutate", "column", "problem"),
+    [
+        ("subscribers", lambda d: d.assign(unsubscribed_ts=d["signup_ts"] - pd.Timedelta("1h")),
+         "unsubscribed_ts", "unsubscribed before signup_ts"),
+        ("experiments", lambda d: d.assign(control_arm="C"), "control_arm",
+         "control arm not among the experiment's arms"),
+        ("email_events", _shift("ts", 400, [1]), "ts", "before the subscriber's signup_ts"),
+        ("touchpoints", _shift("ts", 30, [0]), "ts", "email touch before the subscriber's"),
+        ("touchpoints", lambda d: d.assign(channel=["sms", "organic_search"]), "channel",
+         "differs from the channel of the touch's campaign"),
+        ("assignments", lambda d: d.assign(arm=["A", "treatment"]), "arm",
+         "arm not listed in the experiment's arms"),
+        ("assignments", _shift("assigned_ts", 1, [1]), "assigned_ts",
+         "before the experiment's start_ts"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_cross_table_rules(tmp_path, table, mutate, column, problem, fmt):
+    err = _broken(tmp_path, table, mutate, fmt)
+    assert err.column == column and problem in err.problem and err.n_rows >= 1
+    assert f"{table}.{fmt}" in err.source
+
+
+def test_email_event_of_an_sms_campaign(tmp_path):
+    tables = small_tables()
+    tables["campaigns"].loc[0, "channel"] = "sms"
+    tables["touchpoints"].loc[0, "channel"] = "sms"  # keep the touch on its campaign's channel
+    with pytest.raises(DataError) as info:
+        load_world(write_world(tmp_path / "w", tables))
+    err = info.value
+    assert err.column == "campaign_id" and "not an email campaign" in err.problem
+    assert err.n_rows == 4 and "campaign channel='sms'" in str(err)
+
+
+def test_what_real_exports_do_is_allowed(tmp_path):
+    """Orders, non-email touches and unsubscribe-time events around the signup are legitimate."""
+    tables = small_tables()
+    signup = tables["subscribers"].set_index("subscriber_id")["signup_ts"]
+    tables["orders"]["ts"] = tables["orders"]["subscriber_id"].map(signup) - pd.Timedelta(days=90)
+    tables["touchpoints"].loc[1, "ts"] = signup[3] - pd.Timedelta(days=60)  # organic search
+    tables["assignments"]["assigned_ts"] = tables["assignments"]["assigned_ts"] + pd.Timedelta(1)
+    tables["email_events"]["variant"] = ["x", "x", "x", None]  # ESP labels, not arm names
+    world = load_world(write_world(tmp_path / "w", tables))
+    assert (world["orders"]["ts"] < world["orders"]["subscriber_id"].map(signup)).all()
+
+
+def test_rules_and_references_checked_whichever_tables_are_asked_for(tmp_path):
+    tables = small_tables()
+    tables["experiments"]["control_arm"] = "C"
+    root = write_world(tmp_path / "w", tables)
+    # campaigns refer to experiments: reading campaigns checks experiments too
+    with pytest.raises(DataError, match="control arm not among") as a:
+        load_world(root, tables=["campaigns"])
+    with pytest.raises(DataError) as b:
+        load_world(root)
+    assert str(a.value) == str(b.value)
+    assert load_world(root, tables=["orders"])["orders"].shape[0] == 2  # no path to experiments
+
+
+def test_table_order_puts_referenced_tables_first():
+    pos = {n: i for i, n in enumerate(TABLE_ORDER)}
+    assert set(TABLE_ORDER) == set(TABLES)
+    for name, t in TABLES.items():
+        for target in t.references.values():
+            assert pos[target.split(".")[0]] < pos[name]
+    for rule in RULES:
+        assert rule.column in TABLES[rule.table].column_names
+        if rule.via:
+            assert rule.via in TABLES[rule.table].references
+
+
+def test_every_rule_is_exercised_and_kept_by_the_sample():
+    """Each rule has rows to judge in the committed sample world, and none breaks it."""
+    import duckdb
+
+    from workbench.paths import sample_world
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    opened = open_tables(con, sample_world(), list(TABLES))
+    for rule in RULES:
+        table = TABLES[rule.table]
+        join = ""
+        if rule.via:
+            ttable, tcol = table.references[rule.via].split(".")
+            join = f"JOIN {ttable} r ON t.{rule.via} = r.{tcol}"
+        valid = rule.valid.format(t="t", r="r")
+        judged, kept = con.execute(
+            f"SELECT count({valid}), count_if({valid}) FROM {rule.table} t {join}"
+        ).fetchall()[0]
+        assert judged > 0 and kept == judged, (rule.table, rule.column, judged, kept)
+    assert set(opened) == set(TABLES)
+    con.close()
+
+
+def test_parquet_stored_in_compatible_types_reads_as_the_contract(tmp_path):
+    """int32 ids, float32 offsets, naive and nanosecond times, float ids with nulls, dates."""
+    ref = load_world(write_world(tmp_path / "ref", small_tables()))
+    tables = small_tables()
+    s = tables["subscribers"]
+    s["subscriber_id"] = s["subscriber_id"].astype("int32")
+    s["tz_offset_h"] = s["tz_offset_h"].astype("float32")
+    s["signup_ts"] = s["signup_ts"].dt.tz_localize(None).astype("datetime64[ns]")
+    tables["touchpoints"]["campaign_id"] = tables["touchpoints"]["campaign_id"].astype("float64")
+    o = tables["orders"]
+    o["ts"] = o["ts"].dt.tz_convert("Europe/Paris").astype("datetime64[ns, Europe/Paris]")
+    o["n_items"] = o["n_items"].astype("float64")
+    o["revenue"] = o["revenue"].round(2).astype("float32")
+    root = write_world(tmp_path / "w", tables)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    e = pq.read_table(root / "experiments.parquet")
+    i = e.schema.get_field_index("start_ts")
+    e = e.set_column(i, "start_ts", pa.array([pd.Timestamp("2026-01-10").date()], pa.date32()))
+    pq.write_table(e, root / "experiments.parquet")
+    world = load_world(root)
+    for name, df in ref.tables.items():
+        if name == "experiments":
+            assert world[name]["start_ts"].iloc[0] == pd.Timestamp("2026-01-10", tz="UTC")
+            continue
+        pd.testing.assert_frame_equal(world[name], df, check_exact=False, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "column", "problem"),
+    [
+        (lambda d: d.assign(revenue=d["revenue"].astype(str)), "revenue", "stored as text"),
+        (lambda d: d.assign(n_items=[True, False]), "n_items", "expected int64"),
+        (lambda d: d.assign(ts=d["ts"].astype(str)), "ts", "expected timestamp"),
+        (lambda d: d.assign(order_id=d["order_id"].astype("uint64")), "order_id", "uint64"),
+        (lambda d: d.assign(n_items=[2.5, 1.0]), "n_items", "values that are not whole numbers"),
+        (lambda d: d.assign(ts=pd.Timestamp("2300-01-01", tz="UTC")), "ts", "times outside"),
+        (lambda d: d.assign(revenue=[float("nan"), 1.0]), "revenue", "missing values"),
+    ],
+)
+def test_parquet_types_and_values(tmp_path, mutate, column, problem):
+    err = _broken(tmp_path, "orders", mutate)
+    assert err.column == column and problem in err.problem and "orders.parquet" in err.source
+
+
+def test_csv_rows_are_reported_by_file_line(tmp_path):
+    root = write_world(tmp_path / "w", small_tables(), "csv")
+    path = root / "orders.csv"
+    header, first, second = path.read_text().splitlines()
+    # a quoted category spanning two lines and a blank line move the bad row from 3 to line 5
+    first = first.replace("apparel", '"apparel\nand shoes"')
+    second = second.replace(",12.0,", ",-12.0,")
+    path.write_text(f"{header}\n{first}\n\n{second}\n")
+    with pytest.raises(DataError) as info:
+        load_world(root)
+    assert info.value.column == "revenue" and "(first: line 5: -12.0)" in str(info.value)
+
+
+def test_validate_table_checks_rules_within_a_row_and_keeps_csv_lines(tmp_path):
+    exps = small_tables()["experiments"].assign(control_arm="C")
+    with pytest.raises(DataError, match="control arm not among"):
+        validate_table(exps, "experiments")
+    path = tmp_path / "orders.csv"
+    small_tables()["orders"].assign(n_items=[1, 0]).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"values below 1 in 1 row \(first: line 3: 0\)"):
+        validate_table(read_csv(path, text=True), "orders", source=str(path))
+
+
+def test_validate_table_without_coercion_wants_contract_dtypes():
+    orders = small_tables()["orders"]
+    assert validate_table(orders, "orders", coerce=False)["revenue"].dtype == "float64"
+    with pytest.raises(DataError, match="column 'revenue': has type str, expected float64"):
+        validate_table(orders.assign(revenue=["54.5", "12"]), "orders", coerce=False)

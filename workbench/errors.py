@@ -51,3 +51,36 @@ class DataError(WorkbenchError, ValueError):
         if self.examples:
             msg += f" (first: {', '.join(map(str, self.examples))})"
         super().__init__(msg)
+
+
+def plain(value: Any) -> Any:
+    """``value`` as a plain Python object: numpy scalars unwrapped, NA as ``None``.
+
+    Messages must read ``100``, not ``np.int64(100)``; times stay datetimes (see :func:`show`).
+    """
+    if value is None:
+        return None
+    import pandas as pd
+
+    if pd.api.types.is_scalar(value) and pd.isna(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        try:
+            return value.item()
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
+def show(value: Any) -> str:
+    """How a value appears in a message: text quoted, numbers plain, times ISO, NA as missing."""
+    v = plain(value)
+    if v is None:
+        return "missing"
+    if isinstance(v, str | bytes):
+        return repr(str(v) if isinstance(v, str) else bytes(v))
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return str(v)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from workbench.errors import DataError, WorkbenchError
-from workbench.schema import TABLES, World, _table_source, read_table, validate_table
+from workbench.schema import TABLES, World, damaged_file_error, open_tables
 
 if TYPE_CHECKING:
     import duckdb
@@ -300,63 +300,63 @@ def world_connection(
     ----------
     world : path or World
         A world folder (Parquet files, folders of parts, or CSV exports) or a loaded world.
-        Parquet is read in place; CSV exports are validated against the contract first.
+        Every table of a folder is checked against the data contract on the way in, with the
+        checks and messages of :func:`workbench.schema.load_world`
+        (:func:`workbench.schema.open_tables`: SQL generated from the contract, Parquet read in
+        place). A loaded :class:`~workbench.schema.World` was checked when it was loaded.
     segments : Series, optional
         Segment of each subscriber (indexed by ``subscriber_id``); registered as a table
         ``seg(subscriber_id, segment)`` with segment labels as text.
     tables : sequence of str, default :data:`EVENT_TABLES`
         Contract tables to open as views (``subscribers`` always); add ``experiments`` and
-        ``assignments`` when needed. CSV exports are read and validated only when asked for.
+        ``assignments`` when needed. The tables they refer to are opened and checked too.
 
     Returns
     -------
     duckdb.DuckDBPyConnection
-        With one view per table of ``tables``; a table the world lacks (other than
-        ``subscribers``) is an empty view with the contract's columns.
+        With one view per table of ``tables``, in the contract's types; a table the world lacks
+        (other than ``subscribers``) is an empty view with the contract's columns.
 
     Raises
     ------
     DataError
-        When ``subscribers`` is missing or a Parquet table lacks a required column.
+        When ``subscribers`` is missing or a table breaks the contract.
     """
     import duckdb
     import pyarrow as pa
 
+    names = list(dict.fromkeys(["subscribers", *tables]))
     con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    for name in dict.fromkeys(["subscribers", *tables]):
-        schema = TABLES[name]
+    try:
+        con.execute("SET TimeZone = 'UTC'")
         if isinstance(world, World):
-            if name in world:
-                con.register(f"_{name}", world[name])
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}")
-                continue
-            where = f"{world.path}/{name}"
-            src = None
+            where = world.path
+            present = set()
+            for name in names:
+                if name in world:
+                    con.register(f"_{name}", world[name])
+                    con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}")
+                    present.add(name)
         else:
-            root = Path(world)
-            if not root.is_dir():
-                raise WorkbenchError(f"{root}: no such world folder")
-            src = _table_source(root, name)
-            where = str(root / name)
-        if src is None:
+            where = Path(world)
+            if not where.is_dir():
+                raise WorkbenchError(f"{where}: no such world folder")
+            present = set(open_tables(con, where, names))
+        for name in names:
+            if name in present:
+                continue
             if name == "subscribers":
-                raise DataError(where, None, "table not found (.parquet, folder or .csv)")
+                raise DataError(
+                    str(where / name), None, "table not found (.parquet, folder or .csv)"
+                )
+            schema = TABLES[name]
             required = [c.name for c in schema.columns if c.required]
             con.register(f"_{name}", pa.table({c: [] for c in required},
                                               schema=schema.arrow_schema(required)))  # fmt: skip
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}")
-            continue
-        if src.suffix in (".csv", ".gz"):
-            con.register(f"_{name}", validate_table(read_table(src), name, source=str(src)))
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}")
-            continue
-        glob = str(src / "*.parquet") if src.is_dir() else str(src)
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_quote(glob)})")
-        have = {r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()}
-        for col in schema.columns:
-            if col.required and col.name not in have:
-                raise DataError(str(src), col.name, "missing required column")
+    except BaseException:
+        con.close()
+        raise
     if segments is not None:
         seg = pd.DataFrame(
             {
@@ -445,12 +445,20 @@ def compute_features(
     Raises
     ------
     DataError
-        When a table is missing or breaks the contract.
+        When a table is missing, breaks the contract or is a damaged file.
     """
+    import duckdb
+
     con = world_connection(world)
     try:
         ts = default_as_of(con) if as_of is None else _as_timestamp(as_of)
         return _features_sql(con, ts)
+    except duckdb.Error as exc:
+        where = world.path if isinstance(world, World) else world
+        err = damaged_file_error(exc, where)
+        if err is None:
+            raise
+        raise err from None
     finally:
         con.close()
 

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import DataError, WorkbenchError
-from workbench.schema import TRUTH_TABLES, load_world, read_table, validate_table
+from workbench.schema import TRUTH_TABLES, load_world, read_checked
 
 #: File of a world that holds the scenario's truth (beside the ``truth_*`` tables).
 TRUTH_FILE = "truth_scenario.json"
@@ -224,20 +224,9 @@ def load_truth(path: str | Path, tables: Iterable[str] | None = None) -> Truth:
         if name not in TRUTH_TABLES:
             known = ", ".join(TRUTH_TABLES)
             raise WorkbenchError(f"'{name}' is not a truth table; they are {known}")
-    world = load_world(root, tables=["subscribers"])
-    scenario = _read_scenario(root, world.meta)
-    known = pd.Index(world["subscribers"]["subscriber_id"].unique())
-    loaded: dict[str, pd.DataFrame] = {}
-    for name in names:
-        src = world.source(name)
-        if src is None:
-            continue
-        df = validate_table(read_table(src), name, source=str(src))
-        if "subscriber_id" in df.columns:
-            bad = ~df["subscriber_id"].isin(known).to_numpy()
-            if bad.any():
-                first = [f"row {i}: {df['subscriber_id'].iloc[i]}" for i in np.flatnonzero(bad)[:5]]
-                raise DataError(str(src), "subscriber_id", "refers to unknown subscribers",
-                                int(bad.sum()), first)  # fmt: skip
-        loaded[name] = df
+    meta = load_world(root, tables=["subscribers"]).meta
+    scenario = _read_scenario(root, meta)
+    # the same checks as every analysis table (references to subscribers included)
+    checked = read_checked(root, ["subscribers", *names])
+    loaded = {n: checked[n] for n in names if n in checked}
     return Truth(root, scenario, loaded)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +28,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench._io import atomic_file
+from workbench._read import read_csv, read_parquet, row_labels
 from workbench.attribution._core import PathSet, encode
-from workbench.errors import DataError, WorkbenchError
+from workbench.errors import DataError, WorkbenchError, show
 
 PATH_COLUMNS = ("path", "total_conversions", "total_conversion_value", "total_null")
 _COUNT_COLUMNS = PATH_COLUMNS[1:]
@@ -40,10 +40,14 @@ _FOREIGN_SEPARATORS = r"[,;|\t]|->|=>|→|-$"
 NO_SEGMENT = "(none)"
 
 
-def _examples(mask: np.ndarray, values: Sequence[Any] | pd.Series) -> tuple[int, list[str]]:
+def _examples(
+    mask: np.ndarray, values: Sequence[Any] | pd.Series, frame: pd.DataFrame | None = None
+) -> tuple[int, list[str]]:
+    """How many rows offend and the first ones (``line N`` when ``frame`` was read from CSV)."""
     idx = np.flatnonzero(mask)
     vals = np.asarray(values, dtype=object)
-    return len(idx), [f"row {i}: {vals[i]!r}" for i in idx[:5]]
+    labels = row_labels(frame, idx[:5])
+    return len(idx), [f"{lab}: {show(vals[i])}" for lab, i in zip(labels, idx[:5], strict=True)]
 
 
 # ------------------------------------------------------------------------------ paths layout
@@ -83,9 +87,11 @@ def validate_paths(
     Raises
     ------
     DataError
-        Naming the column and first offending rows for a missing or unknown column, missing or
-        negative counts, an empty path, an empty channel name or a path that looks written with
-        another separator.
+        Naming the column and first offending rows for a missing or unknown column, no rows,
+        missing or negative counts, an empty path, an empty channel name or a path that looks
+        written with another separator.
+    WorkbenchError
+        When ``sep`` is empty.
     """
     allowed = set(PATH_COLUMNS) | ({segment_col} if segment_col else set())
     for col in ("path", "total_conversions") + ((segment_col,) if segment_col else ()):
@@ -105,7 +111,11 @@ def validate_paths(
             + (f", {segment_col}" if segment_col else "")
             + ")",
         )
+    if not sep:
+        raise WorkbenchError("the channel separator must not be empty")
     df = df.reset_index(drop=True)
+    if len(df) == 0:
+        raise DataError(source, None, "no rows")
     out: dict[str, Any] = {}
     for col in _COUNT_COLUMNS:
         if col not in df.columns:
@@ -115,33 +125,33 @@ def validate_paths(
         num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         bad = ~np.isfinite(num)
         if bad.any():
-            n, ex = _examples(bad, raw)
+            n, ex = _examples(bad, raw, df)
             raise DataError(source, col, "missing or non-numeric values", n, ex)
         if (num < 0).any():
-            n, ex = _examples(num < 0, raw)
+            n, ex = _examples(num < 0, raw, df)
             raise DataError(source, col, "negative counts", n, ex)
         out[col] = num
     raw_path = df["path"]
     missing = raw_path.isna().to_numpy()
     if missing.any():
-        n, ex = _examples(missing, raw_path)
+        n, ex = _examples(missing, raw_path, df)
         raise DataError(source, "path", "missing (empty) paths", n, ex)
     arr = pa.array(raw_path.astype(str).to_numpy(dtype=object), type=pa.string())
     empty = pc.equal(pc.utf8_trim_whitespace(arr), "").to_numpy(zero_copy_only=False)
     if empty.any():
-        n, ex = _examples(empty, raw_path)
+        n, ex = _examples(empty, raw_path, df)
         raise DataError(source, "path", "empty paths", n, ex)
     tokens, lengths = _split(arr, sep)
     row_of_token = np.repeat(np.arange(len(df)), lengths)
     blank = pc.equal(tokens, "").to_numpy(zero_copy_only=False)
     if blank.any():
-        n, ex = _examples(np.isin(np.arange(len(df)), row_of_token[blank]), raw_path)
+        n, ex = _examples(np.isin(np.arange(len(df)), row_of_token[blank]), raw_path, df)
         raise DataError(
             source, "path", f"empty channel name (doubled or trailing '{sep}' separator)", n, ex
         )
     foreign = pc.match_substring_regex(tokens, _FOREIGN_SEPARATORS).to_numpy(zero_copy_only=False)
     if foreign.any():
-        n, ex = _examples(np.isin(np.arange(len(df)), row_of_token[foreign]), raw_path)
+        n, ex = _examples(np.isin(np.arange(len(df)), row_of_token[foreign]), raw_path, df)
         raise DataError(
             source, "path", f"bad separator: channels must be separated by '{sep}'", n, ex
         )
@@ -154,7 +164,7 @@ def validate_paths(
     if segment_col:
         seg = df[segment_col]
         if seg.isna().any():
-            n, ex = _examples(seg.isna().to_numpy(), seg)
+            n, ex = _examples(seg.isna().to_numpy(), seg, df)
             raise DataError(source, segment_col, "missing segment values", n, ex)
         frame.insert(0, segment_col, seg.astype(str).to_numpy())
         keys = [segment_col, "path"]
@@ -195,42 +205,20 @@ def read_paths(
     Raises
     ------
     DataError
-        When the file is missing, unreadable or breaks the layout.
+        When the file is missing, unreadable (empty, not UTF-8, rows with more or fewer fields
+        than the header, not Parquet) or breaks the layout.
     """
     p = Path(path)
     if not p.is_file():
         raise DataError(str(p), None, "no such paths file")
     try:
-        if p.suffix == ".parquet":
-            df = pd.read_parquet(p)
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", pd.errors.ParserWarning)
-                df = pd.read_csv(p, dtype=str, index_col=False)
-    except (pd.errors.ParserWarning, pd.errors.ParserError):
-        raise _ragged_csv(p) from None
-    except (ValueError, OSError, pa.ArrowException) as exc:  # pandas parser errors are ValueErrors
-        raise DataError(str(p), None, f"cannot be read as a paths table: {exc}") from None
+        df = read_parquet(p) if p.suffix == ".parquet" else read_csv(p, text=True)
+    except DataError as err:
+        if err.problem != "wrong number of fields":
+            raise
+        hint = " (a comma in an unquoted path? separate channels with ' > ')"
+        raise DataError(err.source, "path", err.problem + hint, err.n_rows, err.examples) from None
     return validate_paths(df, str(p), sep=sep, segment_col=segment_col, aggregate=aggregate)
-
-
-def _ragged_csv(p: Path) -> DataError:
-    """The error for CSV rows with more fields than the header (an unquoted separator)."""
-    import csv
-    import itertools
-
-    with open(p, newline="") as f:
-        rows = csv.reader(f)
-        width = len(next(rows))
-        bad = [(i, r) for i, r in enumerate(itertools.islice(rows, 10_000_000)) if len(r) != width]
-    return DataError(
-        str(p),
-        "path",
-        f"rows with {len(bad[0][1]) if bad else '?'} fields where the header has {width} "
-        "(a comma in an unquoted path? separate channels with ' > ')",
-        len(bad),
-        [f"row {i}: {','.join(r)!r}" for i, r in bad[:5]],
-    )
 
 
 def write_paths(df: pd.DataFrame, out: str | os.PathLike[str]) -> Path:

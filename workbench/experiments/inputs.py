@@ -34,7 +34,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from workbench.errors import DataError, WorkbenchError
+from workbench._read import CSV_ATTR, is_csv, read_csv, read_parquet, row_labels
+from workbench.errors import DataError, WorkbenchError, show
 
 RESULT_COLUMNS = ("segment", "arm", "n", "conversions", "revenue", "revenue_sumsq")
 ALL_SEGMENTS = "all"
@@ -42,11 +43,12 @@ Format = Literal["aggregated", "recipients"]
 
 
 def _first_rows(mask: np.ndarray, df: pd.DataFrame, cols: Sequence[str]) -> tuple[int, list[str]]:
+    """How many rows offend and the first ones (``line N`` of a CSV file, else ``row i``)."""
     idx = np.flatnonzero(np.asarray(mask, dtype=bool))
     ex = []
-    for i in idx[:5]:
-        vals = ", ".join(f"{c}={df[c].iloc[i]!r}" for c in cols if c in df.columns)
-        ex.append(f"row {i} ({vals})" if vals else f"row {i}")
+    for label, i in zip(row_labels(df, idx[:5]), idx[:5], strict=True):
+        vals = ", ".join(f"{c}={show(df[c].iloc[i])}" for c in cols if c in df.columns)
+        ex.append(f"{label} ({vals})" if vals else label)
     return len(idx), ex
 
 
@@ -124,6 +126,7 @@ def _check_arms(table: pd.DataFrame, control: str, source: str, arm_col: str) ->
             ex,
         )
     table = table.sort_values(["segment", "arm"], kind="stable").reset_index(drop=True)
+    table.attrs.pop(CSV_ATTR, None)
     table.attrs["control"] = control
     return table
 
@@ -131,11 +134,13 @@ def _check_arms(table: pd.DataFrame, control: str, source: str, arm_col: str) ->
 def _default_control(arms: pd.Series, control: str | None, source: str, arm_col: str) -> str:
     if control is not None:
         return control
-    names = sorted(arms.astype("str").unique())
+    names = sorted(str(a) for a in arms.astype("str").unique())
     if "control" in names:
         return "control"
     raise DataError(
-        source, arm_col, f"no arm named 'control'; name the control arm (arms: {names})"
+        source,
+        arm_col,
+        f"no arm named 'control'; name the control arm with --control (arms: {', '.join(names)})",
     )
 
 
@@ -212,6 +217,8 @@ def from_aggregated(
             "conversions": conv.astype("int64"),
         }
     )
+    if CSV_ATTR in df.attrs:  # one output row per input row: report repeats by file line
+        out.attrs[CSV_ATTR] = df.attrs[CSV_ATTR]
     if revenue_col is not None:
         rev = _numeric(df, revenue_col, source, integer=False)
         orphan = (rev > 0) & (conv == 0)
@@ -324,10 +331,10 @@ def read_results(path: str | Path, format: Format = "aggregated", **columns: Any
     if not path.is_file():
         raise WorkbenchError(f"{path}: no such file")
     name = path.name.lower()
-    if name.endswith((".csv", ".csv.gz", ".txt")):
-        df = pd.read_csv(path)
+    if is_csv(name):
+        df = read_csv(path)
     elif name.endswith((".parquet", ".pq")):
-        df = pd.read_parquet(path)
+        df = read_parquet(path)
     else:
         raise WorkbenchError(f"{path}: unknown file type (use .csv or .parquet)")
     if format == "aggregated":
