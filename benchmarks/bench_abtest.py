@@ -1,10 +1,12 @@
 """Benchmark of the Bayesian test analysis. Prints measured figures; asserts nothing.
 
 1. Conjugate analysis of ``--cells`` segment × arm cells (target ≤ 1 s) with
-   :class:`workbench.experiments.ConjugateABTest`, and the same cells with the ``bayesian-testing``
-   package (PyPI ``bayesian-testing``, benchmark-only dependency; skipped when not installed),
-   one ``BinaryDataTest`` per segment as that package works, in the same run. Prints both times,
-   their ratio and the largest difference of P(best) (the peer estimates it by simulation).
+   :class:`workbench.experiments.ConjugateABTest`; its revenue metric on the same cells (target
+   ≤ 1 s), beside the former draws-based revenue summary in the same run; and the same cells with
+   the ``bayesian-testing`` package (PyPI ``bayesian-testing``, benchmark-only dependency;
+   skipped when not installed), one ``BinaryDataTest`` per segment as that package works, in the
+   same run. Prints the times, their ratios and the largest differences of P(best) (the peer
+   estimates it by simulation).
 2. Hierarchical PyMC model with ``--segments`` segments (target ≤ 10 s sampling on 2 cores with
    R-hat ≤ 1.01, bulk ESS ≥ 400 and no divergences), with each NUTS implementation of
    ``--samplers`` (nutpie, the default, and PyMC's own) in the same run, and their ratio
@@ -60,13 +62,7 @@ def bench_conjugate(n_cells: int, repeats: int = 3) -> None:
     t_ours = min(times)
     print(f"conjugate, {len(df):,} cells ({df['segment'].nunique():,} segments × 2 arms)")
     print(f"  workbench ConjugateABTest (exact quadrature): {t_ours:.3f} s (best of {repeats})")
-    t0 = time.perf_counter()
-    rev = ConjugateABTest(metric="revenue", n_draws=4000).fit(
-        table.assign(revenue=table["conversions"] * 50.0)
-    )
-    t_rev = time.perf_counter() - t0
-    print(f"  workbench revenue metric (4,000 draws per cell): {t_rev:.3f} s")
-    del rev
+    bench_revenue(table, repeats)
     try:
         from bayesian_testing.experiments import BinaryDataTest
     except ImportError:
@@ -85,6 +81,58 @@ def bench_conjugate(n_cells: int, repeats: int = 3) -> None:
     diff = np.abs(ours_pb - pd.Series(peer).reindex(ours_pb.index)).max()
     print(f"  bayesian-testing 0.x BinaryDataTest (20,000 draws):   {t_peer:.3f} s")
     print(f"  ratio peer / workbench: {t_peer / t_ours:.1f}×;  max |ΔP(best)| = {diff:.4f}")
+
+
+def bench_revenue(table: pd.DataFrame, repeats: int = 3, mc_draws: int = 4000) -> None:
+    """Revenue metric (target ≤ 1 s): the exact engine, and the former draws-based summary.
+
+    Order values are Gamma(2, 30) per converter; the draws-based summary (``mc_draws`` per cell,
+    :func:`workbench.experiments._summary.summarize_draws`, what the revenue metric did before)
+    runs once on the same cells, and the largest differences between the two are printed with
+    the Monte Carlo standard error of P(best) for scale.
+    """
+    from workbench.experiments import ConjugateABTest
+    from workbench.experiments._summary import summarize_draws
+
+    rng = np.random.default_rng(1)
+    conv = table["conversions"].to_numpy()
+    table = table.assign(revenue=rng.gamma(2.0 * conv, 30.0) * (conv > 0))
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model = ConjugateABTest(metric="revenue").fit(table)
+        times.append(time.perf_counter() - t0)
+    print(f"  workbench revenue metric (exact, FFT grids): {min(times):.3f} s (best of {repeats})")
+    res, lay = model.result_, model.layout_
+    t0 = time.perf_counter()
+    k = model.order_value_shape_
+    a = lay.grid(1.0 + res["conversions"].to_numpy(float), 1.0)
+    b = lay.grid(1.0 + (res["n"] - res["conversions"]).to_numpy(float), 1.0)
+    m0 = res["revenue"].sum() / res["conversions"].sum()
+    shape = lay.grid(1.0 + k * (1.0 + res["conversions"].to_numpy(float)), 2.0)
+    rate = lay.grid(m0 + res["revenue"].to_numpy(float), 1.0)
+    size = (*lay.shape, mc_draws)
+    draws = (
+        rng.beta(a[..., None], b[..., None], size)
+        * k
+        / rng.gamma(shape[..., None], 1 / rate[..., None], size)
+    )
+    mc = summarize_draws(draws, lay, hdi=model.hdi, rope=model.rope)
+    t_mc = time.perf_counter() - t0
+    print(f"  former draws-based revenue summary ({mc_draws:,} draws per cell): {t_mc:.3f} s")
+    print(f"  ratio draws / exact: {t_mc / min(times):.1f}×")
+    for col in ("prob_best", "prob_rope"):
+        exact, drawn = res[col].to_numpy(), lay.rows(mc[col])
+        se = np.sqrt(np.clip(exact * (1 - exact), 1e-12, None) / mc_draws)
+        z = np.abs(exact - drawn) / se
+        z = z[np.isfinite(z) & (se > 1e-5)]
+        print(
+            f"  {col} exact vs draws: max |Δ| {np.nanmax(np.abs(exact - drawn)):.4f}; in MC "
+            f"standard errors: mean |z| {z.mean():.2f} (0.80 if all the difference is MC error), "
+            f"max |z| {z.max():.2f} over {z.size:,} cells"
+        )
+    rel = np.nanmax(np.abs(res["rpr_hdi_high"].to_numpy() / lay.rows(mc["hdi_high"]) - 1))
+    print(f"  max relative Δ upper HDI end exact vs draws: {rel:.4f}")
 
 
 def bench_hierarchical(

@@ -126,8 +126,8 @@ def test_revenue_metric_and_determinism():
     r1 = analyze(tab, metric="revenue", seed=5)
     r2 = analyze(tab, metric="revenue", seed=5)
     pd.testing.assert_frame_equal(r1, r2)
-    r3 = analyze(tab, metric="revenue", seed=6)
-    assert not np.allclose(r1["prob_best"], r3["prob_best"])
+    # no random draws any more: the seed does not change the revenue analysis
+    pd.testing.assert_frame_equal(r1, analyze(tab, metric="revenue", seed=6, n_draws=10))
     assert (r1["rpr_hdi_low"] <= r1["rpr_mean"]).all() and (
         r1["rpr_mean"] <= r1["rpr_hdi_high"]
     ).all()
@@ -135,8 +135,122 @@ def test_revenue_metric_and_determinism():
     m0 = tab["revenue"].sum() / tab["conversions"].sum()
     expect = (m0 + r1["revenue"]) / (1 + r1["conversions"])
     np.testing.assert_allclose(r1["order_value_mean"], expect, rtol=1e-9)
-    # revenue per recipient ≈ rate × order value (independent posteriors)
-    np.testing.assert_allclose(r1["rpr_mean"], r1["rate_mean"] * expect, rtol=0.05)
+    # revenue per recipient = rate × order value exactly (independent posteriors)
+    np.testing.assert_allclose(r1["rpr_mean"], r1["rate_mean"] * expect, rtol=1e-12)
+    np.testing.assert_allclose(r1.groupby("segment")["prob_best"].sum(), 1.0, atol=1e-6)
+    assert (r1["expected_loss"] >= 0).all()
+
+
+# segments of (n, conversions, revenue) per arm, control first: tiny cells (n = 5, no or one
+# conversion, every recipient converting), zero-conversion arms, big and lopsided cells, 3 arms
+_RPR_SEGMENTS = [
+    [(5, 0, 0.0), (5, 1, 40.0)],
+    [(5, 5, 260.0), (5, 4, 150.0)],
+    [(100, 0, 0.0), (120, 3, 150.0)],
+    [(2000, 100, 5000.0), (2000, 120, 5600.0)],
+    [(50_000, 2500, 125_000.0), (400, 25, 1000.0)],
+    [(3000, 90, 4000.0), (3100, 95, 4300.0), (2900, 101, 4700.0)],
+]
+
+
+def _rpr_case(k):
+    from workbench.experiments._summary import Layout
+
+    n_arms = max(len(seg) for seg in _RPR_SEGMENTS)
+    mask = np.array([[j < len(seg) for j in range(n_arms)] for seg in _RPR_SEGMENTS])
+    cells = np.zeros((len(_RPR_SEGMENTS), n_arms, 3))
+    for i, seg in enumerate(_RPR_SEGMENTS):
+        cells[i, : len(seg)] = seg
+    n, c, rev = np.moveaxis(cells, -1, 0)
+    m0 = rev[mask].sum() / c[mask].sum()
+    post = {"a": 1 + c, "b": 1 + n - c, "shape": 1 + k * (1 + c), "rate": m0 + rev}
+    seg, pos = np.nonzero(mask)
+    lay = Layout(seg, pos, mask, np.zeros(len(mask), dtype=int), pd.Index(range(len(mask))))
+    return post, lay
+
+
+@pytest.mark.parametrize("k", [1.0, 3.0])
+def test_revenue_statistics_match_a_large_monte_carlo(k):
+    from workbench.experiments.conjugate import rpr_decision_stats
+
+    post, lay = _rpr_case(k)
+    a, b, shape, rate = post["a"], post["b"], post["shape"], post["rate"]
+    got = rpr_decision_stats(a, b, shape, rate, k, lay.mask, lay.control, prob=0.9, rope=0.05)
+    # exact mean: E[p] E[v] = a / (a + b) · k · rate / (shape − 1)
+    exact = a / (a + b) * k * rate / (shape - 1)
+    np.testing.assert_allclose(got["mean"][lay.mask], exact[lay.mask], rtol=1e-12)
+    assert np.isnan(got["mean"][~lay.mask]).all()
+    n_draws = 400_000
+    rng = np.random.default_rng(20_261_129)
+    draws = rng.beta(a[..., None], b[..., None], (*a.shape, n_draws)) * (
+        k / rng.gamma(shape[..., None], 1 / rate[..., None], (*a.shape, n_draws))
+    )
+    draws = np.where(lay.mask[..., None], draws, -np.inf)  # absent arms never win
+
+    def share(hits):  # a Monte Carlo proportion and its standard error
+        return hits.mean(), np.sqrt(max(hits.mean() * (1 - hits.mean()), 1e-12) / n_draws)
+
+    def close(est, mc, se, what):  # 5 Monte Carlo standard errors + a numerical floor
+        assert abs(est - mc) <= 5 * se + 1e-4, f"{what}: {est} vs MC {mc} ± {se}"
+
+    best = draws.max(axis=1)
+    for s, kk in zip(lay.seg, lay.pos, strict=True):
+        cell = f"k={k}, segment {s}, arm {kk}"
+        x, ctrl = draws[s, kk], draws[s, 0]
+        close(got["prob_best"][s, kk], *share(x == best[s]), f"P(best) {cell}")
+        # the HDI holds 90 % of the draws
+        close(
+            0.9, *share((x >= got["hdi_low"][s, kk]) & (x <= got["hdi_high"][s, kk])), f"HDI {cell}"
+        )
+        if shape[s, kk] > 4:  # finite fourth moment: the MC standard error of a mean is reliable
+            close(got["mean"][s, kk], x.mean(), x.std() / np.sqrt(n_draws), f"mean {cell}")
+            gap = best[s] - x
+            close(
+                got["expected_loss"][s, kk],
+                gap.mean(),
+                gap.std() / np.sqrt(n_draws),
+                f"loss {cell}",
+            )
+        if kk == 0:
+            continue
+        close(got["prob_beat_control"][s, kk], *share(x > ctrl), f"P(beat) {cell}")
+        lift = x / ctrl - 1
+        # the central lift interval leaves 5 % of the draws on each side
+        close(0.05, *share(lift < got["lift_low"][s, kk]), f"lift_low {cell}")
+        close(0.95, *share(lift <= got["lift_high"][s, kk]), f"lift_high {cell}")
+        close(got["prob_rope"][s, kk], *share(np.abs(lift) <= 0.05), f"P(ROPE) {cell}")
+    np.testing.assert_allclose(np.nansum(got["prob_best"], axis=1), 1.0, atol=1e-6)
+
+
+def test_revenue_hdi_is_the_shortest_interval():
+    """Against the density of ``r = p · v`` by adaptive quadrature (scipy), not the grid."""
+    from scipy import integrate
+
+    from workbench.experiments.conjugate import rpr_decision_stats
+
+    k = 2.0
+    post, lay = _rpr_case(k)
+    got = rpr_decision_stats(**post, k=k, mask=lay.mask, control=lay.control, prob=0.9)
+    for s, kk in zip(lay.seg, lay.pos, strict=True):
+        a, b, shape, rate = (post[key][s, kk] for key in ("a", "b", "shape", "rate"))
+        p_dist, lam = stats.beta(a, b), stats.gamma(shape, scale=1 / rate)
+
+        ends = lam.ppf([1e-13, 1 - 1e-13])
+
+        def cdf(r, p_dist=p_dist, lam=lam, ends=ends):  # P(k p / λ ≤ r) = E_λ[F_p(r λ / k)]
+            return integrate.quad(lambda y: lam.pdf(y) * p_dist.cdf(r * y / k), *ends, limit=200)[0]
+
+        def pdf(r, p_dist=p_dist, lam=lam, ends=ends):  # E_λ[f_p(r λ / k) λ / k]
+            return integrate.quad(
+                lambda y: lam.pdf(y) * p_dist.pdf(r * y / k) * y / k, *ends, limit=200
+            )[0]
+
+        lo, hi = got["hdi_low"][s, kk], got["hdi_high"][s, kk]
+        assert cdf(hi) - cdf(lo) == pytest.approx(0.9, abs=1e-3)
+        if lo > 1e-3 * hi:  # interior interval: equal density at both ends
+            assert pdf(lo) == pytest.approx(pdf(hi), rel=0.02)
+        else:  # the interval starts at zero: the density falls from there
+            assert pdf(hi) <= pdf(lo) * 1.02
 
 
 def test_decisions():
@@ -338,6 +452,36 @@ def test_probabilities_are_coherent(k, seed):
     assert ((r["rate_hdi_low"] <= r["rate_mean"]) & (r["rate_mean"] <= r["rate_hdi_high"])).all()
     assert r["decision"].isin(["ship", "stop", "keep testing"]).all()
     assert (r.groupby("segment")["decision"].apply(lambda d: (d == "ship").sum()) <= 1).all()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 3000), st.floats(0, 1), st.floats(1, 300)), min_size=4, max_size=9
+    ),
+    st.sampled_from([None, 0.3, 1.0, 25.0]),
+)
+def test_revenue_probabilities_are_coherent(cells, shape):
+    df = pd.DataFrame(
+        {
+            "segment": [f"s{i % 3}" for i in range(len(cells))],
+            "arm": [f"a{i // 3}" for i in range(len(cells))],
+            "n": [n for n, _, _ in cells],
+            "conversions": [round(f * n) for n, f, _ in cells],
+        }
+    )
+    df["revenue"] = df["conversions"] * [v for _, _, v in cells]
+    df = df[df.groupby("segment")["arm"].transform("size") > 1]
+    if df["conversions"].sum() == 0:
+        df.loc[df.index[0], ["conversions", "revenue"]] = [1, 10.0]
+    r = analyze(from_aggregated(df, control="a0"), metric="revenue", order_value_shape=shape)
+    np.testing.assert_allclose(r.groupby("segment")["prob_best"].sum(), 1.0, atol=1e-9)
+    assert ((r["prob_best"] >= 0) & (r["prob_best"] <= 1)).all()
+    assert (r["expected_loss"] >= 0).all()
+    assert ((r["rpr_hdi_low"] <= r["rpr_mean"]) & (r["rpr_mean"] <= r["rpr_hdi_high"])).all()
+    variants = r[r["arm"] != "a0"]
+    assert (variants["lift_low"] < variants["lift_high"]).all()
+    assert variants["prob_rope"].between(0, 1).all()
 
 
 # ---------------------------------------------------------------------------------- worlds

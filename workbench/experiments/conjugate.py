@@ -13,7 +13,10 @@ Revenue per recipient (many zeros)
     choice) and a conjugate ``λ ~ Gamma(1 + k, m₀)`` prior worth one order at the pooled mean
     order value ``m₀``. The posterior is ``λ ~ Gamma(1 + k·(1 + conversions), m₀ + revenue)``,
     the mean order value is ``k / λ`` with posterior mean ``(m₀ + revenue) / (1 + conversions)``.
-    Revenue per recipient is summarised from seeded draws.
+    Revenue per recipient ``p · v`` is summarised without sampling: ``log p`` and ``log v`` have
+    closed-form densities, the density of their sum is tabulated on a grid per segment by FFT
+    convolution, and the decision quantities are integrals over that grid
+    (:func:`rpr_decision_stats`).
 
 For the conversion metric every decision quantity except the lift interval is computed by
 Gauss–Legendre quadrature, not sampling: with ``f_k, F_k`` the posterior density and CDF of arm
@@ -23,7 +26,7 @@ Gauss–Legendre quadrature, not sampling: with ``f_k, F_k`` the posterior densi
 by safeguarded Newton steps on the quantile function). The relative lift vs control is
 summarised by the ratio of posterior means and a central interval of the ratio distribution
 (quadrature and Newton steps, see :func:`ratio_stats`), so the conversion analysis draws no
-random numbers.
+random numbers; neither does the revenue analysis.
 Everything is vectorised over the segment × arm grid.
 """
 
@@ -37,7 +40,7 @@ import pandas as pd
 from scipy import special
 
 from workbench.errors import WorkbenchError
-from workbench.experiments._summary import Layout, decide, layout, summarize_draws
+from workbench.experiments._summary import Layout, decide, layout
 
 Metric = Literal["conversion", "revenue"]
 
@@ -335,6 +338,369 @@ def ratio_stats(
     return out
 
 
+# ------------------------------------------------------------------------ revenue per recipient
+
+
+def _hermite_nodes(
+    cdf: np.ndarray, pdf: np.ndarray, h: np.ndarray, i: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """CDF values and slopes (per unit of ``s``) at both ends of the intervals ``i``."""
+    c0, c1 = np.take_along_axis(cdf, i, -1), np.take_along_axis(cdf, i + 1, -1)
+    d0, d1 = np.take_along_axis(pdf, i, -1) * h, np.take_along_axis(pdf, i + 1, -1) * h
+    return c0, c1, d0, d1
+
+
+def _hermite(
+    nodes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cubic Hermite interpolant of a CDF inside an interval, and its ``s``-derivative.
+
+    ``nodes`` are the values and slopes at the interval's ends (:func:`_hermite_nodes`) and
+    ``s ∈ [0, 1]`` the position inside it.
+    """
+    c0, c1, d0, d1 = nodes
+    s2, s3 = s * s, s * s * s
+    val = (2 * s3 - 3 * s2 + 1) * c0 + (s3 - 2 * s2 + s) * d0 + (3 * s2 - 2 * s3) * c1
+    val += (s3 - s2) * d1
+    der = (6 * s2 - 6 * s) * (c0 - c1) + (3 * s2 - 4 * s + 1) * d0 + (3 * s2 - 2 * s) * d1
+    return val, der
+
+
+def _grid_cdf_at(
+    cdf: np.ndarray, pdf: np.ndarray, x0: np.ndarray, h: np.ndarray, x: np.ndarray
+) -> np.ndarray:
+    """CDF tabulated on uniform grids ``x0 + i h`` (rows), evaluated at ``x`` (rows × queries)."""
+    n = cdf.shape[-1]
+    pos = (x - x0) / h
+    with np.errstate(invalid="ignore"):
+        i = np.clip(np.floor(pos), 0, n - 2)
+    i = np.nan_to_num(i, nan=0.0).astype(np.intp)
+    s = np.clip(np.nan_to_num(pos - i, nan=0.0), 0.0, 1.0)
+    val = _hermite(_hermite_nodes(cdf, pdf, h, i), s)[0]
+    val = np.where(pos <= 0, 0.0, np.where(pos >= n - 1, 1.0, val))
+    return np.clip(val, 0.0, 1.0)
+
+
+def _grid_quantile(
+    cdf: np.ndarray,
+    pdf: np.ndarray,
+    x0: np.ndarray,
+    h: np.ndarray,
+    q: np.ndarray,
+    keys: np.ndarray | None = None,
+) -> np.ndarray:
+    """Quantiles ``q`` (rows × queries) of CDFs tabulated on uniform grids ``x0 + i h``.
+
+    The interval is found by one ``searchsorted`` over all rows (``keys``: the CDFs offset by
+    2 per row, as made by :func:`_search_keys`); the position inside it by Newton steps on the
+    cubic Hermite interpolant.
+    """
+    m, n = cdf.shape
+    if keys is None:
+        keys = _search_keys(cdf)
+    off = 2.0 * np.arange(m)[:, None]
+    idx = np.searchsorted(keys, (q + off).ravel()).reshape(q.shape)
+    i = np.clip(idx - n * np.arange(m)[:, None] - 1, 0, n - 2)
+    nodes = _hermite_nodes(cdf, pdf, h, i)
+    c0, c1 = nodes[:2]
+    gap = c1 - c0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.clip(np.where(gap > 0, (q - c0) / gap, 0.5), 0.0, 1.0)
+        for _ in range(2):
+            val, der = _hermite(nodes, s)
+            step = np.where(der > 0, (val - q) / der, 0.0)
+            s = np.clip(s - np.nan_to_num(step), 0.0, 1.0)
+    return x0 + (i + s) * h
+
+
+def _search_keys(cdf: np.ndarray) -> np.ndarray:
+    """Rows of CDFs offset by 2 each and flattened: one sorted array for ``searchsorted``."""
+    return (cdf + 2.0 * np.arange(len(cdf))[:, None]).ravel()
+
+
+def _shortest_interval(
+    cdf: np.ndarray, pdf: np.ndarray, x0: np.ndarray, h: np.ndarray, prob: float, steps: int = 20
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shortest interval of probability ``prob`` on the ``exp(x)`` scale, per row.
+
+    Golden-section search over the lower tail mass ``t ∈ [0, 1 − prob]`` of the width
+    ``exp(Q(t + prob)) − exp(Q(t))`` (unimodal for unimodal densities; the minimum may be at
+    ``t = 0``, a density decreasing from zero).
+    """
+    keys = _search_keys(cdf)
+
+    def width(t: np.ndarray) -> np.ndarray:
+        q = _grid_quantile(cdf, pdf, x0, h, np.stack([t, t + prob], axis=1), keys)
+        return np.exp(q[:, 1]) - np.exp(q[:, 0])
+
+    inv = (np.sqrt(5.0) - 1.0) / 2.0
+    lo, hi = np.zeros(len(cdf)), np.full(len(cdf), 1.0 - prob)
+    c, d = hi - inv * (hi - lo), lo + inv * (hi - lo)
+    fc, fd = width(c), width(d)
+    for _ in range(steps):
+        left = fc < fd  # the minimum lies in [lo, d]
+        hi = np.where(left, d, hi)
+        lo = np.where(left, lo, c)
+        new = np.where(left, hi - inv * (hi - lo), lo + inv * (hi - lo))
+        f_new = width(new)
+        c, d, fc, fd = (
+            np.where(left, new, d),
+            np.where(left, c, new),
+            np.where(left, f_new, fd),
+            np.where(left, fc, f_new),
+        )
+    cands = np.stack([np.zeros_like(lo), (lo + hi) / 2], axis=1)
+    widths = np.stack([width(cands[:, 0]), width(cands[:, 1])], axis=1)
+    t = np.take_along_axis(cands, widths.argmin(axis=1)[:, None], 1)
+    q = _grid_quantile(cdf, pdf, x0, h, np.concatenate([t, t + prob], axis=1), keys)
+    return np.exp(q[:, 0]), np.exp(q[:, 1])
+
+
+def _cumulative(g: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """CDF from a density tabulated on a uniform grid (last axis), normalised to end at 1.
+
+    Trapezoid partial sums with the Euler–Maclaurin end correction ``−h²/12 · g'`` (fourth
+    order for smooth densities), kept monotone.
+    """
+    trap = h * (np.cumsum(g, axis=-1) - 0.5 * (g + g[..., :1]))
+    slope = np.gradient(g, axis=-1) / h
+    cdf = trap - h**2 / 12.0 * (slope - slope[..., :1])
+    cdf = np.maximum.accumulate(np.clip(cdf, 0.0, None), axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cdf = cdf / cdf[..., -1:]
+    return np.clip(np.nan_to_num(cdf, nan=1.0), 0.0, 1.0)
+
+
+def _log_rpr_moments(
+    a: np.ndarray, b: np.ndarray, shape: np.ndarray, rate: np.ndarray, k: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Means and sds of ``log p`` (log-Beta) and ``log v`` (``v = k / λ``, ``λ`` Gamma)."""
+    mu_u = special.digamma(a) - special.digamma(a + b)
+    sd_u = np.sqrt(np.maximum(special.polygamma(1, a) - special.polygamma(1, a + b), 1e-300))
+    mu_w = np.log(k) + np.log(rate) - special.digamma(shape)
+    sd_w = np.sqrt(special.polygamma(1, shape))
+    return mu_u, sd_u, mu_w, sd_w
+
+
+def rpr_decision_stats(
+    a: np.ndarray,
+    b: np.ndarray,
+    shape: np.ndarray,
+    rate: np.ndarray,
+    k: float,
+    mask: np.ndarray,
+    control: np.ndarray,
+    *,
+    prob: float = 0.9,
+    rope: float = 0.01,
+    tail_sd: float = 9.0,
+    resolution: float = 2.0,
+    min_points: int = 64,
+    max_points: int = 1 << 15,
+    chunk_points: int = 1 << 21,
+) -> dict[str, np.ndarray]:
+    """Decision quantities of revenue per recipient ``r = p · v`` without sampling.
+
+    ``p ~ Beta(a, b)`` is the purchase probability and ``v = k / λ``, ``λ ~ Gamma(shape, rate)``,
+    the mean order value. ``log r = log p + log v`` is a sum of independent variables with
+    closed-form densities (log-Beta and log-inverse-Gamma), so the density of ``log r`` is their
+    convolution. Each segment gets one uniform grid on the ``log r`` scale covering
+    ``± tail_sd`` standard deviations of all its arms, with a step of at most ``1 / resolution``
+    of the smallest standard deviation of any component (trapezoid sums of smooth bell-shaped
+    integrands then converge spectrally). The densities of every cell are convolved at once
+    with real FFTs; the CDFs follow by fourth-order cumulative integration. Then, with ``g_k``,
+    ``G_k`` the density and CDF of arm ``k`` on the grid:
+
+    * ``P(k best) = ∫ g_k Π_{j≠k} G_j``, ``P(k beats control) = ∫ g_k G_c``;
+    * expected loss ``E[max_j r_j − r_k] = ∫ (G_k − Π_j G_j) dr``;
+    * the HDI is the shortest interval on the ``r`` scale (a search over its lower tail mass,
+      quantiles by Hermite interpolation of the CDF);
+    * the log-lift ``log r_v − log r_c`` has the cross-correlation of the two densities as its
+      density (a second FFT), which gives the central lift interval and ``P(|lift| ≤ rope)``;
+    * ``mean`` and ``lift_mean`` are exact: ``E[p] E[v]`` and the ratio of means minus one.
+
+    Segments are grouped by grid size (``2^j`` or ``3 · 2^j`` points), so the work is vectorised
+    over cells.
+
+    Parameters
+    ----------
+    a, b : ndarray, shape (S, K)
+        Beta posterior of the purchase probability of each cell.
+    shape, rate : ndarray, shape (S, K)
+        Gamma posterior of the order-value rate ``λ`` of each cell (``shape > 1``).
+    k : float
+        Shape of the order-value Gamma (``v = k / λ``).
+    mask : ndarray of bool, shape (S, K)
+        Which cells hold an arm.
+    control : ndarray of int, shape (S,)
+        Position of the control arm of each segment.
+    prob : float, default 0.9
+        Probability of the HDI and of the central lift interval.
+    rope : float, default 0.01
+        Half-width of the region of practical equivalence on the relative lift.
+    tail_sd : float, default 9.0
+        Half-width of the grids, in standard deviations of ``log r`` (and of each component).
+    resolution : float, default 2.0
+        Grid points per standard deviation of the narrowest component in the segment (four
+        times more in segments where an arm has ``b < 3``: nearly everyone converted).
+    min_points, max_points : int
+        Bounds of the grid size per segment (``2^j`` or ``3 · 2^j`` in between).
+    chunk_points : int, default 2**21
+        Cells × grid points handled at once (bounds the memory).
+
+    Returns
+    -------
+    dict of str to ndarray, shape (S, K)
+        ``mean, hdi_low, hdi_high, prob_best, prob_beat_control, expected_loss, lift_mean,
+        lift_low, lift_high, prob_rope`` (the control's lift columns and ``prob_beat_control``
+        are NaN, as are padded cells).
+    """
+    a = np.where(mask, a, 1.0)
+    b = np.where(mask, b, 1.0)
+    shape = np.where(mask, shape, 2.0)
+    rate = np.where(mask, rate, 1.0)
+    n_seg, n_arms = a.shape
+    mu_u, sd_u, mu_w, sd_w = _log_rpr_moments(a, b, shape, rate, k)
+    mu, sd = mu_u + mu_w, np.hypot(sd_u, sd_w)
+    lo = np.where(mask, mu - tail_sd * sd, np.inf).min(axis=1)
+    hi = np.where(mask, mu + tail_sd * sd, -np.inf).max(axis=1)
+    smin = np.where(mask, np.minimum(sd_u, sd_w), np.inf).min(axis=1)
+    # log p's density is not smooth at p = 1 when b < 3 (it jumps when b = 1): finer grids there
+    rough = (mask & (b < 3.0)).any(axis=1)
+    need = np.ceil((hi - lo) * resolution * np.where(rough, 4.0, 1.0) / smin) + 2
+    sizes = np.clip(_fft_size(need), min_points, max_points).astype(np.int64)
+    keys = (
+        "hdi_low", "hdi_high", "prob_best", "prob_beat_control", "expected_loss",
+        "lift_low", "lift_high", "prob_rope",
+    )  # fmt: skip
+    out = {key: np.full((n_seg, n_arms), np.nan) for key in keys}
+    for n in np.unique(sizes):
+        rows = np.flatnonzero(sizes == n)
+        step = max(1, chunk_points // (n * n_arms))
+        for start in range(0, len(rows), step):  # chunks of many segments: bounded memory
+            sel = rows[start : start + step]
+            part = _rpr_block(
+                int(n),
+                lo[sel],
+                hi[sel],
+                a[sel],
+                b[sel],
+                shape[sel],
+                rate[sel],
+                k,
+                (mu_u[sel], sd_u[sel], mu_w[sel], sd_w[sel]),
+                mask[sel],
+                control[sel],
+                prob=prob,
+                rope=rope,
+                tail_sd=tail_sd,
+            )
+            for key in keys:
+                out[key][sel] = part[key]
+    s_idx = np.arange(n_seg)
+    out["mean"] = a / (a + b) * k * rate / (shape - 1.0)
+    mean_c = out["mean"][s_idx, control][:, None]
+    out["lift_mean"] = out["mean"] / mean_c - 1.0
+    for key in ("prob_beat_control", "lift_mean", "lift_low", "lift_high", "prob_rope"):
+        out[key][s_idx, control] = np.nan
+    nan = np.where(mask, 1.0, np.nan)
+    return {key: val * nan for key, val in out.items()}
+
+
+def _fft_size(need: np.ndarray) -> np.ndarray:
+    """Smallest ``2^j`` or ``3 · 2^j`` at least ``need`` (few distinct sizes, fast FFTs)."""
+    p = 2.0 ** np.floor(np.log2(np.maximum(need, 2.0)))
+    return np.where(need <= p, p, np.where(need <= 1.5 * p, 1.5 * p, 2 * p))
+
+
+def _rpr_block(
+    n: int,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    shape: np.ndarray,
+    rate: np.ndarray,
+    k: float,
+    moments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    mask: np.ndarray,
+    control: np.ndarray,
+    *,
+    prob: float,
+    rope: float,
+    tail_sd: float,
+) -> dict[str, np.ndarray]:
+    """:func:`rpr_decision_stats` for segments sharing the grid size ``n``."""
+    mu_u, sd_u, mu_w, sd_w = moments
+    n_seg, n_arms = a.shape
+    s_idx = np.arange(n_seg)
+    h = ((hi - lo) / (n - 1))[:, None]  # (S, 1)
+    h3 = h[..., None]  # (S, 1, 1)
+    j = np.arange(n)
+    # log p on its own grid u0 + j h; log v on w0 + j h with u0 + w0 = lo + shift · h
+    # log p's grid holds 0 (its density jumps there when b = 1; the trapezoid rule stays
+    # second order with the mean of both one-sided limits at the jump)
+    u0 = np.floor((mu_u - tail_sd * sd_u) / h) * h
+    shift = np.floor((u0 + mu_w - tail_sd * sd_w - lo[:, None]) / h)
+    w0 = lo[:, None] + shift * h - u0
+    ju = np.rint(u0 / h)[..., None] + j  # u = ju · h exactly on the multiples of h
+    u = ju * h3
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_fu = (
+            a[..., None] * u
+            + (b[..., None] - 1.0) * np.log1p(-np.exp(np.minimum(u, 0.0)))
+            - special.betaln(a, b)[..., None]
+        )
+        at_one = np.where(b == 1.0, 0.5 * a, 0.0)[..., None]  # ½ f(0⁻) at p = 1
+        f_u = np.where(ju < 0, np.exp(log_fu), np.where(ju == 0, at_one, 0.0))
+        # log λ = log k − w; with z = log λ + log rate − log shape:
+        # log f = shape (z − e^z) + shape log shape − lgamma(shape)
+        z = np.log(k) - (w0[..., None] + j * h3) + np.log(rate / shape)[..., None]
+        const = shape * np.log(shape) - special.gammaln(shape)
+        f_w = np.exp(shape[..., None] * (z - np.exp(z)) + const[..., None])
+    f_u, f_w = np.nan_to_num(f_u), np.nan_to_num(f_w)
+    m = 2 * n
+    conv = np.fft.irfft(np.fft.rfft(f_u, m) * np.fft.rfft(f_w, m), m) * h3
+    idx = j - shift[..., None].astype(np.int64)  # segment grid index i ↔ convolution index
+    ok = (idx >= 0) & (idx < m) & mask[..., None]
+    g = np.where(ok, np.take_along_axis(conv, np.clip(idx, 0, m - 1), -1), 0.0)
+    g = np.maximum(g, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.nan_to_num(g / (g.sum(axis=-1, keepdims=True) * h3))
+    cdf = np.where(mask[..., None], _cumulative(g, h3), 1.0)  # absent arms never win
+    ell = lo[:, None] + j * h  # (S, N): log r
+    out: dict[str, np.ndarray] = {}
+    others = np.stack([np.prod(np.delete(cdf, kk, axis=1), axis=1) for kk in range(n_arms)], axis=1)
+    prob_best = (g * others).sum(axis=-1)
+    out["prob_best"] = prob_best / prob_best.sum(axis=1, keepdims=True)  # Σ ∫ g_k Π G_j = 1
+    out["prob_beat_control"] = (g * cdf[s_idx, control][:, None, :]).sum(axis=-1) * h
+    all_cdf = np.prod(cdf, axis=1, keepdims=True)
+    out["expected_loss"] = ((cdf - all_cdf) * np.exp(ell)[:, None, :]).sum(axis=-1) * h
+    # shortest interval on the r scale
+    x0 = np.repeat(lo, n_arms)[:, None]
+    hh = np.repeat(h[:, 0], n_arms)[:, None]
+    low, high = _shortest_interval(cdf.reshape(-1, n), g.reshape(-1, n), x0, hh, prob)
+    out["hdi_low"], out["hdi_high"] = low.reshape(n_seg, n_arms), high.reshape(n_seg, n_arms)
+    # log-lift log r_v − log r_c: density = cross-correlation of the two densities
+    spec = np.fft.rfft(g, m)
+    corr = np.fft.irfft(spec * np.conj(spec[s_idx, control][:, None, :]), m) * h3
+    d = np.maximum(np.roll(corr, n - 1, axis=-1), 0.0)  # index i ↔ log-lift (i − n + 1) h
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.nan_to_num(d / (d.sum(axis=-1, keepdims=True) * h3))
+    d_cdf = _cumulative(d, h3)
+    flat_d, flat_dc = d.reshape(-1, m), d_cdf.reshape(-1, m)
+    y0 = -(n - 1) * hh
+    qs = np.broadcast_to(np.array([(1 - prob) / 2, (1 + prob) / 2]), (len(flat_d), 2))
+    q_lift = _grid_quantile(flat_dc, flat_d, y0, hh, qs)
+    out["lift_low"] = np.expm1(q_lift[:, 0]).reshape(n_seg, n_arms)
+    out["lift_high"] = np.expm1(q_lift[:, 1]).reshape(n_seg, n_arms)
+    with np.errstate(divide="ignore"):
+        ends = np.log1p(np.array([-min(rope, 1.0), rope]))
+    at = _grid_cdf_at(flat_dc, flat_d, y0, hh, np.broadcast_to(ends, (len(flat_d), 2)))
+    out["prob_rope"] = np.clip(at[:, 1] - at[:, 0], 0.0, 1.0).reshape(n_seg, n_arms)
+    return out
+
+
 def order_value_shape_estimate(table: pd.DataFrame) -> float:
     """Shape ``k`` of the order-value Gamma: method of moments pooled over all cells.
 
@@ -372,13 +738,15 @@ class ConjugateABTest:
     rope_prob : float, default 0.95
         Probability inside the ROPE that stops a variant as equivalent to the control.
     n_draws : int, default 4000
-        Posterior draws per cell for the revenue metric.
+        Unused, kept for API stability: the revenue metric used to be summarised from this many
+        draws per cell; it is now computed without sampling (:func:`rpr_decision_stats`).
     nodes_per_panel : int, default 12
         Gauss–Legendre nodes per quadrature panel (see :func:`panel_nodes`).
     order_value_shape : float, optional
         Shape ``k`` of the order-value Gamma (default: estimated, see the module docstring).
     seed : int, default 0
-        Seed of the draws (same seed ⇒ same numbers).
+        Unused, kept for API stability: both metrics are computed without random draws, so the
+        results are deterministic whatever the seed.
 
     Attributes
     ----------
@@ -435,7 +803,6 @@ class ConjugateABTest:
         self._check(table)
         table = table.sort_values(["segment", "arm"], kind="stable").reset_index(drop=True)
         lay = layout(table, table.attrs["control"])
-        rng = np.random.default_rng(self.seed)
         a0, b0 = self.prior
         a_rows = a0 + table["conversions"].to_numpy(float)
         b_rows = b0 + (table["n"] - table["conversions"]).to_numpy(float)
@@ -443,19 +810,16 @@ class ConjugateABTest:
         out = table.copy()
         out["rate_mean"] = a_rows / (a_rows + b_rows)
         out["rate_hdi_low"], out["rate_hdi_high"] = beta_hdi(a_rows, b_rows, self.hdi)
-        shape = (*lay.shape, self.n_draws)
         if "revenue" in table.columns:
-            p_draws = rng.beta(a[..., None], b[..., None], size=shape)
             k = self.order_value_shape or order_value_shape_estimate(table)
             self.order_value_shape_ = k
             conv_total = table["conversions"].sum()
             m0 = table["revenue"].sum() / conv_total if conv_total > 0 else 1.0
             shape_post = lay.grid(1.0 + k * (1.0 + table["conversions"].to_numpy(float)), 2.0)
             rate_post = lay.grid(m0 + table["revenue"].to_numpy(float), 1.0)
-            lam = rng.gamma(shape_post[..., None], 1.0 / rate_post[..., None], size=shape)
-            value = k / lam
-            rpr = p_draws * value
-            rev_stats = summarize_draws(rpr, lay, hdi=self.hdi, rope=self.rope)
+            rev_stats = rpr_decision_stats(
+                a, b, shape_post, rate_post, k, lay.mask, lay.control, prob=self.hdi, rope=self.rope
+            )
             out["order_value_mean"] = lay.rows(rate_post / (shape_post - 1.0) * k)
             out["rpr_mean"] = lay.rows(rev_stats["mean"])
             out["rpr_hdi_low"] = lay.rows(rev_stats["hdi_low"])
