@@ -27,7 +27,7 @@ PACKAGES = (
     "matplotlib",
     "duckdb",
     "pyarrow",
-    "pandera",
+    "nutpie",
     "papermill",
     "nbconvert",
     "nbformat",
