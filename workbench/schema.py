@@ -1,9 +1,14 @@
 """The data contract: one schema per table of a *world*, validation, and :func:`load_world`.
 
-A world is a folder holding ``world.json`` (scenario, seed, sizes, generator version) and one entry
+A world is a folder holding ``world.json`` (what any method may know: scenario name and
+description, seed, period, sizes, calendar, experiment designs, generator version) and one entry
 per table: ``NAME.parquet``, a folder ``NAME/`` of Parquet parts, or a CSV export ``NAME.csv``
 (``.csv.gz``). Column names are snake_case, ids int64, timestamps timezone-aware UTC, money float64.
 CSV timestamps without an offset are read as UTC.
+
+A synthetic world also holds its ground truth: the ``truth_*`` tables and ``truth_scenario.json``
+(the scenario as simulated: persona mix and parameters, true lifts). :func:`load_world` never loads
+it; evaluation code does, with :func:`workbench.truth.load_truth`.
 
 One contract, one validation path
 ---------------------------------
