@@ -24,7 +24,9 @@ import json
 import math
 import multiprocessing
 import os
+import signal
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -90,7 +92,8 @@ def generate_world(
     out : path
         The world folder to create.
     overwrite : bool, default False
-        Replace an existing non-empty ``out``.
+        Replace an existing non-empty ``out``, which must be a world (hold ``world.json``):
+        any other folder keeps its files and is an error.
     progress : bool, default False
         Show a tqdm progress bar over chunks on stderr.
     workers : int, optional
@@ -105,7 +108,14 @@ def generate_world(
     Raises
     ------
     WorkbenchError
-        Invalid scenario, invalid size, or ``out`` exists and ``overwrite`` is false.
+        Invalid scenario, invalid size, ``out`` is a file, or ``out`` is a non-empty folder and
+        ``overwrite`` is false or it is not a world.
+
+    Notes
+    -----
+    The world is written into a hidden ``.NAME.partial-*`` folder beside ``out`` and renamed
+    into place once complete. On any error or interruption (``KeyboardInterrupt``, or SIGTERM
+    under the command line) the worker processes are stopped and the partial folder removed.
     """
     sc = load_scenario(scenario)
     if n_subscribers is not None:
@@ -118,7 +128,7 @@ def generate_world(
     n_chunks = math.ceil(sc.n_subscribers / sc.chunk_size)
     seeds = np.random.SeedSequence(int(seed)).spawn(n_chunks)
     workers = _workers(n_chunks) if workers is None else max(1, int(workers))
-    with atomic_dir(out, overwrite) as tmp:
+    with atomic_dir(out, overwrite, marker="world.json", kind="world") as tmp:
         writer = _WorldWriter(tmp, sc, cal, n_chunks)
         jobs = [(tmp, sc, cal, n_chunks, k, seeds[k]) for k in range(n_chunks)]
         bar = None
@@ -128,11 +138,17 @@ def generate_world(
             bar = tqdm(total=n_chunks, desc=f"generate {sc.name}", unit="chunk", file=sys.stderr)
         if workers > 1:
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+            try:
                 for summary in pool.map(_chunk_job, jobs):
                     writer.merge(summary)
                     if bar is not None:
                         bar.update()
+            except BaseException:
+                # stop the workers before the partial folder they write into is removed
+                _stop_pool(pool)
+                raise
+            pool.shutdown()
         else:
             for job in jobs:
                 writer.merge(_chunk_job(job))
@@ -156,6 +172,31 @@ def _workers(n_chunks: int) -> int:
             else (os.cpu_count() or 1),
         ),
     )
+
+
+def _worker_init() -> None:
+    """Workers leave SIGINT to the parent (a terminal's Ctrl-C reaches the whole group): the
+    parent stops them, so that one interruption prints one line, not a traceback per worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_pool(pool: ProcessPoolExecutor, timeout: float = 10.0) -> None:
+    """Stop a process pool now: cancel the queued chunks and end the running ones."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    # earlier Pythons: the executor's processes (a private mapping of pid -> Process)
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.terminate()
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join()
 
 
 def _chunk_job(job: tuple[Path, Scenario, Calendar, int, int, np.random.SeedSequence]) -> dict:
