@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
             name, help=mod.HELP, description=mod.__doc__, epilog=getattr(mod, "OUTPUTS", None)
         )
         mod.configure(p)
-        p.set_defaults(_run=mod.run)
+        p.set_defaults(_run=mod.run, _parser=p)
     return parser
 
 
@@ -67,7 +67,9 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 2 bad input, 128 + signal)."""
     try:
-        args = build_parser().parse_args(argv)
+        args, extra = build_parser().parse_known_args(argv)
+        if extra:  # blamed on the verb, whose --help lists its options
+            args._parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # --help, --version, or a bad argument (already reported)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     try:
