@@ -174,26 +174,53 @@ def _workers(n_chunks: int) -> int:
     )
 
 
+_IN_JOB = False
+_STOP = False
+
+
+class _Stopped(KeyboardInterrupt):
+    """A worker was asked to stop (SIGTERM from the parent, or from the user's shell)."""
+
+
 def _worker_init() -> None:
-    """Workers leave SIGINT to the parent (a terminal's Ctrl-C reaches the whole group): the
-    parent stops them, so that one interruption prints one line, not a traceback per worker."""
+    """Set up a worker process's signals.
+
+    SIGINT is left to the parent (a terminal's Ctrl-C reaches the whole group): the parent
+    stops the workers, and one interruption prints one line, not a traceback per worker.
+    SIGTERM stops the running chunk, but never while its result is being sent back: a worker
+    killed halfway through a message leaves the pool's result reader waiting for the rest of it
+    for ever (and the interpreter's exit waits on that reader).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_stop)
+
+
+def _worker_stop(signum: int, frame: object) -> None:
+    global _STOP
+    _STOP = True
+    if _IN_JOB:
+        raise _Stopped()
 
 
 def _stop_pool(pool: ProcessPoolExecutor, timeout: float = 10.0) -> None:
-    """Stop a process pool now: cancel the queued chunks and end the running ones."""
-    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
-    if terminate is not None:
-        terminate()
-        return
-    # earlier Pythons: the executor's processes (a private mapping of pid -> Process)
+    """Stop a process pool now: cancel the queued chunks and stop the running ones.
+
+    Each worker gets SIGTERM, which ends its chunk (see :func:`_worker_init`) and lets it exit
+    normally; one that has not exited after ``timeout`` seconds is killed.
+    """
+    # the executor's worker processes: a private mapping (pid -> Process), hence the guard
     procs = list((getattr(pool, "_processes", None) or {}).values())
+    if not procs:  # unknown internals: wait for the running chunks instead
+        pool.shutdown(wait=True, cancel_futures=True)
+        return
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
-        p.terminate()
+        if p.is_alive():
+            p.terminate()
     deadline = time.monotonic() + timeout
     for p in procs:
         p.join(max(0.0, deadline - time.monotonic()))
+    for p in procs:
         if p.is_alive():
             p.kill()
             p.join()
@@ -201,6 +228,18 @@ def _stop_pool(pool: ProcessPoolExecutor, timeout: float = 10.0) -> None:
 
 def _chunk_job(job: tuple[Path, Scenario, Calendar, int, int, np.random.SeedSequence]) -> dict:
     """Simulate chunk ``k`` and write its parts; return its row counts and truth accumulators."""
+    global _IN_JOB
+    if _STOP:
+        raise _Stopped()
+    _IN_JOB = True
+    try:
+        return _simulate_chunk(job)
+    finally:
+        _IN_JOB = False
+
+
+def _simulate_chunk(job: tuple[Path, Scenario, Calendar, int, int, np.random.SeedSequence]) -> dict:
+    """The work of :func:`_chunk_job`."""
     root, sc, cal, n_chunks, k, ss = job
     sid0 = k * sc.chunk_size
     n = min(sc.chunk_size, sc.n_subscribers - sid0)
