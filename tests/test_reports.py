@@ -433,3 +433,14 @@ def test_import_is_cheap() -> None:
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_out_that_is_a_file_or_inside_the_world_is_refused(tmp_path: Path, world: Path) -> None:
+    reg = write_registry(tmp_path / "r.toml", entry(OK_NB, "O"))
+    afile = tmp_path / "reports.txt"
+    afile.write_text("notes")
+    with pytest.raises(WorkbenchError, match="is a file; reports go into a folder"):
+        run_report(registry=reg, world=world, out=afile, progress=False)
+    with pytest.raises(WorkbenchError, match="inside the input folder"):
+        run_report(registry=reg, world=world, out=world / "reports", progress=False)
+    assert afile.read_text() == "notes" and not (world / "reports").exists()

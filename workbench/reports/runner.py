@@ -29,7 +29,9 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -97,9 +99,16 @@ class _KernelStop:
     which is in its own process group and does not see a terminal's Ctrl-C) and lets papermill
     finish normally, so the kernel replies, is shut down cleanly and the executed notebook is
     saved; before a kernel runs, the next cell is not started. Any other signal raises.
+
+    An IPython kernel ignores SIGINT between cells (a cell just sent, not yet started), so the
+    interrupt is repeated every ``interval`` seconds; if the notebook still runs after
+    ``patience`` seconds (a cell stuck where Python cannot interrupt it), the signal is sent to
+    this process again, which stops the run at once, as a second signal from the user would.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, interval: float = 1.0, patience: float = 5.0) -> None:
+        self.interval = interval
+        self.patience = patience
         self.signum: int | None = None
         self.active = False
         self.pid: int | None = None
@@ -117,13 +126,7 @@ class _KernelStop:
         self.active = False
         self.pid = self.pgid = None
 
-    def request(self, signum: int) -> bool:
-        """Handle a signal gracefully (True) or let it raise (False)."""
-        import signal
-
-        if self.signum is not None or not self.active:
-            return False
-        self.signum = signum
+    def _interrupt(self) -> None:
         try:
             if self.pgid and hasattr(os, "killpg"):
                 os.killpg(self.pgid, signal.SIGINT)
@@ -131,12 +134,32 @@ class _KernelStop:
                 os.kill(self.pid, signal.SIGINT)
         except OSError:  # the kernel is already gone: papermill will notice
             pass
+
+    def _insist(self) -> None:
+        deadline = time.monotonic() + self.patience
+        while time.monotonic() < deadline:
+            time.sleep(self.interval)
+            if not self.active:
+                return
+            self._interrupt()
+        if self.active and self.signum is not None:
+            os.kill(os.getpid(), self.signum)
+
+    def request(self, signum: int) -> bool:
+        """Handle a signal gracefully (True) or let it raise (False)."""
+        if self.signum is not None or not self.active:
+            return False
+        self.signum = signum
+        self._interrupt()
+        threading.Thread(target=self._insist, name="workbench-stop", daemon=True).start()
         return True
 
-    def check(self) -> None:
-        """Raise before the next cell once a stop was requested."""
+    def check(self, cell_index: int | None = None) -> None:
+        """Raise before the next cell (of index ``cell_index``) once a stop was requested."""
         if self.signum is not None:
-            raise Interrupted(self.signum)
+            exc = Interrupted(self.signum)
+            exc.cell_index = cell_index  # type: ignore[attr-defined]
+            raise exc
 
 
 def _engine() -> str:
@@ -159,9 +182,9 @@ def _engine() -> str:
             super().start_new_kernel(**kwargs)
             self._stop.attach(self.km)
 
-        def execute_cell(self, *args: Any, **kwargs: Any) -> Any:
-            self._stop.check()
-            return super().execute_cell(*args, **kwargs)
+        def execute_cell(self, cell: Any, cell_index: int, *args: Any, **kwargs: Any) -> Any:
+            self._stop.check(cell_index)
+            return super().execute_cell(cell, cell_index, *args, **kwargs)
 
     class Engine(NBClientEngine):
         """papermill's nbclient engine with a client that honours a :class:`_KernelStop`."""
@@ -178,6 +201,7 @@ def _engine() -> str:
             execution_timeout: int | None = None,
             *,
             stop: _KernelStop,
+            ipc_dir: str | None = None,
             **kwargs: Any,
         ) -> Any:
             # as NBClientEngine.execute_managed_notebook, with our client
@@ -193,6 +217,11 @@ def _engine() -> str:
                 stdout_file=stdout_file,
                 stderr_file=stderr_file,
             )
+            if ipc_dir is not None:
+                from traitlets.config import Config
+
+                ipc = {"transport": "ipc", "ip": os.path.join(ipc_dir, "kernel")}
+                final_kwargs["config"] = Config({"KernelManager": ipc})
             return Client(nb_man, stop=stop, **final_kwargs).execute()
 
     papermill_engines.register(name, Engine)
@@ -386,17 +415,41 @@ def _kernel_env() -> Iterator[None]:
             os.environ["MPLBACKEND"] = old
 
 
-def _check_kernel(kernel: str) -> None:
+def _check_kernel(kernel: str) -> bool:
+    """Check that ``kernel`` is installed; True when it is an IPython kernel (ipykernel)."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
-        KernelSpecManager().get_kernel_spec(kernel)
+        spec = KernelSpecManager().get_kernel_spec(kernel)
     except NoSuchKernel:
         names = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
         raise WorkbenchError(
             f"no Jupyter kernel named '{kernel}' (installed: {names}); "
             "install one with `python -m ipykernel install --sys-prefix --name python3`"
         ) from None
+    return any("ipykernel" in str(a) for a in spec.argv)
+
+
+@contextlib.contextmanager
+def _ipc_dir(wanted: bool) -> Iterator[str | None]:
+    """A private folder for the kernel's sockets, when the kernel talks over Unix sockets.
+
+    IPython kernels are run over IPC (Unix sockets in this folder) rather than TCP on
+    localhost: no port can be taken by another process between its choice and its use (a
+    kernel then fails with "Address already in use"), nothing listens on the network, and the
+    kernel does not warn about unencrypted TCP on every start.
+    """
+    if not wanted or os.name != "posix":
+        yield None
+        return
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="workbench-kernel-")
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _first_line(text: str) -> str:
@@ -404,7 +457,9 @@ def _first_line(text: str) -> str:
     return lines[0] if lines else ""
 
 
-def _execute(nb: NotebookRun, kernel: str, progress: bool, cwd: Path, stop: _KernelStop) -> None:
+def _execute(
+    nb: NotebookRun, kernel: str, progress: bool, cwd: Path, stop: _KernelStop, ipc: bool = False
+) -> None:
     """Run one notebook; fill ``status``, ``wall_time_s``, ``headlines``, ``error``.
 
     Raises
@@ -419,10 +474,11 @@ def _execute(nb: NotebookRun, kernel: str, progress: bool, cwd: Path, stop: _Ker
     t0 = time.perf_counter()
     nb.status = "running"
     interrupted: BaseException | None = None
-    cell: tuple[int | None, int | None] = (None, None)
+    cell: tuple[int | None, int | None] = (None, None)  # (index, execution count) stopped in
+    before: int | None = None  # or: index of the cell that was not started
     stop.active = True
     try:
-        with _kernel_env():
+        with _kernel_env(), _ipc_dir(ipc) as ipc_dir:
             pm.execute_notebook(
                 str(nb.source),
                 str(nb.output),
@@ -432,9 +488,11 @@ def _execute(nb: NotebookRun, kernel: str, progress: bool, cwd: Path, stop: _Ker
                 progress_bar=progress,
                 cwd=str(cwd),
                 stop=stop,
+                ipc_dir=ipc_dir,
             )
     except KeyboardInterrupt as exc:  # a second signal, or a stop before the next cell
         interrupted = exc
+        before = getattr(exc, "cell_index", None)
     except PapermillExecutionError as exc:
         if stop.signum is not None and exc.ename == "KeyboardInterrupt":
             interrupted = Interrupted(stop.signum)
@@ -469,9 +527,13 @@ def _execute(nb: NotebookRun, kernel: str, progress: bool, cwd: Path, stop: _Ker
     if interrupted is not None:
         nb.status = "interrupted"
         name = signal_name(getattr(interrupted, "signum", 2))
-        where = f" at In [{cell[1]}] (cell {cell[0] + 1})" if cell[0] is not None else ""
+        where = ""
+        if cell[0] is not None:
+            where = f" at In [{cell[1]}] (cell {cell[0] + 1})"
+        elif before is not None:
+            where = f" before cell {before + 1}"
         nb.error = {
-            "cell_index": cell[0],
+            "cell_index": cell[0] if cell[0] is not None else before,
             "execution_count": cell[1],
             "ename": "Interrupted",
             "evalue": name,
@@ -587,7 +649,7 @@ def run_report(
     # check overrides before the (possibly long) world generation
     for e in chosen:
         resolve_parameters(e, declared[e.name], {}, config.notebooks.get(e.name))
-    _check_kernel(kernel)
+    ipc = _check_kernel(kernel)
     out_root = Path(out) if out is not None else reports_dir()
     if out_root.exists() and not out_root.is_dir():
         raise WorkbenchError(f"{out_root}: is a file; reports go into a folder")
@@ -677,7 +739,7 @@ def run_report(
                     print(f"[{i}/{len(runs)}] {r.name}: {r.title}", file=sys.stderr, flush=True)
                 r.status = "running"
                 save("running")
-                _execute(r, kernel, progress, cwd=r.source.parent, stop=stop)
+                _execute(r, kernel, progress, cwd=r.source.parent, stop=stop, ipc=ipc)
                 if r.status != "ok":
                     assert r.error is not None
                     reason = f"{r.error['message']}; see {r.output}"
