@@ -18,14 +18,16 @@ Interruptions: SIGINT (Ctrl-C) or SIGTERM while a notebook runs interrupts its k
 Jupyter's stop button, so the cell stops and the executed notebook keeps what ran; the manifest
 then says ``interrupted``, each notebook its true state (``ok`` for those that finished,
 ``interrupted`` for the running one, ``pending`` for those not started), and
-:class:`~workbench._signals.Interrupted` (a ``KeyboardInterrupt``) is raised. A second signal
-stops at once, without waiting for the kernel.
+:class:`~workbench._signals.Interrupted` (a ``KeyboardInterrupt``) is raised. The interrupt is
+repeated while the kernel cannot take it; after 5 s, or at a second signal, the run stops at once
+without waiting for the cell.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -162,6 +164,7 @@ class _KernelStop:
             raise exc
 
 
+@functools.cache
 def _engine() -> str:
     """Register (once) and name the papermill engine that lets a run be interrupted cleanly."""
     from papermill.clientwrap import PapermillNotebookClient
@@ -170,8 +173,6 @@ def _engine() -> str:
     from papermill.utils import merge_kwargs, remove_args
 
     name = "workbench"
-    if name in papermill_engines._engines:
-        return name
 
     class Client(PapermillNotebookClient):
         def __init__(self, nb_man: Any, *, stop: _KernelStop, **kw: Any) -> None:
