@@ -103,7 +103,7 @@ class _KernelStop:
     saved; before a kernel runs, the next cell is not started. Any other signal raises.
 
     An IPython kernel ignores SIGINT between cells (a cell just sent, not yet started), so the
-    interrupt is repeated every ``interval`` seconds; if the notebook still runs after
+    interrupt is repeated every ``interval`` seconds until a cell ends; if none has ended after
     ``patience`` seconds (a cell stuck where Python cannot interrupt it), the signal is sent to
     this process again, which stops the run at once, as a second signal from the user would.
     """
@@ -113,6 +113,7 @@ class _KernelStop:
         self.patience = patience
         self.signum: int | None = None
         self.active = False
+        self.settled = False
         self.pid: int | None = None
         self.pgid: int | None = None
 
@@ -128,6 +129,12 @@ class _KernelStop:
         self.active = False
         self.pid = self.pgid = None
 
+    def cell_done(self) -> None:
+        """A cell has ended: once a stop was requested, the kernel needs no more interrupts
+        (it is being shut down, which no interrupt should disturb)."""
+        if self.signum is not None:
+            self.settled = True
+
     def _interrupt(self) -> None:
         try:
             if self.pgid and hasattr(os, "killpg"):
@@ -141,10 +148,10 @@ class _KernelStop:
         deadline = time.monotonic() + self.patience
         while time.monotonic() < deadline:
             time.sleep(self.interval)
-            if not self.active:
+            if not self.active or self.settled:
                 return
             self._interrupt()
-        if self.active and self.signum is not None:
+        if self.active and not self.settled and self.signum is not None:
             os.kill(os.getpid(), self.signum)
 
     def request(self, signum: int) -> bool:
@@ -175,17 +182,27 @@ def _engine() -> str:
     name = "workbench"
 
     class Client(PapermillNotebookClient):
-        def __init__(self, nb_man: Any, *, stop: _KernelStop, **kw: Any) -> None:
+        def __init__(
+            self, nb_man: Any, *, stop: _KernelStop, kernel_dir: Path | None, **kw: Any
+        ) -> None:
             super().__init__(nb_man, **kw)
             self._stop = stop
+            self._kernel_dir = kernel_dir
 
         def start_new_kernel(self, **kwargs: Any) -> None:
-            super().start_new_kernel(**kwargs)
+            if self._kernel_dir is None:
+                super().start_new_kernel(**kwargs)
+            else:
+                with open(self._kernel_dir / "kernel.log", "ab") as log:
+                    super().start_new_kernel(stderr=log, **kwargs)
             self._stop.attach(self.km)
 
         def execute_cell(self, cell: Any, cell_index: int, *args: Any, **kwargs: Any) -> Any:
             self._stop.check(cell_index)
-            return super().execute_cell(cell, cell_index, *args, **kwargs)
+            try:
+                return super().execute_cell(cell, cell_index, *args, **kwargs)
+            finally:
+                self._stop.cell_done()
 
     class Engine(NBClientEngine):
         """papermill's nbclient engine with a client that honours a :class:`_KernelStop`."""
@@ -202,7 +219,8 @@ def _engine() -> str:
             execution_timeout: int | None = None,
             *,
             stop: _KernelStop,
-            ipc_dir: str | None = None,
+            kernel_dir: Path | None = None,
+            ipc: bool = False,
             **kwargs: Any,
         ) -> Any:
             # as NBClientEngine.execute_managed_notebook, with our client
@@ -218,12 +236,12 @@ def _engine() -> str:
                 stdout_file=stdout_file,
                 stderr_file=stderr_file,
             )
-            if ipc_dir is not None:
+            if ipc and kernel_dir is not None and os.name == "posix":
                 from traitlets.config import Config
 
-                ipc = {"transport": "ipc", "ip": os.path.join(ipc_dir, "kernel")}
-                final_kwargs["config"] = Config({"KernelManager": ipc})
-            return Client(nb_man, stop=stop, **final_kwargs).execute()
+                sockets = {"transport": "ipc", "ip": str(kernel_dir / "kernel")}
+                final_kwargs["config"] = Config({"KernelManager": sockets})
+            return Client(nb_man, stop=stop, kernel_dir=kernel_dir, **final_kwargs).execute()
 
     papermill_engines.register(name, Engine)
     return name
@@ -432,25 +450,34 @@ def _check_kernel(kernel: str) -> bool:
 
 
 @contextlib.contextmanager
-def _ipc_dir(wanted: bool) -> Iterator[str | None]:
-    """A private folder for the kernel's sockets, when the kernel talks over Unix sockets.
+def _kernel_dir() -> Iterator[Path]:
+    """A private temporary folder for one kernel: its log and, over IPC, its sockets.
+
+    The kernel's own stderr (its log, and whatever its libraries print as it is shut down
+    after an interrupt) goes to ``kernel.log`` there rather than into the command's one-line
+    output; the log's last line is quoted when the kernel dies or cannot start.
 
     IPython kernels are run over IPC (Unix sockets in this folder) rather than TCP on
     localhost: no port can be taken by another process between its choice and its use (a
     kernel then fails with "Address already in use"), nothing listens on the network, and the
     kernel does not warn about unencrypted TCP on every start.
     """
-    if not wanted or os.name != "posix":
-        yield None
-        return
     import shutil
     import tempfile
 
-    folder = tempfile.mkdtemp(prefix="workbench-kernel-")
+    folder = Path(tempfile.mkdtemp(prefix="workbench-kernel-"))
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
 
 
 def _first_line(text: str) -> str:
@@ -478,52 +505,60 @@ def _execute(
     cell: tuple[int | None, int | None] = (None, None)  # (index, execution count) stopped in
     before: int | None = None  # or: index of the cell that was not started
     stop.active = True
-    try:
-        with _kernel_env(), _ipc_dir(ipc) as ipc_dir:
-            pm.execute_notebook(
-                str(nb.source),
-                str(nb.output),
-                parameters=nb.parameters,
-                engine_name=_engine(),
-                kernel_name=kernel,
-                progress_bar=progress,
-                cwd=str(cwd),
-                stop=stop,
-                ipc_dir=ipc_dir,
-            )
-    except KeyboardInterrupt as exc:  # a second signal, or a stop before the next cell
-        interrupted = exc
-        before = getattr(exc, "cell_index", None)
-    except PapermillExecutionError as exc:
-        if stop.signum is not None and exc.ename == "KeyboardInterrupt":
-            interrupted = Interrupted(stop.signum)
-            cell = (exc.cell_index, exc.exec_count)
-        else:
+    with _kernel_dir() as kdir:
+        try:
+            with _kernel_env():
+                pm.execute_notebook(
+                    str(nb.source),
+                    str(nb.output),
+                    parameters=nb.parameters,
+                    engine_name=_engine(),
+                    kernel_name=kernel,
+                    progress_bar=progress,
+                    cwd=str(cwd),
+                    stop=stop,
+                    kernel_dir=kdir,
+                    ipc=ipc,
+                )
+        except KeyboardInterrupt as exc:  # a second signal, or a stop before the next cell
+            interrupted = exc
+            before = getattr(exc, "cell_index", None)
+        except PapermillExecutionError as exc:
+            if stop.signum is not None and exc.ename == "KeyboardInterrupt":
+                interrupted = Interrupted(stop.signum)
+                cell = (exc.cell_index, exc.exec_count)
+            else:
+                nb.status = "failed"
+                nb.error = {
+                    "cell_index": exc.cell_index,
+                    "execution_count": exc.exec_count,
+                    "ename": exc.ename,
+                    "evalue": exc.evalue,
+                    "message": (
+                        f"notebook {nb.name} failed at In [{exc.exec_count}] (cell "
+                        f"{exc.cell_index + 1} of the executed notebook): {exc.ename}: "
+                        f"{_first_line(exc.evalue)}"
+                    ),
+                }
+        except Exception as exc:  # kernel died, timed out, could not start, ...
             nb.status = "failed"
             nb.error = {
-                "cell_index": exc.cell_index,
-                "execution_count": exc.exec_count,
-                "ename": exc.ename,
-                "evalue": exc.evalue,
+                "cell_index": None,
+                "execution_count": None,
+                "ename": type(exc).__name__,
+                "evalue": str(exc),
                 "message": (
-                    f"notebook {nb.name} failed at In [{exc.exec_count}] (cell "
-                    f"{exc.cell_index + 1} of the executed notebook): {exc.ename}: "
-                    f"{_first_line(exc.evalue)}"
+                    f"notebook {nb.name} failed: {type(exc).__name__}: {_first_line(str(exc))}"
                 ),
             }
-    except Exception as exc:  # kernel died, timed out, could not start, ...
-        nb.status = "failed"
-        nb.error = {
-            "cell_index": None,
-            "execution_count": None,
-            "ename": type(exc).__name__,
-            "evalue": str(exc),
-            "message": f"notebook {nb.name} failed: {type(exc).__name__}: {_first_line(str(exc))}",
-        }
-    else:
-        nb.status = "ok"
-    finally:
-        stop.detach()
+            log = _last_line(kdir / "kernel.log")
+            if log:
+                nb.error["kernel_log"] = log
+                nb.error["message"] += f" (kernel: {log})"
+        else:
+            nb.status = "ok"
+        finally:
+            stop.detach()
     nb.wall_time_s = round(time.perf_counter() - t0, 3)
     if interrupted is not None:
         nb.status = "interrupted"
