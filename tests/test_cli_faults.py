@@ -35,9 +35,24 @@ def _wait_for(what: str, check: Callable[[], bool], proc: subprocess.Popen, time
             out, err = proc.communicate()
             pytest.fail(f"exited ({proc.returncode}) before {what}:\n{out}\n{err}")
         if time.monotonic() - t0 > timeout:
+            for child in _descendants(proc.pid):
+                child.kill()
             proc.kill()
+            proc.communicate()
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def _finish(proc: subprocess.Popen, timeout: float = 120) -> tuple[str, str]:
+    """Wait for the command to end; a hang is a failure that leaves no process behind."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for child in _descendants(proc.pid):
+            child.kill()
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"still running {timeout} s after the signal:\n{out}\n{err}")
 
 
 def _descendants(pid: int) -> list[psutil.Process]:
@@ -131,7 +146,7 @@ def test_signal_during_report_records_each_notebooks_true_state(
     kernels = _descendants(proc.pid)
     assert kernels, "the running notebook has a kernel process"
     proc.send_signal(signum)
-    out, err = proc.communicate(timeout=120)
+    out, err = _finish(proc)
 
     (run,) = s["out"].iterdir()
     name = signal.Signals(signum).name
@@ -202,7 +217,7 @@ def test_signal_during_generate_stops_workers_and_leaves_nothing(
         os.killpg(proc.pid, signum)
     else:
         proc.send_signal(signum)
-    out_text, err = proc.communicate(timeout=120)
+    out_text, err = _finish(proc)
 
     name = signal.Signals(signum).name
     assert proc.returncode == STATUS[signum], err
@@ -241,7 +256,7 @@ def test_a_cell_deaf_to_interrupts_is_stopped_after_a_few_seconds(tmp_path: Path
     kernels = _descendants(proc.pid)
     t0 = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
+    _, err = _finish(proc)
     waited = time.monotonic() - t0
     assert proc.returncode == 143, err
     assert "Traceback" not in err and len(_stderr_lines(err)) == 1, err
