@@ -410,7 +410,9 @@ def test_cli_writes_csv_and_parquet(tmp_path):
     assert set(need) <= set(res.columns)
     assert len(res) == 18
     first = out.read_bytes()
-    assert main(["abtest", "--input", str(inp), "--out", str(out), "--seed", "1"]) == 0
+    argv = ["abtest", "--input", str(inp), "--out", str(out), "--seed", "1"]
+    assert main(argv) == 2  # an existing output is kept without --overwrite
+    assert main([*argv, "--overwrite"]) == 0
     assert out.read_bytes() == first
     pq = tmp_path / "res.parquet"
     assert main(["abtest", "--input", str(inp), "--out", str(pq), "--metric", "revenue"]) == 0

@@ -247,9 +247,10 @@ def test_config_file(tmp_path: Path) -> None:
     cfg.write_text('scenario = "default"\nn_subscribers = 500\nseed = 3\n'
                    '[notebooks."report_ok"]\nscale = 0.5\n')  # fmt: skip
     assert load_config(cfg) == ReportConfig("default", 500, 3, {"report_ok": {"scale": 0.5}})
-    cfg.write_text("seed = -1\n")
-    with pytest.raises(WorkbenchError, match="'seed' must be"):
-        load_config(cfg)
+    for bad in ("-1", str(2**32), "1.5", '"7"'):
+        cfg.write_text(f"seed = {bad}\n")
+        with pytest.raises(WorkbenchError, match="'seed' must be an integer from 0 to 2"):
+            load_config(cfg)
     cfg.write_text("sed = 1\n")
     with pytest.raises(WorkbenchError, match=r"c\.toml: unknown key 'sed'"):
         load_config(cfg)
@@ -433,3 +434,14 @@ def test_import_is_cheap() -> None:
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_out_that_is_a_file_or_inside_the_world_is_refused(tmp_path: Path, world: Path) -> None:
+    reg = write_registry(tmp_path / "r.toml", entry(OK_NB, "O"))
+    afile = tmp_path / "reports.txt"
+    afile.write_text("notes")
+    with pytest.raises(WorkbenchError, match="is a file; reports go into a folder"):
+        run_report(registry=reg, world=world, out=afile, progress=False)
+    with pytest.raises(WorkbenchError, match="inside the input folder"):
+        run_report(registry=reg, world=world, out=world / "reports", progress=False)
+    assert afile.read_text() == "notes" and not (world / "reports").exists()

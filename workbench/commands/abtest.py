@@ -13,8 +13,21 @@ from __future__ import annotations
 import argparse
 import sys
 
+from workbench.commands._args import (
+    OUTPUT_RULE,
+    OVERWRITE_HELP,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_floats,
+    positive_int,
+    probability,
+    seed,
+)
+
 HELP = "analyse an A/B/n test per segment (conjugate or hierarchical Bayesian)"
 ORDER = 30
+OUTPUTS = OUTPUT_RULE
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +40,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="aggregated",
         help="aggregated rows (segment, arm, n, conversions) or one row per recipient",
     )
-    io.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
+    io.add_argument(
+        "--out", required=True, metavar="FILE", help="output table: .csv, .csv.gz or .parquet"
+    )
+    io.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     cols = parser.add_argument_group("column names")
     cols.add_argument(
         "--segment-col",
@@ -49,24 +65,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--model", choices=("conjugate", "hierarchical"), default="conjugate")
     model.add_argument("--metric", choices=("conversion", "revenue"), default="conversion")
     model.add_argument(
-        "--prior", type=float, nargs=2, default=(1.0, 1.0), metavar=("A", "B"),
-        help="Beta prior of the conjugate model (default 1 1)",
+        "--prior", type=positive_float, nargs=2, default=(1.0, 1.0), metavar=("A", "B"),
+        help="Beta prior of the conjugate model, both > 0 (default 1 1)",
     )  # fmt: skip
-    model.add_argument("--hdi", type=float, default=0.9, help="interval probability (0.9)")
     model.add_argument(
-        "--loss-threshold", type=float, default=0.01,
-        help="ship when the relative expected loss is below this (0.01)",
+        "--hdi", type=probability, default=0.9, metavar="P",
+        help="interval probability, between 0 and 1 (0.9)",
     )  # fmt: skip
-    model.add_argument("--rope", type=float, default=0.01, help="ROPE half-width on lift (0.01)")
-    model.add_argument("--seed", type=int, default=0)
     model.add_argument(
-        "--draws", type=int, default=2000, help="posterior draws per chain (hierarchical)"
+        "--loss-threshold", type=non_negative_float, default=0.01, metavar="X",
+        help="ship when the relative expected loss is below this, >= 0 (0.01)",
+    )  # fmt: skip
+    model.add_argument(
+        "--rope", type=non_negative_float, default=0.01, metavar="X",
+        help="ROPE half-width on lift, >= 0 (0.01)",
+    )  # fmt: skip
+    model.add_argument("--seed", type=seed, default=0, metavar="S", help="0 to 2**32-1 (0)")
+    model.add_argument(
+        "--draws", type=positive_int, default=2000, metavar="N",
+        help="posterior draws per chain (hierarchical), >= 1",
+    )  # fmt: skip
+    model.add_argument(
+        "--tune", type=non_negative_int, default=1000, metavar="N",
+        help="tuning steps (hierarchical), >= 0",
+    )  # fmt: skip
+    model.add_argument(
+        "--chains", type=positive_int, default=2, metavar="N", help="chains (hierarchical), >= 1"
     )
-    model.add_argument("--tune", type=int, default=1000, help="tuning steps (hierarchical)")
-    model.add_argument("--chains", type=int, default=2, help="chains (hierarchical)")
     model.add_argument(
-        "--target-accept", type=float, default=None, metavar="P",
-        help="NUTS target acceptance (default 0.99 below 100 segments, else 0.9)",
+        "--target-accept", type=probability, default=None, metavar="P",
+        help="NUTS target acceptance, between 0 and 1 (default 0.99 below 100 segments, else 0.9)",
     )  # fmt: skip
     model.add_argument(
         "--sampler", choices=("auto", "nutpie", "pymc"), default="auto",
@@ -77,8 +105,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="write the output even when R-hat / ESS / divergences fail",
     )  # fmt: skip
     model.add_argument(
-        "--expected-split", default=None, metavar="W[,W...]",
-        help="planned arm shares in sorted arm order, for the SRM check",
+        "--expected-split", type=positive_floats, default=None, metavar="W[,W...]",
+        help="planned arm shares in sorted arm order (numbers > 0, one per arm), for the SRM check",
     )  # fmt: skip
 
 
@@ -86,14 +114,15 @@ def run(args: argparse.Namespace) -> int:
     """Run ``workbench abtest``."""
     from pathlib import Path
 
-    from workbench._io import atomic_file
+    from workbench._io import check_not_input, check_output_file, table_format, write_table
     from workbench.errors import WorkbenchError
     from workbench.experiments.checks import srm_test
     from workbench.experiments.inputs import read_results
 
     out = Path(args.out)
-    if not out.name.lower().endswith((".csv", ".parquet")):
-        raise WorkbenchError(f"{out}: output must end in .csv or .parquet")
+    table_format(out)
+    check_not_input(out, {"--input": args.input})
+    check_output_file(out, overwrite=args.overwrite, flag="--overwrite")
     seg = [c for c in args.segment_col.split(",") if c] or None
     common = dict(
         segment_col=seg, arm_col=args.arm_col, revenue_col=args.revenue_col, control=args.control
@@ -108,9 +137,14 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         table = read_results(args.input, "recipients", converted_col=args.converted_col, **common)
-    split = None
-    if args.expected_split:
-        split = [float(x) for x in args.expected_split.split(",")]
+    split = args.expected_split
+    if split is not None:
+        arms = sorted(table["arm"].unique())
+        if len(split) != len(arms):
+            raise WorkbenchError(
+                f"--expected-split: {len(split)} shares for {len(arms)} arms "
+                f"({', '.join(map(str, arms))}); give one share per arm, in this order"
+            )
     srm = srm_test(table, split)
     if srm["srm"].any():
         bad = srm.loc[srm["srm"], "segment"].tolist()
@@ -163,10 +197,6 @@ def run(args: argparse.Namespace) -> int:
                 )
                 return 3
             print(msg.replace("failed", "failed (allowed)"), file=sys.stderr)
-    with atomic_file(out) as tmp:
-        if out.name.lower().endswith(".csv"):
-            result.to_csv(tmp, index=False, float_format="%.10g")
-        else:
-            result.to_parquet(tmp, index=False)
+    write_table(result, out, overwrite=args.overwrite, flag="--overwrite", float_format="%.10g")
     print(f"wrote {len(result)} rows ({result['segment'].nunique()} segments) to {out}")
     return status

@@ -7,8 +7,15 @@ from __future__ import annotations
 
 import argparse
 
+from workbench.commands._args import positive_int, seed
+
 HELP = "generate a synthetic subscriber world with known ground truth"
 ORDER = 10
+OUTPUTS = (
+    "Output: --out is a world folder, created only once complete (nothing is left behind on "
+    "error, Ctrl-C or SIGTERM). An existing non-empty folder is replaced only with --overwrite, "
+    "and only if it is a world (holds world.json): any other folder keeps its files."
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,19 +27,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--subscribers",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
-        help="number of subscribers (overrides the scenario)",
+        help="number of subscribers, >= 1 (overrides the scenario)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, metavar="S", help="0 to 2**32-1 (0)")
     parser.add_argument("--out", required=True, metavar="DIR", help="world folder to create")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing world")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing world (a folder with world.json)",
+    )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=None,
-        help="processes simulating chunks in parallel (default: auto)",
+        metavar="N",
+        help="processes simulating chunks in parallel, >= 1 (default: auto)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -40,9 +52,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Generate the world and print where it went."""
     import json
+    from pathlib import Path
 
+    from workbench._io import check_not_input, check_output_dir
     from workbench.synth import generate_world
 
+    scenario_file = Path(args.scenario) if Path(args.scenario).suffix == ".toml" else None
+    check_not_input(args.out, {"--scenario": scenario_file}, replaces_folder=True)
+    check_output_dir(
+        args.out, overwrite=args.overwrite, marker="world.json", kind="world", flag="--overwrite"
+    )
     out = generate_world(
         args.scenario,
         n_subscribers=args.subscribers,

@@ -5,6 +5,7 @@ and manifest.json (parameters, seed, package versions, git revision, input hashe
 headline numbers). The world is generated from --scenario/--subscribers/--seed
 (cached in datasets/generated/) unless --world names an existing folder. A failing notebook stops
 the run: its executed copy keeps the error, the manifest says "failed", and the exit status is 1.
+The manifest is updated as each notebook starts and ends (its status is "running" meanwhile).
 """
 
 from __future__ import annotations
@@ -13,8 +14,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from workbench.commands._args import positive_int, seed
+
 HELP = "run the notebooks into reports/<run-id>/ (executed notebooks, report.html, manifest)"
 ORDER = 90
+OUTPUTS = (
+    "Output: every run gets a new folder inside --out, so an earlier report is never replaced "
+    "(--out must be a folder, and not inside --world). Ctrl-C or SIGTERM stops the running "
+    "notebook's cell and keeps what ran: its manifest says 'interrupted' and gives each "
+    "notebook's state (exit status 130 or 143)."
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,11 +38,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", metavar="NAME", help="scenario of the world (default: tiny)")
     parser.add_argument(
         "--subscribers",
-        type=int,
+        type=positive_int,
         metavar="N",
-        help="subscribers to generate (default: the scenario's)",
+        help="subscribers to generate, >= 1 (default: the scenario's)",
     )
-    parser.add_argument("--seed", type=int, metavar="S", help="seed (default: 20261126)")
+    parser.add_argument(
+        "--seed", type=seed, metavar="S", help="seed, 0 to 2**32-1 (default: 20261126)"
+    )
     parser.add_argument(
         "--world",
         type=Path,
@@ -44,7 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--out",
         type=Path,
         metavar="DIR",
-        help="folder that receives the run folder (default: reports/)",
+        help="folder that receives the new run folder (default: reports/)",
     )
     parser.add_argument(
         "--only", nargs="+", metavar="NAME", help="run only these registered notebooks (file stems)"
@@ -86,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the report; 0 on success, 1 when a notebook failed."""
     import dataclasses
 
+    from workbench._io import check_not_input
     from workbench.errors import WorkbenchError
     from workbench.reports import ReportConfig, load_config, run_report
 
@@ -101,10 +113,10 @@ def run(args: argparse.Namespace) -> int:
         )
         if v is not None
     }
-    if args.subscribers is not None and args.subscribers < 1:
-        raise WorkbenchError(f"--subscribers must be positive, got {args.subscribers}")
-    if args.seed is not None and args.seed < 0:
-        raise WorkbenchError(f"--seed must be non-negative, got {args.seed}")
+    if args.out is not None:
+        if args.out.exists() and not args.out.is_dir():
+            raise WorkbenchError(f"{args.out}: is a file; --out is the folder that receives runs")
+        check_not_input(args.out, {"--world": args.world})
     config = dataclasses.replace(config, **changes)
     result = run_report(
         config,

@@ -124,9 +124,12 @@ def world_hashes(world: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def write_manifest(manifest: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write ``manifest`` as indented, strict JSON, atomically (readers never see half a file)."""
+    """Write ``manifest`` as indented, strict JSON, atomically (readers never see half a file).
+
+    It is written even after SIGINT/SIGTERM: it is the record of what happened to the run.
+    """
     path = Path(path)
-    with atomic_file(path) as tmp:
+    with atomic_file(path, even_if_interrupted=True) as tmp:
         tmp.write_text(
             json.dumps(manifest, indent=2, allow_nan=False, ensure_ascii=False, default=str) + "\n",
             encoding="utf-8",

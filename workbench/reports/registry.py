@@ -205,8 +205,8 @@ def load_config(path: str | os.PathLike[str]) -> ReportConfig:
     if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
         raise WorkbenchError(f"{path}: 'n_subscribers' must be a positive integer, got {n!r}")
     seed = data.get("seed", DEFAULT_SEED)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise WorkbenchError(f"{path}: 'seed' must be a non-negative integer, got {seed!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= 2**32 - 1:
+        raise WorkbenchError(f"{path}: 'seed' must be an integer from 0 to 2**32-1, got {seed!r}")
     nbs = data.get("notebooks", {})
     if not isinstance(nbs, dict) or not all(isinstance(v, dict) for v in nbs.values()):
         raise WorkbenchError(f"{path}: 'notebooks' must hold tables [notebooks.\"NAME\"]")

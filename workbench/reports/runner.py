@@ -9,19 +9,31 @@ A run (:func:`run_report`):
 3. creates ``reports/<UTC timestamp>-<parameter hash>/`` (never an existing folder) and writes
    ``manifest.json`` with status ``running``;
 4. executes the notebooks in registry order with papermill, each with the parameters it
-   declares, stopping at the first failure (the executed notebook keeps the error);
+   declares, stopping at the first failure (the executed notebook keeps the error); the
+   manifest is updated as each notebook starts (``running``) and ends;
 5. on success writes ``report.html``, then the manifest with status ``ok``; on failure the
    manifest says ``failed`` and names the notebook and cell.
+
+Interruptions: SIGINT (Ctrl-C) or SIGTERM while a notebook runs interrupts its kernel like
+Jupyter's stop button, so the cell stops and the executed notebook keeps what ran; the manifest
+then says ``interrupted``, each notebook its true state (``ok`` for those that finished,
+``interrupted`` for the running one, ``pending`` for those not started), and
+:class:`~workbench._signals.Interrupted` (a ``KeyboardInterrupt``) is raised. The interrupt is
+repeated while the kernel cannot take it; after 5 s, or at a second signal, the run stops at once
+without waiting for the cell.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import hashlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from workbench._signals import Interrupted, deferred, signal_name, signals_raise
 from workbench.errors import WorkbenchError
 from workbench.reports._record import Headline, read_headlines
 from workbench.reports.manifest import environment, git_revision, world_hashes, write_manifest
@@ -58,7 +71,7 @@ class NotebookRun:
     source: Path
     output: Path
     parameters: dict[str, Any]
-    status: str = "pending"  # pending | ok | failed | skipped
+    status: str = "pending"  # pending | running | ok | failed | skipped | interrupted
     wall_time_s: float | None = None
     headlines: dict[str, Headline] = field(default_factory=dict)
     error: dict[str, Any] | None = None
@@ -78,6 +91,160 @@ class NotebookRun:
             "wall_time_s": self.wall_time_s,
             "error": self.error,
         }
+
+
+class _KernelStop:
+    """Turns a signal into a kernel interrupt while a notebook runs (Jupyter's stop button).
+
+    ``request`` is the signal callback of :func:`~workbench._signals.signals_raise`: the first
+    signal during a notebook asks its kernel to interrupt the running cell (SIGINT to the kernel,
+    which is in its own process group and does not see a terminal's Ctrl-C) and lets papermill
+    finish normally, so the kernel replies, is shut down cleanly and the executed notebook is
+    saved; before a kernel runs, the next cell is not started. Any other signal raises.
+
+    An IPython kernel ignores SIGINT between cells (a cell just sent, not yet started), so the
+    interrupt is repeated every ``interval`` seconds until a cell ends; if none has ended after
+    ``patience`` seconds (a cell stuck where Python cannot interrupt it), the signal is sent to
+    this process again, which stops the run at once, as a second signal from the user would.
+    """
+
+    def __init__(self, interval: float = 1.0, patience: float = 5.0) -> None:
+        self.interval = interval
+        self.patience = patience
+        self.signum: int | None = None
+        self.active = False
+        self.settled = False
+        self.pid: int | None = None
+        self.pgid: int | None = None
+
+    def attach(self, km: Any) -> None:
+        """Remember the kernel process of ``km`` when it can be interrupted by a signal."""
+        if getattr(getattr(km, "kernel_spec", None), "interrupt_mode", "signal") != "signal":
+            return
+        provisioner = getattr(km, "provisioner", None)
+        self.pid = getattr(provisioner, "pid", None)
+        self.pgid = getattr(provisioner, "pgid", None)
+
+    def detach(self) -> None:
+        self.active = False
+        self.pid = self.pgid = None
+
+    def cell_done(self) -> None:
+        """A cell has ended: once a stop was requested, the kernel needs no more interrupts
+        (it is being shut down, which no interrupt should disturb)."""
+        if self.signum is not None:
+            self.settled = True
+
+    def _interrupt(self) -> None:
+        try:
+            if self.pgid and hasattr(os, "killpg"):
+                os.killpg(self.pgid, signal.SIGINT)
+            elif self.pid:
+                os.kill(self.pid, signal.SIGINT)
+        except OSError:  # the kernel is already gone: papermill will notice
+            pass
+
+    def _insist(self) -> None:
+        deadline = time.monotonic() + self.patience
+        while time.monotonic() < deadline:
+            time.sleep(self.interval)
+            if not self.active or self.settled:
+                return
+            self._interrupt()
+        if self.active and not self.settled and self.signum is not None:
+            os.kill(os.getpid(), self.signum)
+
+    def request(self, signum: int) -> bool:
+        """Handle a signal gracefully (True) or let it raise (False)."""
+        if self.signum is not None or not self.active:
+            return False
+        self.signum = signum
+        self._interrupt()
+        threading.Thread(target=self._insist, name="workbench-stop", daemon=True).start()
+        return True
+
+    def check(self, cell_index: int | None = None) -> None:
+        """Raise before the next cell (of index ``cell_index``) once a stop was requested."""
+        if self.signum is not None:
+            exc = Interrupted(self.signum)
+            exc.cell_index = cell_index  # type: ignore[attr-defined]
+            raise exc
+
+
+@functools.cache
+def _engine() -> str:
+    """Register (once) and name the papermill engine that lets a run be interrupted cleanly."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
+
+    name = "workbench"
+
+    class Client(PapermillNotebookClient):
+        def __init__(
+            self, nb_man: Any, *, stop: _KernelStop, kernel_dir: Path | None, **kw: Any
+        ) -> None:
+            super().__init__(nb_man, **kw)
+            self._stop = stop
+            self._kernel_dir = kernel_dir
+
+        def start_new_kernel(self, **kwargs: Any) -> None:
+            if self._kernel_dir is None:
+                super().start_new_kernel(**kwargs)
+            else:
+                with open(self._kernel_dir / "kernel.log", "ab") as log:
+                    super().start_new_kernel(stderr=log, **kwargs)
+            self._stop.attach(self.km)
+
+        def execute_cell(self, cell: Any, cell_index: int, *args: Any, **kwargs: Any) -> Any:
+            self._stop.check(cell_index)
+            try:
+                return super().execute_cell(cell, cell_index, *args, **kwargs)
+            finally:
+                self._stop.cell_done()
+
+    class Engine(NBClientEngine):
+        """papermill's nbclient engine with a client that honours a :class:`_KernelStop`."""
+
+        @classmethod
+        def execute_managed_notebook(  # type: ignore[override]
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            log_output: bool = False,
+            stdout_file: Any = None,
+            stderr_file: Any = None,
+            start_timeout: int = 60,
+            execution_timeout: int | None = None,
+            *,
+            stop: _KernelStop,
+            kernel_dir: Path | None = None,
+            ipc: bool = False,
+            **kwargs: Any,
+        ) -> Any:
+            # as NBClientEngine.execute_managed_notebook, with our client
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final_kwargs = merge_kwargs(
+                safe_kwargs,
+                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            if ipc and kernel_dir is not None and os.name == "posix":
+                from traitlets.config import Config
+
+                sockets = {"transport": "ipc", "ip": str(kernel_dir / "kernel")}
+                final_kwargs["config"] = Config({"KernelManager": sockets})
+            return Client(nb_man, stop=stop, kernel_dir=kernel_dir, **final_kwargs).execute()
+
+    papermill_engines.register(name, Engine)
+    return name
 
 
 @dataclass
@@ -267,17 +434,50 @@ def _kernel_env() -> Iterator[None]:
             os.environ["MPLBACKEND"] = old
 
 
-def _check_kernel(kernel: str) -> None:
+def _check_kernel(kernel: str) -> bool:
+    """Check that ``kernel`` is installed; True when it is an IPython kernel (ipykernel)."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
-        KernelSpecManager().get_kernel_spec(kernel)
+        spec = KernelSpecManager().get_kernel_spec(kernel)
     except NoSuchKernel:
         names = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
         raise WorkbenchError(
             f"no Jupyter kernel named '{kernel}' (installed: {names}); "
             "install one with `python -m ipykernel install --sys-prefix --name python3`"
         ) from None
+    return any("ipykernel" in str(a) for a in spec.argv)
+
+
+@contextlib.contextmanager
+def _kernel_dir() -> Iterator[Path]:
+    """A private temporary folder for one kernel: its log and, over IPC, its sockets.
+
+    The kernel's own stderr (its log, and whatever its libraries print as it is shut down
+    after an interrupt) goes to ``kernel.log`` there rather than into the command's one-line
+    output; the log's last line is quoted when the kernel dies or cannot start.
+
+    IPython kernels are run over IPC (Unix sockets in this folder) rather than TCP on
+    localhost: no port can be taken by another process between its choice and its use (a
+    kernel then fails with "Address already in use"), nothing listens on the network, and the
+    kernel does not warn about unencrypted TCP on every start.
+    """
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="workbench-kernel-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
 
 
 def _first_line(text: str) -> str:
@@ -285,49 +485,105 @@ def _first_line(text: str) -> str:
     return lines[0] if lines else ""
 
 
-def _execute(nb: NotebookRun, kernel: str, progress: bool, cwd: Path) -> None:
-    """Run one notebook; fill ``status``, ``wall_time_s``, ``headlines``, ``error``."""
+def _execute(
+    nb: NotebookRun, kernel: str, progress: bool, cwd: Path, stop: _KernelStop, ipc: bool = False
+) -> None:
+    """Run one notebook; fill ``status``, ``wall_time_s``, ``headlines``, ``error``.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        When a signal stopped the notebook (``nb.status`` is then ``interrupted``).
+    """
     import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     t0 = time.perf_counter()
-    try:
-        with _kernel_env():
-            pm.execute_notebook(
-                str(nb.source),
-                str(nb.output),
-                parameters=nb.parameters,
-                kernel_name=kernel,
-                progress_bar=progress,
-                cwd=str(cwd),
-            )
-    except PapermillExecutionError as exc:
-        nb.status = "failed"
-        nb.error = {
-            "cell_index": exc.cell_index,
-            "execution_count": exc.exec_count,
-            "ename": exc.ename,
-            "evalue": exc.evalue,
-            "message": (
-                f"notebook {nb.name} failed at In [{exc.exec_count}] (cell {exc.cell_index + 1} "
-                f"of the executed notebook): {exc.ename}: {_first_line(exc.evalue)}"
-            ),
-        }
-    except Exception as exc:  # kernel died, timed out, could not start, ...
-        nb.status = "failed"
-        nb.error = {
-            "cell_index": None,
-            "execution_count": None,
-            "ename": type(exc).__name__,
-            "evalue": str(exc),
-            "message": f"notebook {nb.name} failed: {type(exc).__name__}: {_first_line(str(exc))}",
-        }
-    else:
-        nb.status = "ok"
+    nb.status = "running"
+    interrupted: BaseException | None = None
+    cell: tuple[int | None, int | None] = (None, None)  # (index, execution count) stopped in
+    before: int | None = None  # or: index of the cell that was not started
+    stop.active = True
+    with _kernel_dir() as kdir:
+        try:
+            with _kernel_env():
+                pm.execute_notebook(
+                    str(nb.source),
+                    str(nb.output),
+                    parameters=nb.parameters,
+                    engine_name=_engine(),
+                    kernel_name=kernel,
+                    progress_bar=progress,
+                    cwd=str(cwd),
+                    stop=stop,
+                    kernel_dir=kdir,
+                    ipc=ipc,
+                )
+        except KeyboardInterrupt as exc:  # a second signal, or a stop before the next cell
+            interrupted = exc
+            before = getattr(exc, "cell_index", None)
+        except PapermillExecutionError as exc:
+            if stop.signum is not None and exc.ename == "KeyboardInterrupt":
+                interrupted = Interrupted(stop.signum)
+                cell = (exc.cell_index, exc.exec_count)
+            else:
+                nb.status = "failed"
+                nb.error = {
+                    "cell_index": exc.cell_index,
+                    "execution_count": exc.exec_count,
+                    "ename": exc.ename,
+                    "evalue": exc.evalue,
+                    "message": (
+                        f"notebook {nb.name} failed at In [{exc.exec_count}] (cell "
+                        f"{exc.cell_index + 1} of the executed notebook): {exc.ename}: "
+                        f"{_first_line(exc.evalue)}"
+                    ),
+                }
+        except Exception as exc:  # kernel died, timed out, could not start, ...
+            nb.status = "failed"
+            nb.error = {
+                "cell_index": None,
+                "execution_count": None,
+                "ename": type(exc).__name__,
+                "evalue": str(exc),
+                "message": (
+                    f"notebook {nb.name} failed: {type(exc).__name__}: {_first_line(str(exc))}"
+                ),
+            }
+            log = _last_line(kdir / "kernel.log")
+            if log:
+                nb.error["kernel_log"] = log
+                nb.error["message"] += f" (kernel: {log})"
+        else:
+            nb.status = "ok"
+        finally:
+            stop.detach()
     nb.wall_time_s = round(time.perf_counter() - t0, 3)
+    if interrupted is not None:
+        nb.status = "interrupted"
+        name = signal_name(getattr(interrupted, "signum", 2))
+        where = ""
+        if cell[0] is not None:
+            where = f" at In [{cell[1]}] (cell {cell[0] + 1})"
+        elif before is not None:
+            where = f" before cell {before + 1}"
+        nb.error = {
+            "cell_index": cell[0] if cell[0] is not None else before,
+            "execution_count": cell[1],
+            "ename": "Interrupted",
+            "evalue": name,
+            "message": f"notebook {nb.name} interrupted by {name}{where}",
+        }
     if nb.output.is_file():
-        nb.headlines = read_headlines(nbformat.read(nb.output, as_version=4))
+        try:
+            nb.headlines = read_headlines(nbformat.read(nb.output, as_version=4))
+        except Exception:  # a notebook cut short may be unreadable: its headlines are lost
+            if interrupted is None:
+                raise
+    if interrupted is not None:
+        raise interrupted
+    stop.check()  # a signal came as the notebook ended: it ran, but the run stops here
 
 
 def _now() -> str:
@@ -401,8 +657,11 @@ def run_report(
     Raises
     ------
     WorkbenchError
-        On bad input found before any notebook runs (registry, overrides, world, kernel); no
-        run folder is created then.
+        On bad input found before any notebook runs (registry, overrides, world, kernel, an
+        ``out`` that is a file or lies inside ``world``); no run folder is created then.
+    KeyboardInterrupt
+        :class:`~workbench._signals.Interrupted` on SIGINT/SIGTERM (see the module docstring);
+        the run folder keeps what ran and its manifest says ``interrupted``.
     """
     from workbench import __version__
     from workbench.paths import reports_dir
@@ -426,7 +685,14 @@ def run_report(
     # check overrides before the (possibly long) world generation
     for e in chosen:
         resolve_parameters(e, declared[e.name], {}, config.notebooks.get(e.name))
-    _check_kernel(kernel)
+    ipc = _check_kernel(kernel)
+    out_root = Path(out) if out is not None else reports_dir()
+    if out_root.exists() and not out_root.is_dir():
+        raise WorkbenchError(f"{out_root}: is a file; reports go into a folder")
+    if world is not None:
+        from workbench._io import check_not_input
+
+        check_not_input(out_root, {"world": world})
 
     generated: bool | None = None
     if world is not None:
@@ -458,7 +724,6 @@ def run_report(
         "kernel": kernel,
     }
 
-    out_root = Path(out) if out is not None else reports_dir()
     run_dir = _new_run_dir(out_root, run_id(parameters))
     runs = [
         NotebookRun(
@@ -500,22 +765,33 @@ def run_report(
         manifest["headlines"] = {r.name: r.headlines for r in runs if r.headlines}
         write_manifest(manifest, run_dir / "manifest.json")
 
-    save("running")
     reason: str | None = None
+    stop = _KernelStop()
     try:
-        for i, r in enumerate(runs, start=1):
-            if progress:
-                print(f"[{i}/{len(runs)}] {r.name}: {r.title}", file=sys.stderr, flush=True)
-            _execute(r, kernel, progress, cwd=r.source.parent)
-            if r.status != "ok":
-                assert r.error is not None
-                reason = f"{r.error['message']}; see {r.output}"
-                for rest in runs[i:]:
-                    rest.status = "skipped"
-                break
-    except KeyboardInterrupt:
-        manifest["finished_utc"] = _now()
-        save("interrupted", "interrupted by the user")
+        with signals_raise(on_signal=stop.request):
+            save("running")
+            for i, r in enumerate(runs, start=1):
+                if progress:
+                    print(f"[{i}/{len(runs)}] {r.name}: {r.title}", file=sys.stderr, flush=True)
+                r.status = "running"
+                save("running")
+                _execute(r, kernel, progress, cwd=r.source.parent, stop=stop, ipc=ipc)
+                if r.status != "ok":
+                    assert r.error is not None
+                    reason = f"{r.error['message']}; see {r.output}"
+                    for rest in runs[i:]:
+                        rest.status = "skipped"
+                    break
+                save("running")
+    except KeyboardInterrupt as exc:
+        with deferred():  # the record of the interruption is written whatever comes next
+            for r in runs:
+                if r.status == "running":  # stopped before papermill started it
+                    r.status = "interrupted"
+            manifest["finished_utc"] = _now()
+            name = signal_name(getattr(exc, "signum", 2))
+            save("interrupted", f"interrupted by {name}")
+        exc.add_note(f"the partial run is in {run_dir}")
         raise
     manifest["finished_utc"] = _now()
     if reason is None:

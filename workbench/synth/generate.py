@@ -31,7 +31,9 @@ import json
 import math
 import multiprocessing
 import os
+import signal
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -98,7 +100,8 @@ def generate_world(
     out : path
         The world folder to create.
     overwrite : bool, default False
-        Replace an existing non-empty ``out``.
+        Replace an existing non-empty ``out``, which must be a world (hold ``world.json``):
+        any other folder keeps its files and is an error.
     progress : bool, default False
         Show a tqdm progress bar over chunks on stderr.
     workers : int, optional
@@ -113,7 +116,14 @@ def generate_world(
     Raises
     ------
     WorkbenchError
-        Invalid scenario, invalid size, or ``out`` exists and ``overwrite`` is false.
+        Invalid scenario, invalid size, ``out`` is a file, or ``out`` is a non-empty folder and
+        ``overwrite`` is false or it is not a world.
+
+    Notes
+    -----
+    The world is written into a hidden ``.NAME.partial-*`` folder beside ``out`` and renamed
+    into place once complete. On any error or interruption (``KeyboardInterrupt``, or SIGTERM
+    under the command line) the worker processes are stopped and the partial folder removed.
     """
     sc = load_scenario(scenario)
     if n_subscribers is not None:
@@ -126,7 +136,7 @@ def generate_world(
     n_chunks = math.ceil(sc.n_subscribers / sc.chunk_size)
     seeds = np.random.SeedSequence(int(seed)).spawn(n_chunks)
     workers = _workers(n_chunks) if workers is None else max(1, int(workers))
-    with atomic_dir(out, overwrite) as tmp:
+    with atomic_dir(out, overwrite, marker="world.json", kind="world") as tmp:
         writer = _WorldWriter(tmp, sc, cal, n_chunks)
         jobs = [(tmp, sc, cal, n_chunks, k, seeds[k]) for k in range(n_chunks)]
         bar = None
@@ -136,11 +146,17 @@ def generate_world(
             bar = tqdm(total=n_chunks, desc=f"generate {sc.name}", unit="chunk", file=sys.stderr)
         if workers > 1:
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+            try:
                 for summary in pool.map(_chunk_job, jobs):
                     writer.merge(summary)
                     if bar is not None:
                         bar.update()
+            except BaseException:
+                # stop the workers before the partial folder they write into is removed
+                _stop_pool(pool)
+                raise
+            pool.shutdown()
         else:
             for job in jobs:
                 writer.merge(_chunk_job(job))
@@ -166,8 +182,72 @@ def _workers(n_chunks: int) -> int:
     )
 
 
+_IN_JOB = False
+_STOP = False
+
+
+class _Stopped(KeyboardInterrupt):
+    """A worker was asked to stop (SIGTERM from the parent, or from the user's shell)."""
+
+
+def _worker_init() -> None:
+    """Set up a worker process's signals.
+
+    SIGINT is left to the parent (a terminal's Ctrl-C reaches the whole group): the parent
+    stops the workers, and one interruption prints one line, not a traceback per worker.
+    SIGTERM stops the running chunk, but never while its result is being sent back: a worker
+    killed halfway through a message leaves the pool's result reader waiting for the rest of it
+    for ever (and the interpreter's exit waits on that reader).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_stop)
+
+
+def _worker_stop(signum: int, frame: object) -> None:
+    global _STOP
+    _STOP = True
+    if _IN_JOB:
+        raise _Stopped()
+
+
+def _stop_pool(pool: ProcessPoolExecutor, timeout: float = 10.0) -> None:
+    """Stop a process pool now: cancel the queued chunks and stop the running ones.
+
+    Each worker gets SIGTERM, which ends its chunk (see :func:`_worker_init`) and lets it exit
+    normally; one that has not exited after ``timeout`` seconds is killed.
+    """
+    # the executor's worker processes: a private mapping (pid -> Process), hence the guard
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    if not procs:  # unknown internals: wait for the running chunks instead
+        pool.shutdown(wait=True, cancel_futures=True)
+        return
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+    for p in procs:
+        if p.is_alive():
+            p.kill()
+            p.join()
+
+
 def _chunk_job(job: tuple[Path, Scenario, Calendar, int, int, np.random.SeedSequence]) -> dict:
     """Simulate chunk ``k`` and write its parts; return its row counts and truth accumulators."""
+    global _IN_JOB
+    if _STOP:
+        raise _Stopped()
+    _IN_JOB = True
+    try:
+        return _simulate_chunk(job)
+    finally:
+        _IN_JOB = False
+
+
+def _simulate_chunk(job: tuple[Path, Scenario, Calendar, int, int, np.random.SeedSequence]) -> dict:
+    """The work of :func:`_chunk_job`."""
     root, sc, cal, n_chunks, k, ss = job
     sid0 = k * sc.chunk_size
     n = min(sc.chunk_size, sc.n_subscribers - sid0)

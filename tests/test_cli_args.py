@@ -1,0 +1,308 @@
+"""Bad arguments and dangerous outputs, through the command line as a user types them.
+
+Every case runs ``workbench.cli.main`` in-process and must end with status 2 and exactly one
+stderr line ``workbench VERB: error: ...`` (no traceback, no usage block), write nothing, change
+no file (bytes and modification times of the inputs and of anything already there), and leave no
+``.partial`` temporary behind. A few positive controls show the same options working.
+
+Placeholders in the cases: ``{world}`` a generated world, ``{results}`` an A/B results table,
+``{paths}`` a paths file, ``{scenario}`` a scenario TOML file (the shared inputs), and in each
+case's own folder ``{out}`` a free name, ``{existing}`` an existing CSV file, ``{existing_pq}`` an
+existing Parquet file, ``{dir_csv}`` an existing folder named like a table, ``{user_dir}`` a
+non-empty folder that is not a world, ``{old_world}`` an existing world.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from workbench.cli import _verbs, build_parser, main
+from workbench.synth import generate_world
+
+# ------------------------------------------------------------------------------------ inputs
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("inputs")
+    world = generate_world("tiny", n_subscribers=120, seed=3, out=root / "world")
+    results = root / "results.csv"
+    results.write_text(
+        "segment,arm,n,conversions\na,control,400,40\na,b,400,52\nz,control,300,20\nz,b,310,25\n"
+    )
+    paths = root / "paths.csv"
+    paths.write_text(
+        "path,total_conversions,total_conversion_value,total_null\n"
+        "email > sms,3,30.0,10\nsms,1,5.0,4\nemail > paid_retargeting > direct,2,12.5,3\n"
+    )
+    scenario = root / "my-scenario.toml"
+    scenario.write_text(
+        (Path(__file__).parents[1] / "workbench" / "scenarios" / "tiny.toml").read_text()
+    )
+    return {"root": root, "world": world, "results": results, "paths": paths, "scenario": scenario}
+
+
+def _case_dir(tmp_path: Path, inputs: dict[str, Path]) -> dict[str, str]:
+    existing = tmp_path / "existing.csv"
+    existing.write_text("keep,me\n1,2\n")
+    existing_pq = tmp_path / "existing.parquet"
+    pd.DataFrame({"keep": [1]}).to_parquet(existing_pq)
+    dir_csv = tmp_path / "folder.csv"
+    dir_csv.mkdir()
+    (dir_csv / "inside.txt").write_text("mine")
+    user_dir = tmp_path / "thesis"
+    user_dir.mkdir()
+    (user_dir / "chapter1.docx").write_bytes(b"years of work")
+    old_world = tmp_path / "old-world"
+    old_world.mkdir()
+    (old_world / "world.json").write_text('{"note": "an earlier world"}')
+    return {
+        **{k: str(v) for k, v in inputs.items()},
+        "out": str(tmp_path / "new"),
+        "existing": str(existing),
+        "existing_pq": str(existing_pq),
+        "dir_csv": str(dir_csv),
+        "user_dir": str(user_dir),
+        "old_world": str(old_world),
+    }
+
+
+def _snapshot(*roots: Path) -> dict[str, tuple[int, str]]:
+    """Every entry under the roots: modification time and content hash (folders: mtime only)."""
+    snap = {}
+    for root in roots:
+        for p in sorted([root, *root.rglob("*")]):
+            st = p.stat()
+            digest = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+            snap[str(p)] = (st.st_mtime_ns, digest)
+    return snap
+
+
+# --------------------------------------------------------------------------------- the cases
+
+W = ["--world", "{world}"]
+AB = ["abtest", "--input", "{results}"]
+AT = ["attribute", "--paths", "{paths}", "--model", "markov"]
+SEG = ["segment", *W]
+GEN = ["generate", "--scenario", "tiny", "--subscribers", "50", "--quiet"]
+REP = ["report", "--list"]
+
+# (id, argv, fragment expected in the one error line)
+CASES: list[tuple[str, list[str], str]] = [
+    # ---- generate: numbers
+    ("gen-subscribers-0", [*GEN[:3], "--subscribers", "0", "--out", "{out}"], "--subscribers"),
+    ("gen-subscribers-neg", [*GEN[:3], "--subscribers", "-5", "--out", "{out}"], "integer >= 1"),
+    ("gen-subscribers-float", [*GEN[:3], "--subscribers", "1.5", "--out", "{out}"], "'1.5'"),
+    ("gen-subscribers-text", [*GEN[:3], "--subscribers", "many", "--out", "{out}"], "'many'"),
+    ("gen-seed-neg", [*GEN, "--seed", "-1", "--out", "{out}"], "--seed: must be an integer from 0"),
+    ("gen-seed-huge", [*GEN, "--seed", str(2**32), "--out", "{out}"], "to 4294967295"),
+    ("gen-workers-0", [*GEN, "--workers", "0", "--out", "{out}"], "--workers"),
+    # ---- generate: outputs
+    ("gen-out-existing-world", [*GEN, "--out", "{old_world}"], "use --overwrite to replace it"),
+    ("gen-overwrite-user-dir", [*GEN, "--out", "{user_dir}", "--overwrite"], "not a world"),
+    ("gen-out-user-dir", [*GEN, "--out", "{user_dir}"], "already exists and is not empty"),
+    ("gen-out-file", [*GEN, "--out", "{existing}"], "is a file"),
+    ("gen-overwrite-file", [*GEN, "--out", "{existing}", "--overwrite"], "is a file"),
+    (
+        "gen-out-is-scenario",
+        ["generate", "--scenario", "{scenario}", "--out", "{scenario}", "--overwrite"],
+        "input given to --scenario",
+    ),
+    # ---- segment: numbers
+    ("seg-k-0", [*SEG, "--k", "0", "--out", "{out}.csv"], "--k: must be 'auto' or an integer"),
+    ("seg-k-text", [*SEG, "--k", "many", "--out", "{out}.csv"], "'many'"),
+    ("seg-min-size-0", [*SEG, "--min-size", "0", "--out", "{out}.csv"], "--min-size"),
+    ("seg-sample-size-0", [*SEG, "--sample-size", "0", "--out", "{out}.csv"], "--sample-size"),
+    ("seg-seed-neg", [*SEG, "--seed", "-3", "--out", "{out}.csv"], "--seed"),
+    # ---- segment: outputs
+    ("seg-ext-txt", [*SEG, "--out", "{out}.txt"], "must end in .csv, .csv.gz or .parquet"),
+    ("seg-ext-xlsx", [*SEG, "--out", "{out}.xlsx"], "must end in"),
+    (
+        "seg-out-world-table",
+        [*SEG, "--out", "{world}/subscribers.parquet", "--overwrite"],
+        "inside the input folder",
+    ),
+    ("seg-out-in-world", [*SEG, "--out", "{world}/segments.csv"], "inside the input folder"),
+    ("seg-out-existing", [*SEG, "--out", "{existing}"], "already exists (use --overwrite"),
+    ("seg-out-folder", [*SEG, "--out", "{dir_csv}", "--overwrite"], "is a folder"),
+    # ---- abtest: numbers and lists
+    ("ab-chains-0", [*AB, "--chains", "0", "--out", "{out}.csv"], "--chains: must be an integer"),
+    ("ab-draws-0", [*AB, "--draws", "0", "--out", "{out}.csv"], "--draws"),
+    ("ab-tune-neg", [*AB, "--tune", "-1", "--out", "{out}.csv"], "--tune: must be an integer >= 0"),
+    ("ab-seed-neg", [*AB, "--seed", "-1", "--out", "{out}.csv"], "--seed"),
+    ("ab-hdi-0", [*AB, "--hdi", "0", "--out", "{out}.csv"], "--hdi: must be a finite number > 0"),
+    ("ab-hdi-1", [*AB, "--hdi", "1", "--out", "{out}.csv"], "--hdi"),
+    ("ab-hdi-nan", [*AB, "--hdi", "nan", "--out", "{out}.csv"], "--hdi"),
+    ("ab-target-accept", [*AB, "--target-accept", "1.2", "--out", "{out}.csv"], "--target-accept"),
+    ("ab-loss-neg", [*AB, "--loss-threshold", "-0.1", "--out", "{out}.csv"], "--loss-threshold"),
+    ("ab-loss-inf", [*AB, "--loss-threshold", "inf", "--out", "{out}.csv"], "--loss-threshold"),
+    ("ab-rope-neg", [*AB, "--rope", "-1", "--out", "{out}.csv"], "--rope: must be a finite"),
+    ("ab-rope-nan", [*AB, "--rope", "nan", "--out", "{out}.csv"], "--rope"),
+    ("ab-prior-0", [*AB, "--prior", "0", "1", "--out", "{out}.csv"], "--prior"),
+    ("ab-prior-nan", [*AB, "--prior", "1", "nan", "--out", "{out}.csv"], "--prior"),
+    ("ab-split-text", [*AB, "--expected-split", "half,half", "--out", "{out}.csv"], "'half,half'"),
+    ("ab-split-nan", [*AB, "--expected-split", "nan,nan", "--out", "{out}.csv"], "finite"),
+    ("ab-split-inf", [*AB, "--expected-split", "inf,1", "--out", "{out}.csv"], "finite"),
+    ("ab-split-zero", [*AB, "--expected-split", "0,1", "--out", "{out}.csv"], "> 0"),
+    ("ab-split-neg", [*AB, "--expected-split", "1,-1", "--out", "{out}.csv"], "> 0"),
+    ("ab-split-trailing", [*AB, "--expected-split", "1,", "--out", "{out}.csv"], "'1,'"),
+    ("ab-split-empty", [*AB, "--expected-split", "", "--out", "{out}.csv"], "--expected-split"),
+    ("ab-split-count", [*AB, "--expected-split", "1,1,1", "--out", "{out}.csv"], "3 shares for 2"),
+    # ---- abtest: outputs
+    ("ab-ext-xlsx", [*AB, "--out", "{out}.xlsx"], "must end in .csv, .csv.gz or .parquet"),
+    ("ab-ext-none", [*AB, "--out", "{out}"], "must end in"),
+    ("ab-out-is-input", [*AB, "--out", "{results}"], "input given to --input"),
+    ("ab-out-is-input-ow", [*AB, "--out", "{results}", "--overwrite"], "input given to --input"),
+    ("ab-out-existing", [*AB, "--out", "{existing}"], "already exists (use --overwrite"),
+    ("ab-out-existing-pq", [*AB, "--out", "{existing_pq}"], "already exists"),
+    ("ab-out-folder", [*AB, "--out", "{dir_csv}"], "is a folder"),
+    ("ab-out-folder-ow", [*AB, "--out", "{dir_csv}", "--overwrite"], "is a folder"),
+    ("ab-out-under-file", [*AB, "--out", "{existing}/x.csv"], "is a file"),
+    # ---- attribute: numbers and strings
+    ("at-order-0", [*AT, "--order", "0", "--out", "{out}.csv"], "--order: must be an integer"),
+    ("at-order-5", [*AT, "--order", "5", "--out", "{out}.csv"], "from 1 to 4"),
+    ("at-half-life-0", [*AT, "--half-life", "0", "--out", "{out}.csv"], "--half-life"),
+    ("at-half-life-nan", [*AT, "--half-life", "nan", "--out", "{out}.csv"], "--half-life"),
+    ("at-position-neg", [*AT, "--position", "-0.1", "0.5", "--out", "{out}.csv"], "--position"),
+    ("at-position-big", [*AT, "--position", "0.5", "1.5", "--out", "{out}.csv"], "<= 1"),
+    ("at-position-sum", [*AT, "--position", "0.7", "0.7", "--out", "{out}.csv"], "at most 1"),
+    ("at-seed-neg", [*AT, "--seed", "-1", "--out", "{out}.csv"], "--seed"),
+    ("at-sep-empty", [*AT, "--sep", "", "--out", "{out}.csv"], "--sep: must not be empty"),
+    ("at-sep-blank", [*AT, "--sep", "  ", "--out", "{out}.csv"], "--sep"),
+    # ---- attribute: outputs
+    ("at-ext-xlsx", [*AT, "--out", "{out}.xlsx"], "must end in .csv, .csv.gz or .parquet"),
+    ("at-out-is-input", [*AT, "--out", "{paths}", "--overwrite"], "input given to --paths"),
+    ("at-out-existing", [*AT, "--out", "{existing}"], "already exists (use --overwrite"),
+    ("at-out-folder", [*AT, "--out", "{dir_csv}", "--overwrite"], "is a folder"),
+    # ---- report
+    ("rep-subscribers-0", ["report", "--subscribers", "0"], "--subscribers"),
+    ("rep-seed-neg", ["report", "--seed", "-1"], "--seed"),
+    ("rep-out-file", ["report", *W, "--out", "{existing}"], "is a file"),
+    ("rep-out-in-world", ["report", *W, "--out", "{world}/reports"], "inside the input folder"),
+    # ---- the parser itself
+    ("no-verb", [], "required: VERB"),
+    ("unknown-verb", ["frobnicate"], "invalid choice"),
+    ("missing-out", ["abtest", "--input", "{results}"], "required: --out"),
+    ("unknown-option", [*AB, "--out", "{out}.csv", "--colour", "red"], "unrecognized"),
+]
+
+
+VERBS = {name for name, _ in _verbs()}
+NUMERIC_TYPES = {"integer", "number", "positive_floats", "int_or_auto"}
+"""``__name__`` of the argument types of workbench.commands._args that parse numbers."""
+
+
+def _verb(argv: list[str]) -> str:
+    return argv[0] if argv and argv[0] in VERBS else ""
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_arguments_exit_2_with_one_line_and_touch_nothing(
+    argv: list[str],
+    fragment: str,
+    inputs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    names = _case_dir(tmp_path, inputs)
+    args = [a.format(**names) for a in argv]
+    before = _snapshot(inputs["root"], tmp_path)
+    status = main(args)
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    verb = _verb(args)
+    prefix = f"workbench {verb}: error: " if verb else "workbench: error: "
+    assert status == 2, err
+    assert len(lines) == 1 and lines[0].startswith(prefix), err
+    assert "Traceback" not in err
+    assert fragment in lines[0], lines[0]
+    assert out == ""
+    assert _snapshot(inputs["root"], tmp_path) == before  # nothing written, nothing clobbered
+    leftovers = [
+        p for p in (*inputs["root"].rglob("*"), *tmp_path.rglob("*")) if ".partial" in p.name
+    ]
+    assert leftovers == []
+
+
+def test_the_cases_cover_every_verb_and_every_numeric_option() -> None:
+    """A new verb or numeric option must come with its bad-input cases here."""
+    covered: dict[str, set[str]] = {}
+    for _, argv, _ in CASES:
+        if argv:
+            covered.setdefault(argv[0], set()).update(a for a in argv if a.startswith("--"))
+    sub = build_parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
+    assert set(sub.choices) == VERBS
+    for name, parser in sub.choices.items():
+        assert name in covered, f"no bad-argument case for `workbench {name}`"
+        for action in parser._actions:
+            if getattr(action.type, "__name__", "") in NUMERIC_TYPES:
+                assert set(action.option_strings) & covered[name], (
+                    f"no out-of-range case for `workbench {name} {action.option_strings[0]}`"
+                )
+            elif action.type in (int, float):
+                pytest.fail(f"`workbench {name} {action.option_strings[0]}` has no range check")
+
+
+@pytest.mark.parametrize("verb", sorted(VERBS))
+def test_help_states_the_output_rule(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([verb, "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    if verb == "report":
+        assert "an earlier report is never replaced" in text
+    else:
+        assert "only with --overwrite" in text
+    assert "Ctrl-C or SIGTERM" in text
+
+
+# -------------------------------------------------------------------------- positive controls
+
+
+def test_overwrite_replaces_a_table_but_only_when_asked(
+    inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "decisions.csv.gz"
+    argv = ["abtest", "--input", str(inputs["results"]), "--out", str(out)]
+    assert main(argv) == 0
+    first = out.read_bytes()
+    assert pd.read_csv(out)["segment"].tolist() == ["a", "a", "z", "z"]
+    assert main(argv) == 2 and out.read_bytes() == first
+    assert main([*argv, "--overwrite", "--expected-split", "1,1"]) == 0
+    assert out.read_bytes() == first  # same numbers, same bytes (gzip without a time stamp)
+    credit = tmp_path / "credit.parquet"
+    assert main(["attribute", "--paths", str(inputs["paths"]), "--model", "linear",
+                 "--out", str(credit)]) == 0  # fmt: skip
+    assert pd.read_parquet(credit)["conversions"].sum() == pytest.approx(6)
+    capsys.readouterr()
+
+
+def test_generate_overwrites_a_world_and_an_empty_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    argv = ["generate", "--scenario", "tiny", "--subscribers", "40", "--quiet", "--out", str(empty)]
+    assert main(argv) == 0
+    meta = json.loads((empty / "world.json").read_text())
+    assert meta["n_subscribers"] == 40
+    assert main([*argv[:-1], str(empty), "--overwrite", "--seed", "5"]) == 0
+    assert json.loads((empty / "world.json").read_text())["seed"] == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+    capsys.readouterr()
+
+
+def test_segment_writes_beside_the_world_not_inside(
+    inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "world"
+    shutil.copytree(inputs["world"], copy)
+    out = tmp_path / "segments.csv"
+    argv = ["segment", "--world", str(copy), "--k", "2", "--min-size", "1", "--out", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert len(pd.read_csv(out)) == 120
+    capsys.readouterr()

@@ -1,0 +1,136 @@
+"""Argument types shared by the verbs: every number is checked for its range when it is parsed.
+
+Each helper is an argparse ``type=``: it returns the parsed value or raises
+:class:`argparse.ArgumentTypeError` with a plain reason, which the command line prints as one
+line (``workbench VERB: error: argument --chains: must be an integer >= 1, got '0'``) with exit
+status 2. Floats must be finite everywhere (``nan`` and ``inf`` are never a valid setting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+
+SEED_MAX = 2**32 - 1
+"""Largest seed: the range every library the workbench seeds accepts (scikit-learn's)."""
+
+
+def _fail(expected: str, text: str) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(f"must be {expected}, got {text!r}")
+
+
+def int_in(lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
+    """An integer in ``[lo, hi]`` (either bound may be open-ended with ``None``)."""
+    if lo is not None and hi is not None:
+        expected = f"an integer from {lo} to {hi}"
+    elif lo is not None:
+        expected = f"an integer >= {lo}"
+    elif hi is not None:
+        expected = f"an integer <= {hi}"
+    else:
+        expected = "an integer"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise _fail(expected, text) from None
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise _fail(expected, text)
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def float_in(
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> Callable[[str], float]:
+    """A finite float in the interval from ``lo`` to ``hi`` (closed unless ``*_open``)."""
+    parts = []
+    if lo is not None:
+        parts.append(f"{'>' if lo_open else '>='} {lo:g}")
+    if hi is not None:
+        parts.append(f"{'<' if hi_open else '<='} {hi:g}")
+    expected = "a finite number" + (" " + " and ".join(parts) if parts else "")
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise _fail(expected, text) from None
+        if not math.isfinite(value):
+            raise _fail(expected, text)
+        if lo is not None and (value <= lo if lo_open else value < lo):
+            raise _fail(expected, text)
+        if hi is not None and (value >= hi if hi_open else value > hi):
+            raise _fail(expected, text)
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+positive_int = int_in(1)
+"""An integer >= 1 (sizes, counts, draws, chains, workers)."""
+non_negative_int = int_in(0)
+"""An integer >= 0 (tuning steps)."""
+seed = int_in(0, SEED_MAX)
+"""A random seed, 0 to 2**32 - 1."""
+positive_float = float_in(0.0, lo_open=True)
+"""A finite number > 0."""
+non_negative_float = float_in(0.0)
+"""A finite number >= 0 (thresholds, half-widths)."""
+probability = float_in(0.0, 1.0, lo_open=True, hi_open=True)
+"""A probability strictly between 0 and 1 (interval mass, target acceptance)."""
+share = float_in(0.0, 1.0)
+"""A share from 0 to 1."""
+
+
+def positive_floats(text: str) -> list[float]:
+    """Comma-separated finite numbers > 0 (``"1,1"``, ``"0.5,0.25,0.25"``)."""
+    expected = "comma-separated finite numbers > 0, e.g. 0.5,0.5"
+    items = [t.strip() for t in text.split(",")]
+    values = []
+    for item in items:
+        try:
+            value = float(item)
+        except ValueError:
+            raise _fail(expected, text) from None
+        if not (math.isfinite(value) and value > 0):
+            raise _fail(expected, text)
+        values.append(value)
+    return values
+
+
+def non_empty(text: str) -> str:
+    """A non-blank string (separators, names)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"must not be empty or blank, got {text!r}")
+    return text
+
+
+def int_or_auto(text: str) -> int | str:
+    """``auto`` or an integer >= 1 (a number of segments)."""
+    if text.strip() == "auto":
+        return "auto"
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise _fail("'auto' or an integer >= 1", text) from None
+
+
+OVERWRITE_HELP = "replace an existing output (never a folder by a file, nor an input)"
+"""Help of ``--overwrite`` for verbs that write one table."""
+
+OUTPUT_RULE = (
+    "Outputs: an existing output is replaced only with --overwrite; an output may not be an "
+    "input nor lie inside an input folder; it appears only once complete (nothing is left "
+    "behind on error, Ctrl-C or SIGTERM)."
+)
+"""The output rule every verb states at the end of its ``--help``."""
