@@ -1210,6 +1210,14 @@ def read_world_json(root: str | Path) -> dict[str, Any]:
     return data
 
 
+def world_meta(root: str | Path) -> dict[str, Any]:
+    """``world.json`` as any method may see it: a world written by generator < 1.3 still carries
+    its scenario's truth there, which is left out (:func:`workbench.truth.public_meta`)."""
+    from workbench.truth import public_meta
+
+    return public_meta(read_world_json(root))
+
+
 def load_world(path: str | Path, tables: Iterable[str] | None = None) -> World:
     """Load a world folder (Parquet or CSV exports) and validate it against the contract.
 
@@ -1236,13 +1244,10 @@ def load_world(path: str | Path, tables: Iterable[str] | None = None) -> World:
         When a table breaks the contract (:data:`TABLES`, :data:`RULES`): the same message as
         any other reader of the same table (:func:`open_tables`).
     """
-    from workbench.truth import public_meta
-
     root = Path(path)
     if not root.is_dir():
         raise WorkbenchError(f"{root}: no such world folder")
-    # a world from generator < 1.3 still carries its truth in world.json: leave it out
-    meta = public_meta(read_world_json(root))
+    meta = world_meta(root)
     wanted = list(ANALYSIS_TABLES if tables is None else tables)
     for name in wanted:
         if name not in TABLES:

@@ -94,7 +94,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     model.add_argument(
         "--target-accept", type=probability, default=None, metavar="P",
-        help="NUTS target acceptance, between 0 and 1 (default 0.99 below 100 segments, else 0.9)",
+        help="NUTS target acceptance, between 0 and 1 (default 0.99 below 100 segments, else 0.85)",
     )  # fmt: skip
     model.add_argument(
         "--sampler", choices=("auto", "nutpie", "pymc"), default="auto",

@@ -404,13 +404,9 @@ def cached_world(
 
 
 def _read_meta(world: Path) -> dict[str, Any]:
-    f = world / "world.json"
-    if not f.is_file():
-        return {}
-    try:
-        return json.loads(f.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise WorkbenchError(f"{f}: invalid JSON: {exc}") from None
+    from workbench.schema import world_meta
+
+    return world_meta(world)
 
 
 # -------------------------------------------------------------------------------- execution
