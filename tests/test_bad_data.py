@@ -422,7 +422,7 @@ INPUT_CASES = [
      "column 'total_null': negative counts in 1 row (first: line 2: '-10')", []),
     ("garbage-parquet", "attribute", "p.parquet", _garbage, "not a readable Parquet file", []),
     ("empty-sep", "attribute", "p.csv", lambda p: p.write_text(PATHS),
-     "separator must not be empty", ["--sep", ""]),
+     "argument --sep: must not be empty", ["--sep", ""]),
 ]  # fmt: skip
 
 
