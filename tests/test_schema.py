@@ -131,6 +131,14 @@ def test_valid_world_loads_with_contract_dtypes(tmp_path, fmt):
     assert "touchpoints" in world
 
 
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", "\udcff"])
+def test_a_broken_world_json_is_one_clear_error(tmp_path, text):
+    root = write_world(tmp_path / "w", small_tables())
+    (root / "world.json").write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(WorkbenchError, match=r"world\.json: (invalid JSON|expected a JSON object)"):
+        load_world(root)
+
+
 def test_csv_and_parquet_load_the_same(tmp_path):
     a = load_world(write_world(tmp_path / "p", small_tables(), "parquet"))
     b = load_world(write_world(tmp_path / "c", small_tables(), "csv"))

@@ -14,15 +14,16 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import warnings
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pandas as pd
 
-from workbench.errors import DataError
+from workbench.errors import DataError, WorkbenchError
 
 #: ``DataFrame.attrs`` key holding the CSV file a frame was read from (row -> line numbers).
 CSV_ATTR = "workbench_csv"
@@ -264,3 +265,23 @@ def read_parquet(path: str | Path, source: str | None = None) -> pd.DataFrame:
 def read_any(path: str | Path, source: str | None = None, *, text: bool = False) -> pd.DataFrame:
     """:func:`read_csv` or :func:`read_parquet` by the file name."""
     return read_csv(path, source, text=text) if is_csv(path) else read_parquet(path, source)
+
+
+def read_json_object(path: str | Path) -> dict[str, Any]:
+    """A JSON file holding one object (``world.json``, ``truth_scenario.json``), ``{}`` if absent.
+
+    Raises
+    ------
+    WorkbenchError
+        When the file is not UTF-8 JSON or does not hold an object.
+    """
+    f = Path(path)
+    if not f.is_file():
+        return {}
+    try:
+        data = json.loads(f.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WorkbenchError(f"{f}: invalid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise WorkbenchError(f"{f}: expected a JSON object, got {type(data).__name__}")
+    return data

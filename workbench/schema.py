@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import difflib
 import graphlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +55,7 @@ from workbench._read import (
     parquet_error,
     parquet_files,
     read_csv,
+    read_json_object,
     read_parquet,
 )
 from workbench.errors import DataError, WorkbenchError, show
@@ -1198,16 +1198,7 @@ def read_world_json(root: str | Path) -> dict[str, Any]:
     WorkbenchError
         When the file is not UTF-8 JSON holding an object.
     """
-    f = Path(root) / "world.json"
-    if not f.is_file():
-        return {}
-    try:
-        data = json.loads(f.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WorkbenchError(f"{f}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise WorkbenchError(f"{f}: expected a JSON object, got {type(data).__name__}")
-    return data
+    return read_json_object(Path(root) / "world.json")
 
 
 def world_meta(root: str | Path) -> dict[str, Any]:

@@ -24,7 +24,6 @@ A world without truth (real data, an import) loads as an empty :class:`Truth`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench._read import read_json_object
 from workbench.errors import DataError, WorkbenchError
 from workbench.schema import TRUTH_TABLES, load_world, read_checked
 
@@ -173,14 +173,7 @@ class Truth:
 
 def _read_scenario(root: Path, meta: Mapping[str, Any]) -> dict[str, Any]:
     f = root / TRUTH_FILE
-    if not f.is_file():
-        return {}
-    try:
-        data = json.loads(f.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WorkbenchError(f"{f}: invalid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise WorkbenchError(f"{f}: expected a JSON object, got {type(data).__name__}")
+    data = read_json_object(f)
     for key in ("scenario_name", "seed"):
         if key in data and key in meta and data[key] != meta[key]:
             raise DataError(
