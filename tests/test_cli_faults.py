@@ -175,7 +175,7 @@ def test_signal_during_report_records_each_notebooks_true_state(
         if o.output_type == "error"
     ]
     if count is None:
-        assert slow["error"]["cell_index"] == 3 and f"{name} before cell 4" in message
+        assert slow["error"]["cell_index"] == 3 and f"{name} before cell 4" in message, slow
         assert errors == [] and executed.cells[2].execution_count == 3
         assert executed.cells[3].execution_count is None
     else:

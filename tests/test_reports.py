@@ -445,3 +445,25 @@ def test_out_that_is_a_file_or_inside_the_world_is_refused(tmp_path: Path, world
     with pytest.raises(WorkbenchError, match="inside the input folder"):
         run_report(registry=reg, world=world, out=world / "reports", progress=False)
     assert afile.read_text() == "notes" and not (world / "reports").exists()
+
+
+def test_a_stop_before_the_next_cell_never_escalates(monkeypatch):
+    """A signal between cells stops the run before the next cell; the kernel is then shut down
+    by papermill, which may take longer than the stop's patience on a busy machine: no second
+    signal may be raised meanwhile (it would replace the first and lose where the run stopped)."""
+    import os
+    import signal
+    import time
+
+    from workbench.reports.runner import _KernelStop
+
+    sent: list[tuple[int, int]] = []
+    monkeypatch.setattr(os, "kill", lambda pid, sig: sent.append((pid, sig)))
+    stop = _KernelStop(interval=0.01, patience=0.05)
+    stop.active = True  # a notebook runs; no kernel process attached, so no kernel interrupt
+    assert stop.request(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt) as info:
+        stop.check(3)
+    assert info.value.cell_index == 3
+    time.sleep(0.3)  # six times the patience: the escalation would have fired by now
+    assert (os.getpid(), signal.SIGTERM) not in sent

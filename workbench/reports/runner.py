@@ -166,6 +166,10 @@ class _KernelStop:
     def check(self, cell_index: int | None = None) -> None:
         """Raise before the next cell (of index ``cell_index``) once a stop was requested."""
         if self.signum is not None:
+            # the kernel is idle and no cell will start: no more interrupts, and no escalation
+            # while papermill shuts the kernel down (a second signal raised then would replace
+            # this exception and lose where the run stopped)
+            self.settled = True
             exc = Interrupted(self.signum)
             exc.cell_index = cell_index  # type: ignore[attr-defined]
             raise exc
