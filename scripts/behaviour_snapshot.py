@@ -1,0 +1,189 @@
+"""Digest of what every capability computes, for checking that a refactor changes no behaviour.
+
+Run it before and after a change and compare the two outputs (``diff``): every line is a table
+digest (SHA-256 of its CSV text at full float precision) or a headline figure, from the same
+worlds, seeds and commands. Used for the architecture issue's "behaviour and figures unchanged".
+
+    .venv/bin/python scripts/behaviour_snapshot.py --work /tmp/snap-before > before.txt
+
+The hierarchical PyMC fit is included; its draws are reproducible on one machine for one seed,
+not across machines (compiled arithmetic differs), so compare snapshots from the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+WB = str(Path(sys.executable).with_name("workbench"))
+
+
+def digest(df: pd.DataFrame) -> str:
+    """SHA-256 (first 16 hex digits) of a frame's CSV text, floats at 17 significant digits."""
+    text = df.to_csv(index=True, float_format="%.17g")
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def show(name: str, df: pd.DataFrame) -> None:
+    print(f"{name}: {digest(df)} shape={df.shape}", flush=True)
+
+
+def run(*args: str) -> None:
+    subprocess.run([WB, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--work", type=Path, required=True, help="scratch folder (created)")
+    ap.add_argument("--skip-report", action="store_true")
+    args = ap.parse_args()
+    work: Path = args.work
+    work.mkdir(parents=True, exist_ok=True)
+
+    from workbench.schema import load_world
+
+    # 1. worlds
+    worlds = {"tiny": ("tiny", "3", "0"), "default": ("default", "11", "4000")}
+    for name, (scenario, seed, n) in worlds.items():
+        out = work / f"world-{name}"
+        cmd = ["generate", "--scenario", scenario, "--seed", seed, "--out", str(out), "--overwrite"]
+        if n != "0":
+            cmd += ["--subscribers", n]
+        run(*cmd)
+        w = load_world(out)
+        for t in sorted(w.tables):
+            df = w[t]
+            show(f"world {name} {t}", df.reset_index(drop=True))
+    wdef = work / "world-default"
+
+    # 2. features
+    from workbench.features import compute_features
+
+    for name in worlds:
+        show(f"features {name}", compute_features(work / f"world-{name}"))
+
+    # 3. segmentation (CLI and API)
+    for method, k in [
+        ("deconvolved", "auto"),
+        ("deconvolved", "6"),
+        ("kmeans", "auto"),
+        ("gmm", "6"),
+        ("agglomerative", "6"),
+        ("hdbscan", "auto"),
+    ]:
+        out = work / f"seg-{method}-{k}.csv"
+        run(
+            "segment",
+            "--world",
+            str(wdef),
+            "--method",
+            method,
+            "--k",
+            k,
+            "--out",
+            str(out),
+            "--overwrite",
+            "--sample-size",
+            "3000",
+        )
+        seg = pd.read_csv(out)
+        print(f"segment {method} k={k}: {digest(seg)} segments={seg['segment'].nunique()}")
+    from sklearn.metrics import adjusted_rand_score
+
+    from workbench.segment import segment_subscribers
+    from workbench.segment.playbook import playbook
+    from workbench.truth import load_truth
+
+    feats = compute_features(wdef)
+    s = segment_subscribers(feats, seed=0, sample_size=3000)
+    show("segment_subscribers default", s.table())
+    truth = load_truth(wdef)
+    persona = truth["truth_subscribers"].set_index("subscriber_id")["persona"]
+    ari = adjusted_rand_score(persona.loc[s.segments.index], s.segments)
+    print(f"segment_subscribers k={s.segments.nunique()} ARI={ari:.6f}")
+    show("playbook", playbook(feats, s.segments, s.names))
+
+    # 4. experiments
+    from workbench.experiments import inputs
+
+    table = inputs.from_world(wdef, segments="region", min_segment_size=30)
+    show("experiment table", table)
+    table.to_csv(work / "exp.csv", index=False)
+    ctrl = table.attrs["control"]
+    for model, metric, extra in [
+        ("conjugate", "conversion", []),
+        ("conjugate", "revenue", []),
+        ("hierarchical", "conversion", ["--draws", "300", "--tune", "300", "--chains", "2"]),
+    ]:
+        out = work / f"ab-{model}-{metric}.csv"
+        run(
+            "abtest",
+            "--input",
+            str(work / "exp.csv"),
+            "--control",
+            ctrl,
+            "--model",
+            model,
+            "--metric",
+            metric,
+            "--out",
+            str(out),
+            "--overwrite",
+            "--allow-bad-diagnostics",
+            "--seed",
+            "1",
+            *extra,
+        )
+        res = pd.read_csv(out)
+        print(
+            f"abtest {model} {metric}: {digest(res)} decisions={sorted(res['decision'].dropna())}"
+        )
+
+    # 5. attribution
+    from workbench.attribution import journeys_from_world, scorecard
+
+    j = journeys_from_world(wdef)
+    paths = j.to_paths()
+    show("paths", paths)
+    paths.to_csv(work / "paths.csv", index=False)
+    for model in ["first", "last", "linear", "time_decay", "position", "markov", "shapley"]:
+        out = work / f"attr-{model}.csv"
+        run(
+            "attribute",
+            "--paths",
+            str(work / "paths.csv"),
+            "--model",
+            model,
+            "--out",
+            str(out),
+            "--overwrite",
+        )
+        show(f"attribute {model}", pd.read_csv(out))
+    from workbench.attribution import compare_models
+
+    res = compare_models(j)
+    show("compare_models", res)
+    show("attribution scorecard", scorecard(res, truth["truth_channels"]))
+
+    # 6. report
+    if not args.skip_report:
+        rep = work / "report"
+        shutil.rmtree(rep, ignore_errors=True)
+        run("report", "--world", "datasets/sample", "--out", str(rep), "--no-progress")
+        import json
+
+        for m in sorted(rep.glob("*/manifest.json")):
+            man = json.loads(m.read_text())
+            for nb, heads in sorted(man.get("headlines", {}).items()):
+                for key in sorted(heads):
+                    print(f"report {nb} {key}: {heads[key].get('value')}")
+
+
+if __name__ == "__main__":
+    main()
