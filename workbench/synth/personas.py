@@ -1,4 +1,9 @@
-"""Built-in personas: the true cohorts of a synthetic world and their documented parameters.
+"""Personas: the true cohorts of a synthetic world and their documented parameters.
+
+The built-in personas are data, in ``workbench/scenarios/personas.toml``: one table
+``[personas.NAME]`` per persona listing what differs from the defaults of :class:`Persona`, in the
+same format (and through the same checks, :func:`persona_overrides`) as a scenario's persona
+overrides. :func:`load_personas` reads them into :data:`PERSONAS`.
 
 A persona is a bundle of behaviour parameters. Every subscriber belongs to exactly one persona
 (recorded in ``truth_subscribers.persona``); individual subscribers scatter around their persona's
