@@ -342,6 +342,32 @@ def _discard(path: Path | None) -> None:
 
 
 @contextlib.contextmanager
+def _staged(out: Path, *, directory: bool) -> Iterator[Path]:
+    """Yield a fresh temporary folder or file beside ``out``, removed if the block raises.
+
+    The block fills the temporary and publishes it as ``out``; stale temporaries of earlier
+    killed runs are removed first. Creating the temporary is shielded from signals, so that an
+    interruption cannot leave one behind unrecorded.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(out)
+    tmp: Path | None = None
+    try:
+        with deferred():
+            if directory:
+                tmp = Path(tempfile.mkdtemp(prefix=_partial_prefix(out), dir=out.parent))
+            else:
+                fd, name = tempfile.mkstemp(prefix=_partial_prefix(out), dir=out.parent)
+                os.close(fd)
+                tmp = Path(name)
+        assert tmp is not None
+        yield tmp
+    except BaseException:
+        _discard(tmp)
+        raise
+
+
+@contextlib.contextmanager
 def atomic_dir(
     out: str | os.PathLike[str],
     overwrite: bool = False,
@@ -373,13 +399,7 @@ def atomic_dir(
         :mod:`workbench._signals`) it is removed and ``out`` is untouched.
     """
     out = check_output_dir(out, overwrite=overwrite, marker=marker, kind=kind, flag=flag)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_partials(out)
-    tmp: Path | None = None
-    try:
-        with deferred():
-            tmp = Path(tempfile.mkdtemp(prefix=_partial_prefix(out), dir=out.parent))
-        assert tmp is not None
+    with _staged(out, directory=True) as tmp:
         yield tmp
         with deferred():
             raise_if_received()
@@ -397,9 +417,6 @@ def atomic_dir(
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 tmp.rename(out)  # replaces an empty folder, fails on anything else
-    except BaseException:
-        _discard(tmp)
-        raise
 
 
 @contextlib.contextmanager
@@ -433,15 +450,7 @@ def atomic_file(
         untouched.
     """
     out = check_output_file(out, overwrite=overwrite, flag=flag)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_partials(out)
-    tmp: Path | None = None
-    try:
-        with deferred():
-            fd, name = tempfile.mkstemp(prefix=_partial_prefix(out), dir=out.parent)
-            os.close(fd)
-            tmp = Path(name)
-        assert tmp is not None
+    with _staged(out, directory=False) as tmp:
         yield tmp
         with deferred():
             if not even_if_interrupted:
@@ -455,9 +464,6 @@ def atomic_file(
                 os.replace(tmp, out)
             else:
                 _publish_new(tmp, out, flag)
-    except BaseException:
-        _discard(tmp)
-        raise
 
 
 def _publish_new(tmp: Path, out: Path, flag: str) -> None:

@@ -1,5 +1,22 @@
 """Synthetic subscriber worlds with a known ground truth.
 
+The package is a pipeline of four steps, one module each. A *scenario*
+(``workbench/scenarios/NAME.toml``, read and checked by :mod:`~workbench.synth.scenario`) says
+how many subscribers, which personas in which shares, the campaign calendar and the experiments;
+the *personas* (``workbench/scenarios/personas.toml``, read into
+:class:`~workbench.synth.personas.Persona` by :mod:`~workbench.synth.personas`) are the true
+cohorts and their behaviour parameters. :mod:`~workbench.synth.calendar` lays the scenario out as
+a day-by-day campaign calendar with the experiments attached. :mod:`~workbench.synth.simulate`
+runs the base in chunks of subscribers (each with its own seed, so memory stays flat and the
+result does not depend on the number of worker processes), and :mod:`~workbench.synth.generate`
+streams each chunk's tables to Parquet and writes the world folder (``world.json``) and its truth;
+:mod:`~workbench.synth.cache` keeps generated worlds by scenario, size and seed for notebooks.
+So a new scenario knob goes into the scenario TOML format (a dataclass field and its check in
+``scenario.py``, then its use in ``calendar.py`` or ``simulate.py``); a new persona is a table in
+``personas.toml``; a new persona parameter is a :class:`~workbench.synth.personas.Persona` field
+(with its check in ``personas.py``) used by ``simulate.py``; a new table is a builder in
+``generate.py`` plus its schema in :mod:`workbench.schema`.
+
 >>> from workbench.synth import generate_world
 >>> generate_world("tiny", seed=0, out="datasets/generated/tiny-0")  # doctest: +SKIP
 
@@ -19,8 +36,8 @@ tue/thu broadcasts, ``1_per_week``, ``4_per_week``, ``6_per_week``) so that emai
 independently of engagement and each persona's fatigue threshold can be estimated; its
 ``truth_effects`` rows add the expected ``broadcasts_per_week``, ``open_rate`` (human opens per
 delivered email) and ``unsubscribe_rate`` (per delivered email) of each persona under each arm.
-See :mod:`workbench.synth.personas` for the personas and :mod:`workbench.synth.scenario` for the
-scenario TOML format.
+See :mod:`workbench.synth.personas` for the persona parameters and :mod:`workbench.synth.scenario`
+for the scenario TOML format.
 """
 
 from workbench.synth.generate import GENERATOR_VERSION, generate_world

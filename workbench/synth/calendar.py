@@ -120,13 +120,40 @@ def build_calendar(sc: Scenario) -> Calendar:
     cal = sc.calendar
     t0 = int(dt.datetime.combine(sc.start, dt.time(), tzinfo=dt.UTC).timestamp())
     slot0 = t0 + int(round(cal.send_hour_utc * 3600))
+    rows = _usual_broadcasts(sc)
+    exp_of_bcast, exp_day = _experiment_days(sc, [d for d, ch, _ in rows if ch == "email"])
+    _check_cadence_overlaps(sc, exp_day)
+    weekday = np.array([(sc.start + dt.timedelta(days=d)).weekday() for d in range(sc.days)])
+    is_usual = np.isin(weekday, _usual_weekdays(sc))
+    cadence, extra = _cadence_schedules(sc, exp_day, weekday, is_usual)
+    rot = cal.content_rotation
+    rows += [(d, "email", rot[d % len(rot)]) for d in extra]
+    rows.sort(key=lambda r: (r[0], r[1] != "email"))  # stable: usual rows keep their order
+    campaigns = _broadcast_campaigns(sc, rows, is_usual, exp_of_bcast, extra)
+    for flow, step, kind, _ in FLOW_MESSAGES:
+        if flow in cal.flows:
+            cid = len(campaigns) + 1
+            campaigns.append(Campaign(cid, step, kind, "email", 0, None, flow, None))
+    return Calendar(t0, slot0, sc.days, tuple(campaigns), sc.experiments, tuple(exp_day), cadence)
+
+
+def _usual_weekdays(sc: Scenario) -> tuple[int, ...]:
+    return tuple(WEEKDAYS.index(w) for w in sc.calendar.email_weekdays)
+
+
+def _usual_broadcasts(sc: Scenario) -> list[tuple[int, str, str]]:
+    """``(day, channel, content)`` of every broadcast on the calendar's weekdays, in day order.
+
+    Email rotates through the content in send order, the other channels by day.
+    """
+    cal = sc.calendar
     by_channel = {
         "email": cal.email_weekdays,
         "sms": cal.sms_weekdays,
         "push": cal.push_weekdays,
         "in_app": cal.in_app_weekdays,
     }
-    rows: list[tuple[int, str, str]] = []  # (day, channel, content)
+    rows: list[tuple[int, str, str]] = []
     n_email = 0
     for d in range(sc.days):
         wd = WEEKDAYS[(sc.start + dt.timedelta(days=d)).weekday()]
@@ -136,8 +163,17 @@ def build_calendar(sc: Scenario) -> Calendar:
                 content = rot[n_email % len(rot)] if ch == "email" else rot[d % len(rot)]
                 n_email += ch == "email"
                 rows.append((d, ch, content))
-    email_days = [d for d, ch, _ in rows if ch == "email"]
-    usual = tuple(WEEKDAYS.index(w) for w in cal.email_weekdays)
+    return rows
+
+
+def _experiment_days(sc: Scenario, email_days: list[int]) -> tuple[dict[int, int], list[int]]:
+    """Which email broadcast carries each test (broadcast -> experiment) and each start day.
+
+    Raises
+    ------
+    WorkbenchError
+        A broadcast index beyond the calendar or already taken, or a start after the period.
+    """
     exp_of_bcast: dict[int, int] = {}
     exp_day: list[int] = []
     for i, e in enumerate(sc.experiments):
@@ -162,12 +198,20 @@ def build_calendar(sc: Scenario) -> Calendar:
                     f"period ({sc.days} days)"
                 )
             exp_day.append(e.start_day)
-    _check_cadence_overlaps(sc, exp_day)
-    # cadence tests: each arm's broadcast days; extra broadcasts on days without a usual one
-    weekday = np.array([(sc.start + dt.timedelta(days=d)).weekday() for d in range(sc.days)])
-    is_usual = np.isin(weekday, usual)
+    return exp_of_bcast, exp_day
+
+
+def _cadence_schedules(
+    sc: Scenario, exp_day: list[int], weekday: np.ndarray, is_usual: np.ndarray
+) -> tuple[dict[int, np.ndarray], dict[int, int]]:
+    """Each cadence test's broadcast days per arm (arms x days) and its extra broadcast days.
+
+    Extra broadcasts fall on days without a usual one; the second mapping gives, per such day,
+    the experiment index that carries it.
+    """
+    usual = _usual_weekdays(sc)
     cadence: dict[int, np.ndarray] = {}
-    extra: dict[int, int] = {}  # day -> experiment index of the extra broadcast
+    extra: dict[int, int] = {}
     for i, e in enumerate(sc.experiments):
         if e.kind != "cadence_test":
             continue
@@ -180,9 +224,17 @@ def build_calendar(sc: Scenario) -> Calendar:
         cadence[i] = sched
         for d in np.flatnonzero(sched.any(0) & window & ~is_usual):
             extra[int(d)] = i
-    rot = cal.content_rotation
-    rows += [(d, "email", rot[d % len(rot)]) for d in extra]
-    rows.sort(key=lambda r: (r[0], r[1] != "email"))  # stable: usual rows keep their order
+    return cadence, extra
+
+
+def _broadcast_campaigns(
+    sc: Scenario,
+    rows: list[tuple[int, str, str]],
+    is_usual: np.ndarray,
+    exp_of_bcast: dict[int, int],
+    extra: dict[int, int],
+) -> list[Campaign]:
+    """One campaign per broadcast row (ids from 1), with the experiment each one carries."""
     campaigns: list[Campaign] = []
     k_email = 0
     for d, ch, content in rows:
@@ -198,8 +250,4 @@ def build_calendar(sc: Scenario) -> Calendar:
         campaigns.append(
             Campaign(cid, f"{date} {ch} {content}{suffix}", "broadcast", ch, d, content, None, exp)
         )
-    for flow, step, kind, _ in FLOW_MESSAGES:
-        if flow in cal.flows:
-            cid = len(campaigns) + 1
-            campaigns.append(Campaign(cid, step, kind, "email", 0, None, flow, None))
-    return Calendar(t0, slot0, sc.days, tuple(campaigns), sc.experiments, tuple(exp_day), cadence)
+    return campaigns

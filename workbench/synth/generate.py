@@ -34,6 +34,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -125,11 +126,7 @@ def generate_world(
     into place once complete. On any error or interruption (``KeyboardInterrupt``, or SIGTERM
     under the command line) the worker processes are stopped and the partial folder removed.
     """
-    sc = load_scenario(scenario)
-    if n_subscribers is not None:
-        if isinstance(n_subscribers, bool) or int(n_subscribers) < 1:
-            raise workbench.WorkbenchError(f"n_subscribers must be >= 1, got {n_subscribers!r}")
-        sc = Scenario(**{**sc.__dict__, "n_subscribers": int(n_subscribers)})
+    sc = _sized_scenario(scenario, n_subscribers)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise workbench.WorkbenchError(f"seed must be a non-negative integer, got {seed!r}")
     cal = build_calendar(sc)
@@ -144,28 +141,43 @@ def generate_world(
             from tqdm.auto import tqdm
 
             bar = tqdm(total=n_chunks, desc=f"generate {sc.name}", unit="chunk", file=sys.stderr)
-        if workers > 1:
-            ctx = multiprocessing.get_context("spawn")
-            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
-            try:
-                for summary in pool.map(_chunk_job, jobs):
-                    writer.merge(summary)
-                    if bar is not None:
-                        bar.update()
-            except BaseException:
-                # stop the workers before the partial folder they write into is removed
-                _stop_pool(pool)
-                raise
-            pool.shutdown()
-        else:
-            for job in jobs:
-                writer.merge(_chunk_job(job))
-                if bar is not None:
-                    bar.update()
+        _run_chunks(jobs, writer, workers, bar)
         if bar is not None:
             bar.close()
         writer.finish(int(seed))
     return Path(out)
+
+
+def _sized_scenario(scenario: str | Path | Scenario, n_subscribers: int | None) -> Scenario:
+    """The scenario loaded, with its number of subscribers replaced if one is given."""
+    sc = load_scenario(scenario)
+    if n_subscribers is None:
+        return sc
+    if isinstance(n_subscribers, bool) or int(n_subscribers) < 1:
+        raise workbench.WorkbenchError(f"n_subscribers must be >= 1, got {n_subscribers!r}")
+    return Scenario(**{**sc.__dict__, "n_subscribers": int(n_subscribers)})
+
+
+def _run_chunks(jobs: list[tuple], writer: _WorldWriter, workers: int, bar: Any) -> None:
+    """Simulate every chunk (in ``workers`` spawned processes if > 1); merge them in order."""
+    if workers <= 1:
+        for job in jobs:
+            writer.merge(_chunk_job(job))
+            if bar is not None:
+                bar.update()
+        return
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+    try:
+        for summary in pool.map(_chunk_job, jobs):
+            writer.merge(summary)
+            if bar is not None:
+                bar.update()
+    except BaseException:
+        # stop the workers before the partial folder they write into is removed
+        _stop_pool(pool)
+        raise
+    pool.shutdown()
 
 
 def _workers(n_chunks: int) -> int:
@@ -341,125 +353,121 @@ class _WorldWriter:
         self.rows[name] = self.rows.get(name, 0) + table.num_rows
 
     def write_chunk(self, k: int, r: ChunkResult) -> None:
-        """Sort and write one chunk's tables; fold its truth accumulators in."""
+        """Sort and write one chunk's tables (part ``k``)."""
         sid0 = int(r.subscribers["subscriber_id"][0])
-        s = r.subscribers
-        self._write(
-            "subscribers",
-            pa.Table.from_arrays(
-                [
-                    pa.array(s["subscriber_id"]),
-                    _emails(s["subscriber_id"]),
-                    _ts(s["signup_ts"]),
-                    _cat(s["region"], tuple(REGIONS)),
-                    pa.array(s["tz_offset_h"]),
-                    _cat(s["acquisition_source"], ACQUISITION_SOURCES),
-                    pa.array(s["email_consent"]),
-                    pa.array(s["sms_consent"]),
-                    pa.array(s["push_consent"]),
-                    _ts(s["unsubscribed_ts"], null_below=np.iinfo(np.int64).min),
-                ],
-                schema=_schema("subscribers"),
-            ),
-            k,
+        tables: tuple[tuple[str, Callable[[ChunkResult, int, int], pa.Table]], ...] = (
+            ("subscribers", self._subscribers),
+            ("truth_subscribers", self._truth_subscribers),
+            ("truth_lifecycle", self._truth_lifecycle),
+            ("email_events", self._email_events),
+            ("touchpoints", self._touchpoints),
+            ("orders", self._orders),
+            ("assignments", self._assignments),
         )
-        t = r.truth_subscribers
+        for name, build in tables:
+            self._write(name, build(r, sid0, k), k)
+
+    def _subscribers(self, r: ChunkResult, sid0: int, k: int) -> pa.Table:
+        s = r.subscribers
+        return pa.Table.from_arrays(
+            [
+                pa.array(s["subscriber_id"]),
+                _emails(s["subscriber_id"]),
+                _ts(s["signup_ts"]),
+                _cat(s["region"], tuple(REGIONS)),
+                pa.array(s["tz_offset_h"]),
+                _cat(s["acquisition_source"], ACQUISITION_SOURCES),
+                pa.array(s["email_consent"]),
+                pa.array(s["sms_consent"]),
+                pa.array(s["push_consent"]),
+                _ts(s["unsubscribed_ts"], null_below=np.iinfo(np.int64).min),
+            ],
+            schema=_schema("subscribers"),
+        )
+
+    def _truth_subscribers(self, r: ChunkResult, sid0: int, k: int) -> pa.Table:
+        s, t = r.subscribers, r.truth_subscribers
         extra = [c for c in t if c != "persona"]
         arrays = [pa.array(s["subscriber_id"]), _cat(t["persona"], self.pnames)]
         arrays += [_cat(t[c], STAGES) if c.endswith("stage") else pa.array(t[c]) for c in extra]
-        self._write(
-            "truth_subscribers",
-            pa.Table.from_arrays(arrays, names=["subscriber_id", "persona", *extra]),
-            k,
-        )
+        return pa.Table.from_arrays(arrays, names=["subscriber_id", "persona", *extra])
+
+    def _truth_lifecycle(self, r: ChunkResult, sid0: int, k: int) -> pa.Table:
         lc = r.lifecycle
         o = _order(lc["sid"], lc["ts"])
-        self._write(
-            "truth_lifecycle",
-            pa.table(
-                {
-                    "subscriber_id": lc["sid"][o] + sid0,
-                    "day": lc["day"][o],
-                    "ts": _ts(lc["ts"][o]),
-                    "stage": _cat(lc["stage"][o].astype(np.int64), STAGES),
-                }
-            ),
-            k,
+        return pa.table(
+            {
+                "subscriber_id": lc["sid"][o] + sid0,
+                "day": lc["day"][o],
+                "ts": _ts(lc["ts"][o]),
+                "stage": _cat(lc["stage"][o].astype(np.int64), STAGES),
+            }
         )
+
+    def _email_events(self, r: ChunkResult, sid0: int, k: int) -> pa.Table:
         ev = r.email_events
         o = _order(ev["sid"], ev["ts"], ev["et"])
-        self._write(
-            "email_events",
-            pa.Table.from_arrays(
-                [
-                    pa.array(ev["sid"][o] + sid0),
-                    pa.array(ev["cid"][o]),
-                    _cat(ev["var"][o], self.variants, null=True),
-                    _cat(ev["et"][o], EVENT_CODES),
-                    _ts(ev["ts"][o]),
-                    pa.array(ev["mo"][o]),
-                ],
-                schema=TABLES["email_events"].arrow_schema(),
-            ),
-            k,
+        return pa.Table.from_arrays(
+            [
+                pa.array(ev["sid"][o] + sid0),
+                pa.array(ev["cid"][o]),
+                _cat(ev["var"][o], self.variants, null=True),
+                _cat(ev["et"][o], EVENT_CODES),
+                _ts(ev["ts"][o]),
+                pa.array(ev["mo"][o]),
+            ],
+            schema=TABLES["email_events"].arrow_schema(),
         )
+
+    def _touchpoints(self, r: ChunkResult, sid0: int, k: int) -> pa.Table:
         tp = r.touchpoints
         o = _order(tp["sid"], tp["ts"], tp["ch"], tp["it"])
         cid = tp["cid"][o]
-        self._write(
-            "touchpoints",
-            pa.Table.from_arrays(
-                [
-                    pa.array(tp["sid"][o] + sid0),
-                    _ts(tp["ts"][o]),
-                    _cat(tp["ch"][o], TOUCH_CHANNELS),
-                    pa.array(cid, mask=cid < 0),
-                    _cat(tp["it"][o], INTERACTIONS),
-                ],
-                schema=TABLES["touchpoints"].arrow_schema(),
-            ),
-            k,
+        return pa.Table.from_arrays(
+            [
+                pa.array(tp["sid"][o] + sid0),
+                _ts(tp["ts"][o]),
+                _cat(tp["ch"][o], TOUCH_CHANNELS),
+                pa.array(cid, mask=cid < 0),
+                _cat(tp["it"][o], INTERACTIONS),
+            ],
+            schema=TABLES["touchpoints"].arrow_schema(),
         )
+
+    def _orders(self, r: ChunkResult, sid0: int, k: int) -> pa.Table:
         od = r.orders
         o = _order(od["sid"], od["ts"])
-        n_o = o.size
         # ids 1, 2, ... within a chunk, offset by chunk: at most one order per subscriber-day
         first = 1 + k * self.sc.chunk_size * self.sc.days
-        ids = np.arange(first, first + n_o, dtype=np.int64)
-        self._write(
-            "orders",
-            pa.Table.from_arrays(
-                [
-                    pa.array(ids),
-                    pa.array(od["sid"][o] + sid0),
-                    _ts(od["ts"][o]),
-                    pa.array(od["revenue"][o]),
-                    pa.array(od["n_items"][o].astype(np.int64)),
-                    _cat(od["cat"][o], PRODUCT_CATEGORIES),
-                ],
-                schema=TABLES["orders"].arrow_schema(),
-            ),
-            k,
+        ids = np.arange(first, first + o.size, dtype=np.int64)
+        return pa.Table.from_arrays(
+            [
+                pa.array(ids),
+                pa.array(od["sid"][o] + sid0),
+                _ts(od["ts"][o]),
+                pa.array(od["revenue"][o]),
+                pa.array(od["n_items"][o].astype(np.int64)),
+                _cat(od["cat"][o], PRODUCT_CATEGORIES),
+            ],
+            schema=TABLES["orders"].arrow_schema(),
         )
+
+    def _assignments(self, r: ChunkResult, sid0: int, k: int) -> pa.Table:
         a = r.assignments
         o = _order(a["exp"], a["sid"])
         arm_names = [e.arms for e in self.cal.experiments]
         flat = [x for arms in arm_names for x in arms]
         offset = np.cumsum([0] + [len(x) for x in arm_names])[:-1]
         codes = offset[a["exp"][o]] + a["arm"][o] if o.size else np.empty(0, np.int64)
-        self._write(
-            "assignments",
-            pa.Table.from_arrays(
-                [
-                    pa.array(a["exp"][o] + 1),
-                    pa.array(a["sid"][o] + sid0),
-                    _cat(np.asarray(codes, np.int64), flat),
-                    _ts(a["ts"][o]),
-                    pa.array(a["hold"][o]),
-                ],
-                schema=TABLES["assignments"].arrow_schema(),
-            ),
-            k,
+        return pa.Table.from_arrays(
+            [
+                pa.array(a["exp"][o] + 1),
+                pa.array(a["sid"][o] + sid0),
+                _cat(np.asarray(codes, np.int64), flat),
+                _ts(a["ts"][o]),
+                pa.array(a["hold"][o]),
+            ],
+            schema=TABLES["assignments"].arrow_schema(),
         )
 
     def merge(self, summary: dict) -> None:
@@ -474,7 +482,14 @@ class _WorldWriter:
 
     def finish(self, seed: int) -> None:
         """Write campaigns, experiments, truth_effects, truth_channels and ``world.json``."""
-        cal, sc = self.cal, self.sc
+        self._write("campaigns", self._campaigns_table())
+        self._write("experiments", self._experiments_table())
+        self._write("truth_effects", self._effects_table())
+        self._write("truth_channels", self._channels_table())
+        self._write_metadata(seed)
+
+    def _campaigns_table(self) -> pa.Table:
+        cal = self.cal
         camps = cal.campaigns
         sent = np.array(
             [
@@ -486,74 +501,74 @@ class _WorldWriter:
             np.int64,
         )
         exp_id = np.array([-1 if c.experiment is None else c.experiment + 1 for c in camps])
-        self._write(
-            "campaigns",
-            pa.Table.from_arrays(
-                [
-                    pa.array([c.campaign_id for c in camps], pa.int64()),
-                    pa.array([c.name for c in camps], pa.string()),
-                    pa.array([c.kind for c in camps], pa.string()),
-                    pa.array([c.channel for c in camps], pa.string()),
-                    _ts(sent),
-                    pa.array(exp_id, pa.int64(), mask=exp_id < 0),
-                    pa.array([c.content_category for c in camps], pa.string()),
-                    pa.array([c.flow for c in camps], pa.string()),
-                ],
-                schema=TABLES["campaigns"].arrow_schema(),
-            ),
+        return pa.Table.from_arrays(
+            [
+                pa.array([c.campaign_id for c in camps], pa.int64()),
+                pa.array([c.name for c in camps], pa.string()),
+                pa.array([c.kind for c in camps], pa.string()),
+                pa.array([c.channel for c in camps], pa.string()),
+                _ts(sent),
+                pa.array(exp_id, pa.int64(), mask=exp_id < 0),
+                pa.array([c.content_category for c in camps], pa.string()),
+                pa.array([c.flow for c in camps], pa.string()),
+            ],
+            schema=TABLES["campaigns"].arrow_schema(),
         )
+
+    def _experiments_table(self) -> pa.Table:
+        cal, sc = self.cal, self.sc
         exps = cal.experiments
-        self._write(
-            "experiments",
-            pa.Table.from_arrays(
-                [
-                    pa.array(np.arange(1, len(exps) + 1, dtype=np.int64)),
-                    pa.array([e.name for e in exps], pa.string()),
-                    pa.array([e.kind for e in exps], pa.string()),
-                    pa.array(["|".join(e.arms) for e in exps], pa.string()),
-                    pa.array([e.control_arm for e in exps], pa.string()),
-                    _ts(np.array([cal.slot(d) for d in cal.experiment_day], np.int64)),
-                    pa.array(
-                        [
-                            e.length_days
-                            if e.kind.endswith("holdout") or e.kind == "cadence_test"
-                            else e.conversion_window_days
-                            for e in exps
-                        ],
-                        pa.int64(),
-                    ),
-                    pa.array([_describe(e, sc.calendar.email_weekdays) for e in exps], pa.string()),
-                    pa.array(
-                        [e.channel if e.kind == "channel_holdout" else None for e in exps],
-                        pa.string(),
-                    ),
-                ],
-                schema=TABLES["experiments"].arrow_schema(),
-            ),
+        return pa.Table.from_arrays(
+            [
+                pa.array(np.arange(1, len(exps) + 1, dtype=np.int64)),
+                pa.array([e.name for e in exps], pa.string()),
+                pa.array([e.kind for e in exps], pa.string()),
+                pa.array(["|".join(e.arms) for e in exps], pa.string()),
+                pa.array([e.control_arm for e in exps], pa.string()),
+                _ts(np.array([cal.slot(d) for d in cal.experiment_day], np.int64)),
+                pa.array(
+                    [
+                        e.length_days
+                        if e.kind.endswith("holdout") or e.kind == "cadence_test"
+                        else e.conversion_window_days
+                        for e in exps
+                    ],
+                    pa.int64(),
+                ),
+                pa.array([_describe(e, sc.calendar.email_weekdays) for e in exps], pa.string()),
+                pa.array(
+                    [e.channel if e.kind == "channel_holdout" else None for e in exps],
+                    pa.string(),
+                ),
+            ],
+            schema=TABLES["experiments"].arrow_schema(),
         )
-        self._write("truth_effects", self._effects_table())
+
+    def _channels_table(self) -> pa.Table:
+        """True incremental conversions and revenue per touch channel (counterfactual runs)."""
         ch = self.channels
         names = list(EFFECT_CHANNELS) + ["direct"]
         order = [names.index(c) for c in TOUCH_CHANNELS]
         ch = ch[order]
         base = TABLES["truth_channels"].arrow_schema()
-        self._write(
-            "truth_channels",
-            pa.Table.from_arrays(
-                [
-                    pa.array(list(TOUCH_CHANNELS), pa.string()),
-                    pa.array(ch[:, 0]),
-                    pa.array(ch[:, 1]),
-                    pa.array(ch[:, 0] - ch[:, 1]),
-                    pa.array(ch[:, 2] - ch[:, 3]),
-                    pa.array(ch[:, 2]),
-                    pa.array(ch[:, 3]),
-                ],
-                schema=base.append(pa.field("revenue", pa.float64(), False)).append(
-                    pa.field("revenue_without", pa.float64(), False)
-                ),
+        return pa.Table.from_arrays(
+            [
+                pa.array(list(TOUCH_CHANNELS), pa.string()),
+                pa.array(ch[:, 0]),
+                pa.array(ch[:, 1]),
+                pa.array(ch[:, 0] - ch[:, 1]),
+                pa.array(ch[:, 2] - ch[:, 3]),
+                pa.array(ch[:, 2]),
+                pa.array(ch[:, 3]),
+            ],
+            schema=base.append(pa.field("revenue", pa.float64(), False)).append(
+                pa.field("revenue_without", pa.float64(), False)
             ),
         )
+
+    def _write_metadata(self, seed: int) -> None:
+        """``world.json`` (what a user may know) and the truth file (the scenario in full)."""
+        sc = self.sc
         rows = dict(sorted(self.rows.items()))
         meta: dict[str, Any] = {
             "scenario_name": sc.name,

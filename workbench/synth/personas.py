@@ -1,4 +1,9 @@
-"""Built-in personas: the true cohorts of a synthetic world and their documented parameters.
+"""Personas: the true cohorts of a synthetic world and their documented parameters.
+
+The built-in personas are data, in ``workbench/scenarios/personas.toml``: one table
+``[personas.NAME]`` per persona listing what differs from the defaults of :class:`Persona`, in the
+same format (and through the same checks, :func:`persona_overrides`) as a scenario's persona
+overrides. :func:`load_personas` reads them into :data:`PERSONAS`.
 
 A persona is a bundle of behaviour parameters. Every subscriber belongs to exactly one persona
 (recorded in ``truth_subscribers.persona``); individual subscribers scatter around their persona's
@@ -23,7 +28,14 @@ Units
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from importlib import resources
+from typing import Any
+
+from workbench.errors import WorkbenchError
+from workbench.synth._checks import check_keys, fail, num, numbers, weights
 
 #: Content angles of campaigns (``campaigns.content_category``).
 CONTENT_CATEGORIES: tuple[str, ...] = (
@@ -207,189 +219,122 @@ class Persona:
         return Persona(**kw)  # type: ignore[arg-type]
 
 
-def _builtin() -> dict[str, Persona]:
-    def P(name: str, description: str, **kw: object) -> Persona:
-        return Persona(name).replace(description=description, **kw)
+#: Parameters that are probabilities (checked to lie in [0, 1]).
+PROBABILITIES: frozenset[str] = frozenset(
+    {
+        "new_share",
+        "open_rate",
+        "click_rate",
+        "machine_open_share",
+        "unsubscribe_rate",
+        "complaint_rate",
+        "churn_hazard",
+        "reactivation_rate",
+        "sms_click_rate",
+        "push_open_rate",
+        "in_app_click_rate",
+        "cart_rate",
+        "search_rate",
+    }
+)
 
-    us = _d(us_east=0.4, us_central=0.25, us_west=0.25, uk=0.05, eu_central=0.05)
-    world = _d(
-        us_east=0.25,
-        us_central=0.1,
-        us_west=0.15,
-        uk=0.2,
-        eu_central=0.2,
-        india=0.05,
-        australia_east=0.05,
+#: Where the built-in personas live (package data beside the scenarios).
+PERSONAS_FILE = "personas.toml"
+
+
+def _text(v: Any, path: str) -> str:
+    if not isinstance(v, str):
+        raise fail(path, "expected a string")
+    return v
+
+
+def _field_checks(base: Persona) -> dict[str, Callable[[Any, str], Any]]:
+    """How each non-scalar or bounded parameter is checked (others: a number >= 0)."""
+    acquisition = tuple(base.acquisition) + tuple(
+        a for a in ACQUISITION_SOURCES if a not in base.acquisition
     )
-    personas = [
-        P(
-            "new_onboarding",
-            "Joined during the period; curious, opens the welcome series, first order soon.",
-            new_share=1.0,
-            weekday_hour=13.0,
-            weekend_hour=12.0,
-            hour_sd=1.2,
-            open_rate=0.45,
-            click_rate=0.16,
-            cadence_tolerance=4.0,
-            unsubscribe_rate=0.004,
-            purchase_rate=0.008,
-            order_value_median=45.0,
-            churn_hazard=0.006,
-            acquisition=_d(popup=0.45, paid_social=0.35, referral=0.2),
-            content_affinity=_d(new_arrivals=1.3, deals=1.2),
-            arm_response=_d(discount=0.5, urgency=0.2, proof=-0.1, segmented=0.4),
+    return {
+        "description": _text,
+        "regions": lambda v, p: weights(v, p, tuple(REGIONS)),
+        "acquisition": lambda v, p: weights(v, p, acquisition),
+        "content_affinity": lambda v, p: weights(v, p, CONTENT_CATEGORIES),
+        "category_preferences": lambda v, p: weights(v, p, PRODUCT_CATEGORIES),
+        "consent": lambda v, p: numbers(v, p, CONSENT_CHANNELS, 0, 1),
+        "channel_response": lambda v, p: numbers(v, p, RESPONSE_KEYS, 0, 1),
+        "arm_response": lambda v, p: numbers(
+            v, p, tuple(v) if isinstance(v, dict) else (), -1, None
         ),
-        P(
-            "loyal_buyer",
-            "Long-time customer: frequent, high-value orders; tolerant of frequent email.",
-            new_share=0.0,
-            weekday_hour=19.0,
-            weekend_hour=10.0,
-            open_rate=0.5,
-            click_rate=0.2,
-            cadence_tolerance=6.0,
-            unsubscribe_rate=0.0007,
-            purchase_rate=0.03,
-            purchase_shape=6.0,
-            order_value_median=95.0,
-            churn_hazard=0.0015,
-            acquisition=_d(checkout=0.6, organic=0.3, referral=0.1),
-            content_affinity=_d(new_arrivals=1.8, lifestyle=1.4, deals=0.7),
-            channel_response=_d(email_open=0.02, email_click=0.15, sms=0.006),
-            consent=_d(email=0.99, sms=0.55, push=0.45),
-            arm_response=_d(discount=-0.3, urgency=-0.2, lifestyle=0.3, segmented=0.2),
-        ),
-        P(
-            "lapsing",
-            "Used to buy; engagement is fading and churn risk is high.",
-            new_share=0.0,
-            weekday_hour=20.0,
-            weekend_hour=15.0,
-            hour_sd=1.2,
-            open_rate=0.1,
-            click_rate=0.06,
-            cadence_tolerance=1.5,
-            unsubscribe_rate=0.006,
-            complaint_rate=0.0008,
-            purchase_rate=0.003,
-            order_value_median=60.0,
-            churn_hazard=0.02,
-            reactivation_rate=0.006,
-            machine_open_share=0.5,
-            arm_response=_d(discount=0.6, urgency=-0.3, segmented=0.6),
-        ),
-        P(
-            "budget_conscious",
-            "Buys on promotions, small baskets; clicks deals.",
-            new_share=0.05,
-            weekday_hour=12.5,
-            weekend_hour=11.0,
-            open_rate=0.3,
-            click_rate=0.14,
-            cadence_tolerance=4.0,
-            purchase_rate=0.01,
-            order_value_median=28.0,
-            order_value_sigma=0.35,
-            content_affinity=_d(deals=3.0, new_arrivals=0.7, sustainability=0.5, case_study=0.5),
-            category_preferences=_d(apparel=0.4, home=0.3, accessories=0.3),
-            channel_response=_d(email_click=0.14, sms=0.008),
-            consent=_d(email=0.97, sms=0.5, push=0.3),
-            cart_rate=0.025,
-            arm_response=_d(discount=0.9, urgency=0.3, proof=-0.3, lifestyle=-0.2, segmented=0.5),
-        ),
-        P(
-            "busy_professional",
-            "Reads email early on weekday mornings; short attention, low tolerance for volume.",
-            new_share=0.05,
-            regions=us,
-            weekday_hour=6.5,
-            weekend_hour=9.5,
-            hour_sd=0.6,
-            open_rate=0.32,
-            click_rate=0.1,
-            cadence_tolerance=2.0,
-            unsubscribe_rate=0.003,
-            purchase_rate=0.007,
-            order_value_median=85.0,
-            content_affinity=_d(new_arrivals=1.2, case_study=1.1, webinar=0.6),
-            consent=_d(email=0.97, sms=0.15, push=0.5),
-            push_open_rate=0.09,
-            arm_response=_d(urgency=0.5, discount=-0.1, proof=0.2, segmented=0.5),
-        ),
-        P(
-            "caregiver",
-            "Reads in the evening after the household is settled; home and family products.",
-            new_share=0.05,
-            regions=us,
-            weekday_hour=21.0,
-            weekend_hour=20.5,
-            hour_sd=0.7,
-            open_rate=0.34,
-            click_rate=0.12,
-            cadence_tolerance=3.0,
-            purchase_rate=0.009,
-            order_value_median=62.0,
-            category_preferences=_d(home=0.55, apparel=0.3, accessories=0.15),
-            content_affinity=_d(lifestyle=2.5, deals=1.3, case_study=0.5, webinar=0.4),
-            consent=_d(email=0.98, sms=0.4, push=0.2),
-            arm_response=_d(urgency=-0.4, lifestyle=0.4, discount=0.2, segmented=0.4),
-        ),
-        P(
-            "eco_shopper",
-            "Buys sustainable products; engages with sustainability content.",
-            new_share=0.06,
-            regions=world,
-            weekday_hour=17.0,
-            weekend_hour=14.0,
-            hour_sd=1.0,
-            open_rate=0.36,
-            click_rate=0.15,
-            purchase_rate=0.016,
-            order_value_median=70.0,
-            category_preferences=_d(sustainable_goods=0.85, home=0.1, apparel=0.05),
-            content_affinity=_d(sustainability=2.2, new_arrivals=1.3, webinar=0.7, deals=0.6),
-            channel_response=_d(email_click=0.14),
-            arm_response=_d(sustainability=0.7, discount=-0.2, proof=0.1, segmented=0.5),
-        ),
-        P(
-            "eco_advocate",
-            "Engages with sustainability content and webinars, but rarely buys.",
-            new_share=0.06,
-            regions=world,
-            weekday_hour=17.0,
-            weekend_hour=14.0,
-            hour_sd=1.2,
-            open_rate=0.4,
-            click_rate=0.2,
-            purchase_rate=0.001,
-            order_value_median=40.0,
-            category_preferences=_d(accessories=0.5, apparel=0.3, sustainable_goods=0.2),
-            content_affinity=_d(webinar=3.0, sustainability=2.4, deals=0.4, new_arrivals=0.5),
-            channel_response=_d(email_open=0.002, email_click=0.01),
-            acquisition=_d(webinar_signup=0.5, organic=0.3, referral=0.2),
-            arm_response=_d(sustainability=0.1, discount=-0.5, segmented=0.1),
-        ),
-        P(
-            "proof_seeker",
-            "Data-driven: responds to metrics, reviews and case studies.",
-            new_share=0.05,
-            weekday_hour=10.0,
-            weekend_hour=12.0,
-            hour_sd=0.8,
-            open_rate=0.3,
-            click_rate=0.13,
-            purchase_rate=0.008,
-            order_value_median=110.0,
-            order_value_sigma=0.5,
-            category_preferences=_d(outdoor=0.5, home=0.3, accessories=0.2),
-            content_affinity=_d(case_study=3.5, webinar=1.4, deals=0.6, lifestyle=0.5),
-            consent=_d(email=0.97, sms=0.2, push=0.35),
-            arm_response=_d(proof=0.8, urgency=-0.3, discount=0.0, segmented=0.5),
-        ),
-    ]
-    return {p.name: p for p in personas}
+        "weekday_hour": lambda v, p: float(num(v, p, 0, 24)),
+        "weekend_hour": lambda v, p: float(num(v, p, 0, 24)),
+        **{k: (lambda v, p: float(num(v, p, 0, 1))) for k in PROBABILITIES},
+    }
 
 
-#: The built-in personas, by name.
-PERSONAS: dict[str, Persona] = _builtin()
+def persona_overrides(base: Persona, table: Any, path: str) -> Persona:
+    """``base`` with the parameters of a TOML table ``[personas.NAME]`` applied, checked.
+
+    Parameters
+    ----------
+    base : Persona
+        The persona the table changes.
+    table : Any
+        The parsed table: parameter name to value (see :class:`Persona`).
+    path : str
+        Dotted key of the table, for error messages.
+
+    Returns
+    -------
+    Persona
+        A copy of ``base`` (:meth:`Persona.replace` semantics: per-key tables merged).
+
+    Raises
+    ------
+    WorkbenchError
+        Naming the dotted key at fault and what is allowed.
+    """
+    names = tuple(f.name for f in fields(Persona) if f.name != "name")
+    table = check_keys(table, path, names)
+    checks = _field_checks(base)
+    changes: dict[str, Any] = {}
+    for k, v in table.items():
+        check = checks.get(k, lambda v, p: float(num(v, p, lo=0)))
+        changes[k] = check(v, f"{path}.{k}")
+    return base.replace(**changes)
+
+
+def load_personas(text: str | None = None) -> dict[str, Persona]:
+    """Read personas from TOML tables ``[personas.NAME]`` of changes to the defaults.
+
+    Parameters
+    ----------
+    text : str, optional
+        TOML text; by default the built-in ``workbench/scenarios/personas.toml``.
+
+    Returns
+    -------
+    dict of str to Persona
+        By name, in file order.
+
+    Raises
+    ------
+    WorkbenchError
+        Invalid TOML or an invalid parameter (naming the dotted key).
+    """
+    source = "<personas>" if text is not None else PERSONAS_FILE
+    if text is None:
+        text = resources.files("workbench").joinpath("scenarios", PERSONAS_FILE).read_text()
+    try:
+        doc = check_keys(tomllib.loads(text), "<top>", ("personas",))
+        tables = check_keys(doc.get("personas", {}), "personas", tuple(doc.get("personas", {})))
+        return {
+            name: persona_overrides(Persona(name), tab, f"personas.{name}")
+            for name, tab in tables.items()
+        }
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkbenchError(f"{source}: invalid TOML: {exc}") from None
+    except WorkbenchError as exc:
+        raise WorkbenchError(f"{source}: {exc}") from None
+
+
+#: The built-in personas, by name (from ``workbench/scenarios/personas.toml``).
+PERSONAS: dict[str, Persona] = load_personas()

@@ -69,15 +69,12 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
-from workbench.synth.personas import (
-    CONSENT_CHANNELS,
-    CONTENT_CATEGORIES,
-    PERSONAS,
-    PRODUCT_CATEGORIES,
-    REGIONS,
-    RESPONSE_KEYS,
-    Persona,
-)
+from workbench.synth._checks import check_keys as _check_keys
+from workbench.synth._checks import choices as _choices
+from workbench.synth._checks import fail as _fail
+from workbench.synth._checks import num as _num
+from workbench.synth._checks import weights as _weights
+from workbench.synth.personas import CONTENT_CATEGORIES, PERSONAS, Persona, persona_overrides
 
 #: Built-in scenario names (TOML files shipped in ``workbench/scenarios``).
 SCENARIOS: tuple[str, ...] = ("tiny", "default", "large")
@@ -173,228 +170,197 @@ class Scenario:
 # ------------------------------------------------------------------------------------ parsing
 
 
-def _fail(path: str, msg: str) -> WorkbenchError:
-    return WorkbenchError(f"{path}: {msg}")
+_MISSING: Any = object()  # a key absent from the table
 
 
-def _check_keys(table: Any, path: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise _fail(path, f"expected a table, got {type(table).__name__}")
-    for k in table:
-        if k not in allowed:
-            raise _fail(f"{path}.{k}", f"unknown key '{k}'; allowed: {', '.join(allowed)}")
-    return table
-
-
-def _num(
-    v: Any, path: str, lo: float | None = None, hi: float | None = None, integer: bool = False
-) -> Any:
-    ok = isinstance(v, int) if integer else isinstance(v, int | float)
-    if isinstance(v, bool) or not ok:
-        raise _fail(path, f"expected {'an integer' if integer else 'a number'}, got {v!r}")
-    if (lo is not None and v < lo) or (hi is not None and v > hi):
-        rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
-        raise _fail(path, f"{v!r} out of range {rng}")
+def _name(v: Any, path: str, kw: dict[str, Any]) -> str:
+    if not isinstance(v, str) or not v:
+        raise _fail(path, "expected a non-empty string")
     return v
 
 
-def _choices(v: Any, path: str, allowed: tuple[str, ...], many: bool = True) -> Any:
-    vals = v if many else [v]
-    if many and (not isinstance(v, list) or not v):
-        raise _fail(path, f"expected a non-empty list of: {', '.join(allowed)}")
-    for i, x in enumerate(vals):
-        if x not in allowed:
-            where = f"{path}[{i}]" if many else path
-            raise _fail(where, f"{x!r} not in {', '.join(allowed)}")
-    return tuple(vals) if many else v
+def _kind(v: Any, path: str, kw: dict[str, Any]) -> str:
+    if v is _MISSING:
+        raise _fail(path, f"missing; allowed: {', '.join(EXPERIMENT_KINDS)}")
+    return _choices(v, path, EXPERIMENT_KINDS, many=False)
 
 
-def _weights(v: Any, path: str, allowed: tuple[str, ...]) -> dict[str, float]:
-    tab = _check_keys(v, path, allowed)
-    out = {k: float(_num(x, f"{path}.{k}", lo=0)) for k, x in tab.items()}
-    if out and sum(out.values()) <= 0:
-        raise _fail(path, "weights must not all be zero")
+def _factors(v: Any, path: str, kw: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    if v is _MISSING:
+        raise _fail(path, "missing: a table factor = [levels]")
+    table = _check_keys(v, path, tuple(v) if isinstance(v, dict) else ())
+    out = {}
+    for f, levels in table.items():
+        if (
+            not isinstance(levels, list)
+            or len(levels) < 2
+            or not all(isinstance(x, str) and x and not set(x) & set("|;=") for x in levels)
+        ):
+            raise _fail(
+                f"{path}.{f}", "expected a list of >= 2 level names (without '|', ';' or '=')"
+            )
+        out[f] = tuple(levels)
     return out
 
 
-def _persona_overrides(base: Persona, tab: Any, path: str) -> Persona:
-    names = tuple(f.name for f in fields(Persona) if f.name != "name")
-    tab = _check_keys(tab, path, names)
-    dict_keys: dict[str, tuple[str, ...]] = {
-        "regions": tuple(REGIONS),
-        "acquisition": tuple(base.acquisition)
-        + tuple(
-            a
-            for a in ("organic", "paid_social", "referral", "checkout", "popup", "webinar_signup")
-            if a not in base.acquisition
-        ),
-        "content_affinity": CONTENT_CATEGORIES,
-        "category_preferences": PRODUCT_CATEGORIES,
-        "consent": CONSENT_CHANNELS,
-        "channel_response": RESPONSE_KEYS,
-    }
-    probs = {
-        "new_share",
-        "open_rate",
-        "click_rate",
-        "machine_open_share",
-        "unsubscribe_rate",
-        "complaint_rate",
-        "churn_hazard",
-        "reactivation_rate",
-        "sms_click_rate",
-        "push_open_rate",
-        "in_app_click_rate",
-        "cart_rate",
-        "search_rate",
-    }
-    changes: dict[str, Any] = {}
-    for k, v in tab.items():
-        p = f"{path}.{k}"
-        if k == "description":
-            if not isinstance(v, str):
-                raise _fail(p, "expected a string")
-            changes[k] = v
-        elif k == "arm_response":
-            tab2 = _check_keys(v, p, tuple(v) if isinstance(v, dict) else ())
-            changes[k] = {a: float(_num(x, f"{p}.{a}", lo=-1)) for a, x in tab2.items()}
-        elif k in dict_keys:
-            if k in ("consent",):
-                t = _check_keys(v, p, dict_keys[k])
-                changes[k] = {c: float(_num(x, f"{p}.{c}", 0, 1)) for c, x in t.items()}
-            elif k == "channel_response":
-                t = _check_keys(v, p, dict_keys[k])
-                changes[k] = {c: float(_num(x, f"{p}.{c}", 0, 1)) for c, x in t.items()}
-            else:
-                changes[k] = _weights(v, p, dict_keys[k])
-        elif k in probs:
-            changes[k] = float(_num(v, p, 0, 1))
-        elif k in ("weekday_hour", "weekend_hour"):
-            changes[k] = float(_num(v, p, 0, 24))
-        else:
-            changes[k] = float(_num(v, p, lo=0))
-    return base.replace(**changes)
+def _factorial_arms(factors: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """Every combination of levels, named ``f1=level;f2=level``."""
+    return tuple(
+        ";".join(f"{f}={lv}" for f, lv in zip(factors, combo, strict=True))
+        for combo in itertools.product(*factors.values())
+    )
+
+
+def _free_arms(v: Any, valid: Callable[[Any], bool], msg: str, path: str) -> tuple[str, ...]:
+    if not isinstance(v, list) or len(v) < 2 or len(set(v)) != len(v) or not all(map(valid, v)):
+        raise _fail(path, msg)
+    return tuple(v)
+
+
+_CADENCE_ARMS = frozenset({"control", *(f"{k}_per_week" for k in range(8))})
+#: Per kind: the fixed arms, or how user-given arms are checked (``None`` = derived).
+_ARMS: dict[str, tuple[str, ...] | Callable[[Any, str], tuple[str, ...]] | None] = {
+    "ab_test": lambda v, p: _free_arms(
+        v,
+        lambda a: isinstance(a, str) and bool(a) and "|" not in a,
+        "expected a list of >= 2 distinct arm names (no '|'); the first is the control",
+        p,
+    ),
+    "factorial": None,
+    "segmentation_holdout": ("mass", "segmented", "holdout"),
+    "channel_holdout": ("exposed", "holdout"),
+    "cadence_test": lambda v, p: _free_arms(
+        v,
+        lambda a: a in _CADENCE_ARMS,
+        "expected a list of >= 2 distinct arms, each 'control' or 'N_per_week' with N in 0..7; "
+        "the first is the control",
+        p,
+    ),
+}
+
+
+def _arms(v: Any, path: str, kw: dict[str, Any]) -> tuple[str, ...]:
+    rule = _ARMS[kw["kind"]]
+    if rule is None:
+        if v is not _MISSING:
+            raise _fail(path, "factorial arms are derived from factors; remove 'arms'")
+        return _factorial_arms(kw["factors"])
+    if callable(rule):
+        return rule(None if v is _MISSING else v, path)
+    if v is not _MISSING and tuple(v) != rule:
+        raise _fail(path, f"{kw['kind']} arms are {', '.join(rule)}")
+    return rule
+
+
+def _int(lo: int) -> Callable[[Any, str, dict[str, Any]], int]:
+    return lambda v, path, kw: int(_num(v, path, lo=lo, integer=True))
+
+
+def _channel(v: Any, path: str, kw: dict[str, Any]) -> str:
+    return _choices(None if v is _MISSING else v, path, HOLDOUT_CHANNELS, many=False)
+
+
+_DEFAULT_SHARES = {"segmentation_holdout": (0.45, 0.45, 0.10), "channel_holdout": (0.85, 0.15)}
+
+
+def _shares(v: Any, path: str, kw: dict[str, Any]) -> tuple[float, ...]:
+    arms = kw["arms"]
+    if v is _MISSING:
+        return _DEFAULT_SHARES.get(kw["kind"], tuple([1.0 / len(arms)] * len(arms)))
+    if not isinstance(v, list) or len(v) != len(arms):
+        raise _fail(path, f"expected {len(arms)} shares for arms {', '.join(arms)}")
+    shares = tuple(float(_num(x, f"{path}[{j}]", 0, 1)) for j, x in enumerate(v))
+    if abs(sum(shares) - 1) > 1e-6:
+        raise _fail(path, "shares must sum to 1")
+    return shares
+
+
+def _lifts(v: Any, path: str, kw: dict[str, Any]) -> dict[str, dict[str, float]]:
+    table = _check_keys(v, path, tuple(PERSONAS))
+    lifts = {}
+    for p, arm_tab in table.items():
+        at = _check_keys(arm_tab, f"{path}.{p}", kw["arms"])
+        lifts[p] = {a: float(_num(x, f"{path}.{p}.{a}", lo=-1)) for a, x in at.items()}
+    return lifts
+
+
+def _base_share(v: Any, path: str, kw: dict[str, Any]) -> float:
+    share = float(_num(v, path, 0, 1))
+    if share <= 0:
+        raise _fail(path, "must be > 0")
+    return share
+
+
+@dataclass(frozen=True)
+class _Key:
+    """One key of an ``[[experiments]]`` table.
+
+    ``check(value, path, kw)`` returns the value for :class:`ExperimentSpec` given what is parsed
+    so far (``kw``); with ``when_missing`` it is also called for an absent key (value
+    ``_MISSING``), otherwise an absent key keeps the :class:`ExperimentSpec` default. ``kinds``
+    are the experiment kinds that take the key; other kinds ignore it, or reject it if
+    ``reject_elsewhere``.
+    """
+
+    name: str
+    doc: str
+    check: Callable[[Any, str, dict[str, Any]], Any]
+    when_missing: bool = False
+    kinds: tuple[str, ...] = EXPERIMENT_KINDS
+    reject_elsewhere: bool = False
+
+
+#: The keys of an ``[[experiments]]`` table, in the order they are checked.
+EXPERIMENT_KEYS: tuple[_Key, ...] = (
+    _Key("kind", "design: one of EXPERIMENT_KINDS (required)", _kind, when_missing=True),
+    _Key("name", "unique name (default 'KIND I')", _name),
+    _Key("factors", "factorial: table factor = [levels]", _factors, True, ("factorial",)),
+    _Key("arms", "arm names, the first the control (fixed or derived for some kinds)", _arms, True),
+    _Key("channel", "channel_holdout: the channel held out", _channel, True, ("channel_holdout",)),
+    _Key(
+        "broadcast",
+        "index of the email broadcast carrying the test",
+        _int(0),
+        False,
+        ("ab_test", "factorial"),
+    ),
+    _Key("start_day", "first day of a holdout or cadence test", _int(0)),
+    _Key("length_days", "length of a holdout or cadence test", _int(1)),
+    _Key("conversion_window_days", "days after a send that count", _int(0)),
+    _Key(
+        "shares",
+        "arm shares, summing to 1 (default equal; holdouts 0.45/0.45/0.1, 0.85/0.15)",
+        _shares,
+        True,
+    ),
+    _Key("lifts", "true lifts {persona = {arm = lift}} overriding arm_response", _lifts),
+    _Key("description", "free text", lambda v, path, kw: str(v)),
+    _Key(
+        "base_share",
+        "cadence_test: share of the earlier subscribers in the test",
+        _base_share,
+        False,
+        ("cadence_test",),
+        reject_elsewhere=True,
+    ),
+)
 
 
 def _experiment(tab: Any, path: str, i: int) -> ExperimentSpec:
-    keys = (
-        "name",
-        "kind",
-        "arms",
-        "broadcast",
-        "start_day",
-        "length_days",
-        "shares",
-        "channel",
-        "conversion_window_days",
-        "factors",
-        "lifts",
-        "description",
-        "base_share",
-    )
-    tab = _check_keys(tab, path, keys)
-    if "kind" not in tab:
-        raise _fail(f"{path}.kind", f"missing; allowed: {', '.join(EXPERIMENT_KINDS)}")
-    kind = _choices(tab["kind"], f"{path}.kind", EXPERIMENT_KINDS, many=False)
-    name = tab.get("name", f"{kind} {i}")
-    if not isinstance(name, str) or not name:
-        raise _fail(f"{path}.name", "expected a non-empty string")
-    kw: dict[str, Any] = {"name": name, "kind": kind}
-    if "base_share" in tab and kind != "cadence_test":
-        raise _fail(f"{path}.base_share", "only cadence_test experiments take a base_share")
-    factors: dict[str, tuple[str, ...]] = {}
-    if kind == "factorial":
-        if "factors" not in tab:
-            raise _fail(f"{path}.factors", "missing: a table factor = [levels]")
-        ftab = _check_keys(tab["factors"], f"{path}.factors", tuple(tab["factors"]))
-        for f, levels in ftab.items():
-            if (
-                not isinstance(levels, list)
-                or len(levels) < 2
-                or not all(isinstance(x, str) and x and not set(x) & set("|;=") for x in levels)
-            ):
-                raise _fail(
-                    f"{path}.factors.{f}",
-                    "expected a list of >= 2 level names (without '|', ';' or '=')",
-                )
-            factors[f] = tuple(levels)
-        arms = tuple(
-            ";".join(f"{f}={lv}" for f, lv in zip(factors, combo, strict=True))
-            for combo in itertools.product(*factors.values())
-        )
-        if "arms" in tab:
-            raise _fail(f"{path}.arms", "factorial arms are derived from factors; remove 'arms'")
-    elif kind == "segmentation_holdout":
-        arms = ("mass", "segmented", "holdout")
-        if "arms" in tab and tuple(tab["arms"]) != arms:
-            raise _fail(f"{path}.arms", "segmentation_holdout arms are mass, segmented, holdout")
-    elif kind == "channel_holdout":
-        arms = ("exposed", "holdout")
-        if "arms" in tab and tuple(tab["arms"]) != arms:
-            raise _fail(f"{path}.arms", "channel_holdout arms are exposed, holdout")
-        kw["channel"] = _choices(tab.get("channel"), f"{path}.channel", HOLDOUT_CHANNELS, False)
-    elif kind == "cadence_test":
-        arms_v = tab.get("arms")
-        ok = {"control", *(f"{k}_per_week" for k in range(8))}
-        if (
-            not isinstance(arms_v, list)
-            or len(arms_v) < 2
-            or len(set(arms_v)) != len(arms_v)
-            or not all(a in ok for a in arms_v)
-        ):
-            raise _fail(
-                f"{path}.arms",
-                "expected a list of >= 2 distinct arms, each 'control' or 'N_per_week' with "
-                "N in 0..7; the first is the control",
-            )
-        arms = tuple(arms_v)
-        if "base_share" in tab:
-            kw["base_share"] = float(_num(tab["base_share"], f"{path}.base_share", 0, 1))
-            if kw["base_share"] <= 0:
-                raise _fail(f"{path}.base_share", "must be > 0")
-    else:
-        arms_v = tab.get("arms")
-        if (
-            not isinstance(arms_v, list)
-            or len(arms_v) < 2
-            or len(set(arms_v)) != len(arms_v)
-            or not all(isinstance(a, str) and a and "|" not in a for a in arms_v)
-        ):
-            raise _fail(
-                f"{path}.arms",
-                "expected a list of >= 2 distinct arm names (no '|'); the first is the control",
-            )
-        arms = tuple(arms_v)
-    kw["arms"] = arms
-    kw["factors"] = factors
-    if kind in ("ab_test", "factorial"):
-        kw["broadcast"] = int(
-            _num(tab.get("broadcast", 0), f"{path}.broadcast", lo=0, integer=True)
-        )
-    for k in ("start_day", "length_days", "conversion_window_days"):
-        if k in tab:
-            kw[k] = int(
-                _num(tab[k], f"{path}.{k}", lo=0 if k != "length_days" else 1, integer=True)
-            )
-    if "shares" in tab:
-        sh = tab["shares"]
-        if not isinstance(sh, list) or len(sh) != len(arms):
-            raise _fail(f"{path}.shares", f"expected {len(arms)} shares for arms {', '.join(arms)}")
-        kw["shares"] = tuple(float(_num(x, f"{path}.shares[{j}]", 0, 1)) for j, x in enumerate(sh))
-        if abs(sum(kw["shares"]) - 1) > 1e-6:
-            raise _fail(f"{path}.shares", "shares must sum to 1")
-    else:
-        default = {"segmentation_holdout": (0.45, 0.45, 0.10), "channel_holdout": (0.85, 0.15)}
-        kw["shares"] = default.get(kind, tuple([1.0 / len(arms)] * len(arms)))
-    if "lifts" in tab:
-        ltab = _check_keys(tab["lifts"], f"{path}.lifts", tuple(PERSONAS))
-        lifts = {}
-        for p, arm_tab in ltab.items():
-            at = _check_keys(arm_tab, f"{path}.lifts.{p}", arms)
-            lifts[p] = {a: float(_num(x, f"{path}.lifts.{p}.{a}", lo=-1)) for a, x in at.items()}
-        kw["lifts"] = lifts
-    if "description" in tab:
-        kw["description"] = str(tab["description"])
+    """Check one ``[[experiments]]`` table against :data:`EXPERIMENT_KEYS`."""
+    tab = _check_keys(tab, path, tuple(k.name for k in EXPERIMENT_KEYS))
+    kw: dict[str, Any] = {}
+    for key in EXPERIMENT_KEYS:
+        p, v = f"{path}.{key.name}", tab.get(key.name, _MISSING)
+        if "kind" in kw and kw["kind"] not in key.kinds:
+            if v is not _MISSING and key.reject_elsewhere:
+                raise _fail(p, f"only {' or '.join(key.kinds)} experiments take a {key.name}")
+            continue
+        if v is not _MISSING or key.when_missing:
+            kw[key.name] = key.check(v, p, kw)
+    kw.setdefault("name", f"{kw['kind']} {i}")
+    if kw["kind"] in ("ab_test", "factorial"):
+        kw.setdefault("broadcast", 0)
     return ExperimentSpec(**kw)
 
 
@@ -476,7 +442,7 @@ def _parse(data: dict[str, Any]) -> Scenario:
     for k, tab in ov.items():
         if k not in allowed:
             raise _fail(f"personas.{k}", f"unknown persona '{k}'; allowed: {', '.join(allowed)}")
-        personas[k] = _persona_overrides(personas[k], tab, f"personas.{k}")
+        personas[k] = persona_overrides(personas[k], tab, f"personas.{k}")
     kw["personas"] = personas
     kw["calendar"] = _calendar(data.get("calendar", {}))
     exps = data.get("experiments", [])

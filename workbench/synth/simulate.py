@@ -360,14 +360,55 @@ class ChunkSimulator:
         prog: list[int] | None = None,
         broadcast: bool = True,
     ) -> np.ndarray:
-        """Send one email to ``idx`` at ``t_send``; return the realized hazard contribution."""
-        rng, m = self.rng, idx.size
+        """Send one email to ``idx`` at ``t_send``; return the realized hazard contribution.
+
+        Draws, in this order: five uniforms per recipient, then the delays of bounces,
+        deliveries, machine opens, human opens, clicks and unsubscribes (the order fixes the
+        world for a seed).
+        """
+        m = idx.size
         if m == 0:
             return np.zeros(0, np.float32)
         t_send = np.broadcast_to(np.asarray(t_send, np.int64), (m,))
         po, pc = self._email_probs(idx, content, open_mult)
-        u = rng.random((m, 5))
-        bounce = u[:, 0] < HARD_BOUNCE
+        u = self.rng.random((m, 5))
+        ok, t_del, var = self._deliver(idx, d, t_send, cid, variant, u[:, 0], broadcast)
+        di = idx[ok]
+        human, click, t_open, t_click = self._open_click(
+            di, d, cid, var, t_del, u[ok, 1] < po[ok], u[ok, 2] < pc[ok]
+        )
+        self._unsubscribe(di, cid, var, human, t_open, t_del, u[ok, 3], u[ok, 4])
+        # order timing and the true hazard of the touch
+        day_of = np.minimum(np.floor_divide(t_open - self.cal.slot0, DAY), self.D - 1)
+        eng = human & (day_of == d)
+        self.eng_ts[di[eng], d] = np.maximum(
+            self.eng_ts[di[eng], d], np.where(click, t_click, t_open)[eng]
+        )
+        g = np.zeros(m, np.float32)
+        g[ok] = (self.resp["email_open"][di] * human + self.resp["email_click"][di] * click) * _sub(
+            conv_mult, ok
+        )
+        self.C[0, idx, d] += g
+        for i in prog or []:
+            self.prog_R[i][idx, d - self.prog_d0[i]] += g
+        return g
+
+    def _deliver(
+        self,
+        idx: np.ndarray,
+        d: int,
+        t_send: np.ndarray,
+        cid: int,
+        variant: np.ndarray | int,
+        u_bounce: np.ndarray,
+        broadcast: bool,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | int]:
+        """Sent, bounced, delivered and machine-open events; count the send towards fatigue.
+
+        Returns the delivered mask over ``idx``, the delivery times and the delivered variants.
+        """
+        rng = self.rng
+        bounce = u_bounce < HARD_BOUNCE
         self.ev.add(sid=idx, cid=cid, var=variant, et=0, ts=t_send, mo=False)
         self.last_send[idx] = np.maximum(self.last_send[idx], t_send)
         b = idx[bounce]
@@ -397,43 +438,59 @@ class ChunkSimulator:
             ts=t_del[mach] + rng.integers(2, 900, int(mach.sum())),
             mo=True,
         )
-        human = u[ok, 1] < po[ok]
+        return ok, t_del, var
+
+    def _open_click(
+        self,
+        di: np.ndarray,
+        d: int,
+        cid: int,
+        var: np.ndarray | int,
+        t_del: np.ndarray,
+        human: np.ndarray,
+        clicks: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Human opens and clicks of the delivered ``di`` (events and touchpoints).
+
+        ``human`` and ``clicks`` are the drawn open and click-given-open outcomes. Returns the
+        open mask, the click mask and the open and click times.
+        """
         t_open = t_del + self._open_delay(di, t_del)
         hi = di[human]
         self.ev.add(sid=hi, cid=cid, var=_sub(var, human), et=2, ts=t_open[human], mo=False)
         self.tp.add(sid=hi, ts=t_open[human], ch=0, cid=cid, it=2)
         self.last_open_day[hi] = np.maximum(self.last_open_day[hi], d)
-        click = human & (u[ok, 2] < pc[ok])
-        t_click = t_open + rng.integers(5, 600, di.size)
+        click = human & clicks
+        t_click = t_open + self.rng.integers(5, 600, di.size)
         self.ev.add(sid=di[click], cid=cid, var=_sub(var, click), et=3, ts=t_click[click], mo=False)
         self.tp.add(sid=di[click], ts=t_click[click], ch=0, cid=cid, it=1)
-        # unsubscribe / complaint, more likely when fatigued
+        return human, click, t_open, t_click
+
+    def _unsubscribe(
+        self,
+        di: np.ndarray,
+        cid: int,
+        var: np.ndarray | int,
+        human: np.ndarray,
+        t_open: np.ndarray,
+        t_del: np.ndarray,
+        u_unsub: np.ndarray,
+        u_complaint: np.ndarray,
+    ) -> None:
+        """Unsubscribes and complaints of the delivered ``di``, more likely when fatigued."""
+        rng = self.rng
         excess = np.maximum(0, self.recent_n[di] - self.tol[di])
         pu = self._pp_cache("unsubscribe_rate")[di] * (1 + excess)
         pcmp = self._pp_cache("complaint_rate")[di] * (1 + excess)
         t_base = np.where(human, t_open, t_del + rng.integers(600, 6 * 3600, di.size))
         # after every send so far: nothing is ever sent after unsubscribed_ts
         t_u = np.maximum(t_base + rng.integers(20, 900, di.size), self.last_send[di] + 60)
-        uns = u[ok, 3] < pu
-        cmp_ = ~uns & (u[ok, 4] < pcmp)
+        uns = u_unsub < pu
+        cmp_ = ~uns & (u_complaint < pcmp)
         for mask, et in ((uns, 4), (cmp_, 6)):
             self.ev.add(sid=di[mask], cid=cid, var=_sub(var, mask), et=et, ts=t_u[mask], mo=False)
             self.unsub[di[mask]] = True
             self.unsub_ts[di[mask]] = t_u[mask]
-        # order timing and the true hazard of the touch
-        day_of = np.minimum(np.floor_divide(t_open - self.cal.slot0, DAY), self.D - 1)
-        eng = human & (day_of == d)
-        self.eng_ts[di[eng], d] = np.maximum(
-            self.eng_ts[di[eng], d], np.where(click, t_click, t_open)[eng]
-        )
-        g = np.zeros(m, np.float32)
-        g[ok] = (self.resp["email_open"][di] * human + self.resp["email_click"][di] * click) * _sub(
-            conv_mult, ok
-        )
-        self.C[0, idx, d] += g
-        for i in prog or []:
-            self.prog_R[i][idx, d - self.prog_d0[i]] += g
-        return g
 
     def _open_delay(self, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Seconds until a human open: next preferred local hour, sometimes right away."""
