@@ -544,11 +544,13 @@ def query_features(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Da
     camp_cols = {r[0] for r in con.execute("DESCRIBE campaigns").fetchall()}
     cat_expr = "c.content_category" if "content_category" in camp_cols else "NULL::VARCHAR"
     flow_expr = "c.flow" if "flow" in camp_cols else "NULL::VARCHAR"
-    content_cats, product_cats = _categories(con, a, cat_expr)
+    content, product = _categories(con, a, cat_expr)
+    categories = {"content": content, "product": product}
     shares = {
-        "click_share_{cat}": _category_shares(content_cats, "click_share_"),
-        "open_share_{cat}": _category_shares(content_cats, "open_share_"),
-        "buy_share_{cat}": _category_shares(product_cats, "buy_share_"),
+        f.name: _category_shares(categories[f.per], f.name.removesuffix("{cat}"))
+        for fam in FAMILIES
+        for f in fam.features
+        if f.per is not None
     }
     columns = _columns(_context(a), shares)
     select = ",\n        ".join(f"{sql} AS {name}" for _, name, sql in columns)

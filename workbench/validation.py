@@ -134,13 +134,9 @@ def coerce(
     out = {}
     for name in df.columns:
         s = df[name]
-        try:
-            col = table.column(name)
-        except KeyError:
-            out[name] = s  # extra columns are allowed and kept as they are
-            continue
-        if has_contract_dtype(s, col):
-            out[name] = s  # written to the contract: nothing to convert
+        col = table.column(name) if name in table.column_names else None
+        if col is None or has_contract_dtype(s, col):
+            out[name] = s  # an extra column (allowed), or one already in its contract dtype
             continue
         isna = s.isna().to_numpy()
         if col.kind == "ts":
@@ -410,7 +406,24 @@ def damaged_file_error(exc: BaseException, where: str | Path) -> DataError | Non
 def validate(
     con: duckdb.DuckDBPyConnection, rel: Relation, present: Mapping[str, Relation]
 ) -> None:
-    """Run every check of ``rel`` (references to the ``present`` tables) in one scan."""
+    """Run every check of an opened table in one scan of it.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The connection ``rel`` was opened on (:func:`workbench.db.open_tables`).
+    rel : Relation
+        The table to check.
+    present : mapping of str to Relation
+        The tables already opened and checked: references and :data:`~workbench.schema.RULES`
+        pointing at them are checked too.
+
+    Raises
+    ------
+    DataError
+        For the first failed check (in the order of the :mod:`workbench.schema` docstring),
+        with how many rows fail and the first five of them.
+    """
     import duckdb
 
     checks = _checks(rel, present)
