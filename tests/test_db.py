@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -43,7 +44,7 @@ def test_session_closes_and_reports_a_missing_world(tmp_path):
     with db.session(sample_world()) as con:
         n = con.execute("SELECT count(*) FROM subscribers").fetchone()[0]
         assert n > 0
-    with pytest.raises(Exception, match="closed"):
+    with pytest.raises(duckdb.ConnectionException, match="closed"):
         con.execute("SELECT 1")
     with pytest.raises(WorkbenchError, match="no such world folder"):
         with db.session(tmp_path / "nowhere"):
