@@ -6,9 +6,13 @@ loops over rows. Nothing after the *as-of* date is used: every event table is fi
 ``ts < as_of`` and only subscribers who signed up before it are kept, so features computed at one
 date can be used to predict what happens after it.
 
-Every column is documented in :data:`FEATURES`; the content and product-category columns
-(``click_share_<category>``, ``buy_share_<category>``) follow the categories present in the
-world and are documented by pattern.
+The columns come in families (:data:`FAMILIES`: attributes, lifecycle, purchases, email
+engagement, rhythm, cadence, content affinity, channels, cart); each :class:`Feature` holds its
+name, its SQL expression and its meaning together, and :data:`FEATURES` (name -> meaning) is
+read from them. The content and product-category columns (``click_share_<category>``,
+``buy_share_<category>``) follow the categories present in the world and are documented by
+pattern. The data enters DuckDB through :mod:`workbench.db`; which columns segmentation
+clusters on is :mod:`workbench.segment.policy`'s choice.
 
 Examples
 --------
