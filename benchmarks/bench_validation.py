@@ -1,8 +1,8 @@
 """Benchmark: what the data contract's checks add to reading a world through DuckDB.
 
 ``workbench segment`` computes features over DuckDB views of the world's Parquet files
-(:func:`workbench.features.world_connection`); every table is checked against the contract on
-the way in (:func:`workbench.schema.open_tables`: SQL generated from ``schema.TABLES`` and
+(:func:`workbench.db.world_connection`); every table is checked against the contract on
+the way in (:func:`workbench.db.open_tables`: SQL generated from ``schema.TABLES`` and
 ``schema.RULES``, one scan per table). This prints, for the same world and in the same run:
 
 1. the checks alone, per table (rows, seconds);
@@ -33,18 +33,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
-    import duckdb
-
-    from workbench.features import EVENT_TABLES, _features_sql, compute_features, default_as_of
-    from workbench.schema import (
-        TABLE_ORDER,
-        _closure,
-        _connect,
-        _open,
-        _table_source,
-        _validate,
-    )
+    from workbench.db import EVENT_TABLES, _closure, _open_file, connect, table_source
+    from workbench.features import compute_features, default_as_of, query_features
+    from workbench.schema import TABLE_ORDER
     from workbench.synth.cache import cached_world
+    from workbench.validation import validate
 
     t = time.perf_counter()
     out = cached_world(args.scenario, args.n, args.seed, progress=True)
@@ -52,13 +45,13 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
 
     # 1. the checks alone, table by table
-    con = _connect()
+    con = connect()
     opened: dict = {}
     total = cpu_total = 0.0
     for name in _closure(out, EVENT_TABLES):
         t0, c0 = time.perf_counter(), time.process_time()
-        rel = _open(con, name, _table_source(out, name))
-        _validate(con, rel, opened)
+        rel = _open_file(con, name, table_source(out, name))
+        validate(con, rel, opened)
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
         total += dt
         cpu_total += dc
@@ -71,14 +64,13 @@ def main() -> None:
 
     # 2. features with and without the checks, alternating
     def unchecked() -> tuple[float, float]:
-        c = duckdb.connect()
-        c.execute("SET TimeZone = 'UTC'")
+        c = connect()
         for name in EVENT_TABLES:
-            src = _table_source(out, name)
+            src = table_source(out, name)
             glob = str(src / "*.parquet") if src.is_dir() else str(src)
             c.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{glob}')")
         t0, c0 = time.perf_counter(), time.process_time()
-        _features_sql(c, default_as_of(c))
+        query_features(c, default_as_of(c))
         c.close()
         return time.perf_counter() - t0, time.process_time() - c0
 

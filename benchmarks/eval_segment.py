@@ -110,7 +110,6 @@ def ceilings(feats, truth, seed):
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import cross_val_predict
 
-    from workbench.features import attribute_columns, cluster_columns
     from workbench.segment import DeconvolvedMixture
     from workbench.segment.pipelines import (
         attribute_codes,
@@ -118,6 +117,7 @@ def ceilings(feats, truth, seed):
         make_transform,
         transform_inputs,
     )
+    from workbench.segment.policy import attribute_columns, cluster_columns
 
     inputs = transform_inputs(feats, cluster_columns(feats))
     pipe = make_transform(inputs).fit(feats[inputs])

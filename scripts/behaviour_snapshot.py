@@ -113,6 +113,7 @@ def main() -> None:
     ari = adjusted_rand_score(persona.loc[s.segments.index], s.segments)
     print(f"segment_subscribers k={s.segments.nunique()} ARI={ari:.6f}")
     show("playbook", playbook(feats, s.segments, s.names))
+    segment_extras(wdef, feats, s.segments)
 
     # 4. experiments
     from workbench.experiments import inputs
@@ -188,6 +189,25 @@ def main() -> None:
             for nb, heads in sorted(man.get("headlines", {}).items()):
                 for key in sorted(heads):
                     print(f"report {nb} {key}: {heads[key].get('value')}")
+
+
+def segment_extras(world: Path, feats: pd.DataFrame, segments: pd.Series) -> None:
+    """What the segment module reads from DuckDB beside the features: cadence, outcomes."""
+    from workbench.features import compute_features
+    from workbench.segment.playbook import cadence_curve, cadence_test_curve, fatigue_cadence
+    from workbench.segment.profiles import attribute_profile, name_segments, outcomes, profile
+
+    show("features default as_of 2025-03-15", compute_features(world, as_of="2025-03-15"))
+    curve = cadence_curve(world, segments)
+    show("cadence_curve", curve)
+    test = cadence_test_curve(world, segments)
+    show("cadence_test_curve", test)
+    show("fatigue_cadence", fatigue_cadence(test if len(test) else curve).to_frame())
+    show("outcomes", outcomes(world, segments))
+    show("outcomes 2025-02-01..2025-04-01", outcomes(world, segments, "2025-02-01", "2025-04-01"))
+    show("profile", profile(feats, segments))
+    show("attribute_profile", attribute_profile(feats, segments))
+    print(f"name_segments: {sorted(name_segments(feats, segments).items())}")
 
 
 if __name__ == "__main__":

@@ -10,21 +10,22 @@ import pandas as pd
 import pytest
 from test_schema import _ts, small_tables, write_world
 
+from workbench.db import world_connection
 from workbench.errors import DataError, WorkbenchError
 from workbench.features import (
     ATTRIBUTES,
+    FAMILIES,
     FEATURES,
+    RATE_COUNTS,
     UNDEFINED_WITHOUT,
-    attribute_columns,
-    cluster_columns,
     compute_features,
     count_column,
     default_as_of,
     describe,
     evidence_column,
-    world_connection,
 )
 from workbench.schema import load_world
+from workbench.segment.policy import attribute_columns, cluster_columns
 
 AS_OF = "2026-01-20"
 
@@ -194,6 +195,50 @@ def test_every_column_documented(world):
     assert (d["description"] != "").all(), d.loc[d["description"] == "", "feature"].tolist()
     patterns = tuple(k.split("{cat}")[0] for k in FEATURES if "{cat}" in k)
     assert set(FEATURES) >= {c for c in f.columns if not c.startswith(patterns)}
+
+
+def test_feature_families_compose_the_table(world):
+    """Each family's columns are in the table, in family order; names unique and documented."""
+    names = [f.name for fam in FAMILIES for f in fam.features]
+    assert len(names) == len(set(names))
+    assert list(FEATURES) == names and all(FEATURES.values())
+    assert len({fam.name for fam in FAMILIES}) == len(FAMILIES)
+    f = compute_features(world, as_of=AS_OF)
+    expected = []
+    for fam in FAMILIES:
+        for feat in fam.features:
+            if feat.per is None:
+                cols = [feat.name]
+            else:  # one column per category of the small world, in sorted order
+                prefix = feat.name.removesuffix("{cat}")
+                cols = [c for c in f.columns if c.startswith(prefix)]
+                assert cols, (fam.name, feat.name)
+            expected += cols
+            for c in cols:
+                if feat.dtype == "str":
+                    assert pd.api.types.is_string_dtype(f[c]), (c, f[c].dtype)
+                else:
+                    assert str(f[c].dtype) == feat.dtype, (c, f[c].dtype)
+    assert list(f.columns) == expected
+    # the {cat} families follow the categories of the world (campaign content, orders so far)
+    w = load_world(world)
+    content = sorted(w["campaigns"]["content_category"].dropna().unique())
+    orders = w["orders"]
+    product = sorted(orders.loc[orders["ts"] < pd.Timestamp(AS_OF, tz="UTC"), "category"].unique())
+    categories = {"click_share_": content, "open_share_": content, "buy_share_": product}
+    for prefix, cats in categories.items():
+        assert len(cats) >= 2
+        assert [c.removeprefix(prefix) for c in f.columns if c.startswith(prefix)] == cats
+
+
+def test_feature_tables_name_only_features():
+    """The rate, evidence and clustering tables refer to features that exist (no stale name)."""
+    from workbench.segment.policy import HOUR_FEATURES, LOG_FEATURES, NOT_CLUSTERED
+
+    names = set(FEATURES)
+    assert set(RATE_COUNTS) <= names and set(RATE_COUNTS.values()) <= names
+    assert set(UNDEFINED_WITHOUT) <= names and set(UNDEFINED_WITHOUT.values()) <= names
+    assert LOG_FEATURES <= names and set(HOUR_FEATURES) <= names and NOT_CLUSTERED <= names
 
 
 def test_every_average_names_its_count(world):

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from workbench._read import read_csv
+from workbench.db import open_tables
 from workbench.errors import DataError, WorkbenchError
-from workbench.schema import RULES, TABLE_ORDER, TABLES, load_world, open_tables, validate_table
+from workbench.schema import RULES, TABLE_ORDER, TABLES, load_world, validate_table
 
 
 def _ts(*values: str) -> pd.Series:
@@ -365,12 +366,10 @@ def test_table_order_puts_referenced_tables_first():
 
 def test_every_rule_is_exercised_and_kept_by_the_sample():
     """Each rule has rows to judge in the committed sample world, and none breaks it."""
-    import duckdb
-
+    from workbench.db import connect
     from workbench.paths import sample_world
 
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    con = connect()
     opened = open_tables(con, sample_world(), list(TABLES))
     for rule in RULES:
         table = TABLES[rule.table]

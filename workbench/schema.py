@@ -1,4 +1,4 @@
-"""The data contract: one schema per table of a *world*, validation, and :func:`load_world`.
+"""The data contract: one schema per table of a *world*, and :func:`load_world`.
 
 A world is a folder holding ``world.json`` (what any method may know: scenario name and
 description, seed, period, sizes, calendar, experiment designs, generator version) and one entry
@@ -15,9 +15,10 @@ One contract, one validation path
 :data:`TABLES` (kinds, allowed values, bounds, nullability, unique ids, composite keys, references)
 and :data:`RULES` (rules across columns and tables) are the whole contract. Every way a world's data
 enters the workbench goes through the same checks, generated as DuckDB SQL from those two
-definitions: :func:`load_world` (pandas), :func:`open_tables` (the DuckDB views of
-:func:`workbench.features.world_connection`, Parquet read in place), CSV exports and
-:func:`validate_table` alike. So the same bad table gives the same message whichever verb reads it.
+definitions (:mod:`workbench.validation`) and run by the one door into DuckDB (:mod:`workbench.db`):
+:func:`load_world` (pandas), the DuckDB views of :func:`workbench.db.world_connection` (Parquet
+read in place), CSV exports and :func:`validate_table` alike. So the same bad table gives the same
+message whichever verb reads it.
 
 A problem raises one :class:`~workbench.errors.DataError`: the file, the column, the problem, how
 many rows and the first offending rows (``row N`` of a Parquet file, counted from 0;
@@ -37,31 +38,17 @@ number belongs is an error, not a guess. CSV text is parsed against the contract
 
 from __future__ import annotations
 
-import difflib
 import graphlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa_arrow
 
-from workbench._read import (
-    CSV_ATTR,
-    csv_lines,
-    is_csv,
-    parquet_error,
-    parquet_files,
-    read_csv,
-    read_json_object,
-    read_parquet,
-)
-from workbench.errors import DataError, WorkbenchError, show
-
-if TYPE_CHECKING:
-    import duckdb
+from workbench._read import CSV_ATTR, is_csv, read_csv, read_json_object, read_parquet
+from workbench.errors import DataError, WorkbenchError
 
 Kind = Literal["int", "float", "str", "bool", "ts"]
 
@@ -86,7 +73,6 @@ _ARROW_TYPES: dict[str, pa_arrow.DataType] = {
     "bool": pa_arrow.bool_(),
     "ts": pa_arrow.timestamp("us", tz="UTC"),
 }
-_TS_DTYPE = pd.DatetimeTZDtype(unit="us", tz="UTC")
 
 
 @dataclass(frozen=True)
@@ -343,8 +329,6 @@ TABLES: dict[str, TableSchema] = {
 TRUTH_TABLES = tuple(n for n, t in TABLES.items() if t.truth)
 ANALYSIS_TABLES = tuple(n for n, t in TABLES.items() if not t.truth)
 REQUIRED_TABLES = ("subscribers",)
-_BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "t": True, "f": False,
-               "yes": True, "no": False, "y": True, "n": False}  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ cross-table rules
@@ -486,12 +470,8 @@ RULES: tuple[Rule, ...] = (
 
 
 def _table_order() -> tuple[str, ...]:
-    deps: dict[str, set[str]] = {n: set() for n in TABLES}
-    for name, t in TABLES.items():
-        deps[name] |= {target.split(".")[0] for target in t.references.values()}
-    for rule in RULES:
-        if rule.via is not None:
-            deps[rule.table].add(TABLES[rule.table].references[rule.via].split(".")[0])
+    # a rule's ``via`` is one of its table's references: the references are every dependency
+    deps = {n: {ref.split(".")[0] for ref in t.references.values()} for n, t in TABLES.items()}
     sorter = graphlib.TopologicalSorter({n: deps[n] - {n} for n in TABLES})
     done: list[str] = []
     sorter.prepare()
@@ -509,563 +489,15 @@ TIME_RANGE = ("1970-01-01", "2200-01-01")
 TABLE_ORDER: tuple[str, ...] = _table_order()
 
 
-# -------------------------------------------------------------------------- parsing (CSV, frames)
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read one stored table (Parquet file, folder of Parquet parts, or CSV) without checks.
 
-
-def _labels(rows: Sequence[int], csv: str | None) -> list[str]:
-    if csv is None:
-        return [f"row {int(i)}" for i in rows]
-    lines = csv_lines(csv, rows)
-    return [f"line {lines.get(int(i), int(i) + 2)}" for i in rows]
-
-
-def _rows(
-    mask: np.ndarray | pd.Series, values: pd.Series | None = None, csv: str | None = None
-) -> tuple[int, list[str]]:
-    """Count of True entries and the first offending rows (``row i`` or CSV ``line N``)."""
-    m = np.asarray(mask, dtype=bool)
-    idx = np.flatnonzero(m)
-    labels = _labels(idx[:5], csv)
-    if values is None:
-        return len(idx), labels
-    return len(idx), [
-        f"{lab}: {show(values.iloc[i])}" for lab, i in zip(labels, idx[:5], strict=True)
-    ]
-
-
-def _has_contract_dtype(s: pd.Series, col: Column) -> bool:
-    dt = s.dtype
-    if col.kind == "ts":
-        return dt == _TS_DTYPE
-    if col.kind == "int":
-        return dt == np.int64 or (col.nullable and dt == "Int64")
-    if col.kind == "float":
-        return dt == np.float64
-    if col.kind == "bool":
-        return dt == np.bool_
-    return isinstance(dt, pd.StringDtype)
-
-
-def _require_columns(columns: Sequence[str], table: TableSchema, source: str) -> None:
-    missing = [c.name for c in table.columns if c.required and c.name not in columns]
-    if missing:
-        col = missing[0]
-        spare = [str(c) for c in columns if c not in table.column_names]
-        close = difflib.get_close_matches(col, spare, n=1, cutoff=0.6)
-        hint = f"; found '{close[0]}' - misspelt?" if close else ""
-        raise DataError(source, col, f"missing required column{hint}")
-
-
-def _coerce(
-    df: pd.DataFrame, table: TableSchema, source: str, csv: str | None = None
-) -> pd.DataFrame:
-    """Bring each contract column present to its contract dtype, or raise on values that fail.
-
-    A non-nullable int column with missing values stays float64 (NaN): the contract's checks
-    then report the missing values.
+    CSV columns stay text (the contract parses them); unreadable files raise :class:`DataError`.
     """
-    out = {}
-    for name in df.columns:
-        s = df[name]
-        try:
-            col = table.column(name)
-        except KeyError:
-            out[name] = s  # extra columns are allowed and kept as they are
-            continue
-        if _has_contract_dtype(s, col):
-            out[name] = s  # written to the contract: nothing to convert
-            continue
-        isna = s.isna().to_numpy()
-        if col.kind == "ts":
-            if isinstance(s.dtype, pd.DatetimeTZDtype):
-                conv = s.dt.tz_convert("UTC")
-            elif pd.api.types.is_datetime64_dtype(s.dtype):
-                conv = s.dt.tz_localize("UTC")
-            else:
-                conv = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
-            conv = conv.astype(_TS_DTYPE)
-        elif col.kind in ("int", "float"):
-            if pd.api.types.is_bool_dtype(s.dtype) or not (
-                pd.api.types.is_numeric_dtype(s.dtype)
-                or pd.api.types.is_string_dtype(s.dtype)
-                or s.dtype == object
-            ):
-                raise DataError(source, name, f"has type {s.dtype}, expected {_EXPECTED[col.kind]}")
-            conv = pd.to_numeric(s, errors="coerce")
-            if col.kind == "int":
-                num = conv.to_numpy(dtype="float64", na_value=np.nan)
-                frac = ~np.isnan(num) & ((num != np.round(num)) | (np.abs(num) >= 2**63))
-                if frac.any():
-                    n, ex = _rows(frac, s, csv)
-                    raise DataError(source, name, "values that are not whole numbers", n, ex)
-                conv = conv.astype("Int64" if col.nullable else "float64")
-                if not col.nullable and not conv.isna().any():
-                    conv = conv.astype("int64")
-            else:
-                conv = conv.astype("float64")
-        elif col.kind == "bool":
-            if pd.api.types.is_bool_dtype(s.dtype):
-                conv = s.astype("boolean")
-            else:
-                conv = s.astype("str").str.strip().str.lower().map(_BOOL_WORDS).astype("boolean")
-            if not conv.isna().any():
-                conv = conv.astype(bool)
-        else:  # str
-            conv = s.astype("str").where(~isna, None).astype("str")
-        bad = conv.isna().to_numpy() & ~isna
-        if bad.any():
-            n, ex = _rows(bad, s, csv)
-            kind = {"ts": "unparsable timestamps", "bool": "values that are not true/false"}
-            problem = kind.get(col.kind, f"values that are not {_EXPECTED[col.kind]} numbers")
-            raise DataError(source, name, problem, n, ex)
-        out[name] = conv
-    return pd.DataFrame(out, index=df.index)
-
-
-# ---------------------------------------------------------------------------- checks in DuckDB
-
-_DUCK_TYPES = {
-    "int": "BIGINT",
-    "float": "DOUBLE",
-    "str": "VARCHAR",
-    "bool": "BOOLEAN",
-    "ts": "TIMESTAMPTZ",
-}
-_EXPECTED = {"int": "int64", "float": "float64", "str": "string", "bool": "bool", "ts": "timestamp"}
-_FRACTIONAL = ("float", "decimal")
-_KIND_WORDS = {"str": "text", "bool": "booleans", "ts": "timestamps", "date": "dates"}
-#: Stored kinds each contract kind accepts (``null``: a column of nulls only).
-_COMPATIBLE = {
-    "int": ("int", "float", "decimal", "null"),
-    "float": ("float", "int", "decimal", "null"),
-    "str": ("str", "null"),
-    "bool": ("bool", "null"),
-    "ts": ("ts", "date", "null"),
-}
-
-
-def _stored_kind(typ: pa_arrow.DataType) -> str | None:
-    """The contract kind an Arrow type stores (``None``: no contract kind fits)."""
-    t = pa_arrow.types
-    if t.is_dictionary(typ):
-        typ = typ.value_type
-    if t.is_null(typ):
-        return "null"
-    if t.is_boolean(typ):
-        return "bool"
-    if t.is_integer(typ):
-        return None if typ == pa_arrow.uint64() else "int"
-    if t.is_floating(typ):
-        return "float"
-    if t.is_decimal(typ):
-        return "decimal"
-    if t.is_string(typ) or t.is_large_string(typ) or t.is_string_view(typ):
-        return "str"
-    if t.is_timestamp(typ):
-        return "ts"
-    if t.is_date(typ):
-        return "date"
-    return None
-
-
-def _frame_kind(s: pd.Series) -> str:
-    dt = s.dtype
-    if pd.api.types.is_bool_dtype(dt):
-        return "bool"
-    if pd.api.types.is_integer_dtype(dt):
-        return "int"
-    if pd.api.types.is_float_dtype(dt):
-        return "float"
-    if isinstance(dt, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dt):
-        return "ts"
-    return "str"
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
-
-
-@dataclass
-class _Relation:
-    """One opened table: where it came from and how DuckDB reaches it."""
-
-    name: str
-    source: str
-    stored: dict[str, str]
-    files: list[Path] = field(default_factory=list)
-    frame: pd.DataFrame | None = None
-    csv: str | None = None
-    casts: dict[str, str] = field(default_factory=dict)
-    #: Columns no row can leave null: Parquet REQUIRED fields in every file.
-    no_nulls: frozenset[str] = frozenset()
-
-    @property
-    def raw(self) -> str:
-        """The relation the checks read (lossless casts only: see :func:`_open_parquet`)."""
-        return f"_wb_raw_{self.name}"
-
-    def scan(self, rows: bool = False) -> str:
-        """SQL of the table; ``rows`` adds its row identity (``_wb_file``, ``_wb_row``)."""
-        if self.frame is not None:
-            return f"(SELECT *, NULL::VARCHAR AS _wb_file FROM {self.raw})" if rows else self.raw
-        files = "[" + ", ".join(_quote(str(f)) for f in self.files) + "]"
-        opts = ", union_by_name = true" if len(self.files) > 1 else ""
-        repl = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in self.casts.items())
-        replace = f" REPLACE ({repl})" if repl else ""
-        if not rows:
-            return f"(SELECT *{replace} FROM read_parquet({files}{opts}))"
-        return (
-            f"(SELECT * EXCLUDE (filename, file_row_number){replace}, filename AS _wb_file,"
-            f" file_row_number AS _wb_row FROM read_parquet({files}, filename = true,"
-            f" file_row_number = true{opts}))"
-        )
-
-    def labels(self, rows: Sequence[tuple[str | None, int]]) -> list[str]:
-        """How the rows ``(file, row)`` are named in messages."""
-        if self.csv is not None:
-            return _labels([r for _, r in rows], self.csv)
-        if len(self.files) > 1:
-            return [f"{Path(str(f)).name} row {int(r)}" for f, r in rows]
-        return [f"row {int(r)}" for _, r in rows]
-
-
-@dataclass(frozen=True)
-class _Check:
-    column: str
-    problem: str
-    count: str  # aggregate SQL: how many rows offend
-    where: str | None  # row filter of the offending rows (None: repeats of `partition`)
-    show: tuple[tuple[str, str], ...]  # (label, SQL) shown per row; one unlabeled value if ""
-    partition: tuple[str, ...] = ()
-    via: tuple[str, ...] = ()
-
-
-def _checks(rel: _Relation, present: Mapping[str, _Relation]) -> list[_Check]:
-    """The contract's checks of one table as SQL, in the order they are reported."""
-    table = TABLES[rel.name]
-    out: list[_Check] = []
-    for c in table.columns:
-        stored = rel.stored.get(c.name)
-        if stored is None:
-            continue
-        x = f"t.{c.name}"
-
-        def row(problem: str, cond: str, col: str = c.name, x: str = x) -> _Check:
-            return _Check(col, problem, f"count_if({cond})", cond, (("", x),))
-
-        if c.kind == "int" and stored in ("float", "decimal"):
-            whole = f"({x} <> trunc({x}) OR abs({x}) >= 9.2e18)"
-            out.append(row("values that are not whole numbers", whole))
-        if not c.nullable:
-            missing = [] if c.name in rel.no_nulls else [f"{x} IS NULL"]
-            missing += [f"isnan({x})"] if stored == "float" else []
-            if missing:
-                out.append(row("missing values", " OR ".join(missing)))
-        if stored == "float":
-            out.append(row("infinite values", f"isinf({x})"))
-        if c.kind == "ts":
-            lo, hi = TIME_RANGE
-            out.append(row(f"times outside {lo[:4]}-{int(hi[:4]) - 1}",
-                           f"{x} < TIMESTAMPTZ '{lo}' OR {x} >= TIMESTAMPTZ '{hi}'"))  # fmt: skip
-        if c.allowed is not None:
-            allowed = ", ".join(_quote(v) for v in c.allowed)
-            problem = f"unknown {c.name} values (allowed: {', '.join(c.allowed)})"
-            out.append(row(problem, f"{x} NOT IN ({allowed})"))
-        if c.ge is not None:
-            out.append(row(f"values below {_num(c.ge)}", f"{x} < {_num(c.ge)}"))
-        if c.le is not None:
-            out.append(row(f"values above {_num(c.le)}", f"{x} > {_num(c.le)}"))
-        if c.unique:
-            dup = f"count({x}) - count(DISTINCT {x})"
-            out.append(_Check(c.name, "duplicate ids", dup, None, (("", x),), partition=(x,)))
-    if table.key and all(k in rel.stored for k in table.key):
-        keys = tuple(f"t.{k}" for k in table.key)
-        out.append(
-            _Check(
-                ", ".join(table.key),
-                "duplicate keys",
-                f"count(*) - count(DISTINCT row({', '.join(keys)}))",
-                None,
-                tuple((k, f"t.{k}") for k in table.key),
-                partition=keys,
-            )
-        )
-    for col, target in table.references.items():
-        ttable, tcol = target.split(".")
-        if ttable in present and col in rel.stored:
-            cond = f"t.{col} IS NOT NULL AND r_{col}.{tcol} IS NULL"
-            problem = f"refers to unknown {ttable}"
-            shown = (("", f"t.{col}"),)
-            out.append(_Check(col, problem, f"count_if({cond})", cond, shown, via=(col,)))
-    for rule in RULES:
-        if rule.table != rel.name:
-            continue
-        if rule.via is not None:
-            target = table.references[rule.via].split(".")[0]
-            if target not in present or rule.via not in rel.stored:
-                continue
-        r = f"r_{rule.via}"
-        cond = f"coalesce(NOT ({rule.valid.format(t='t', r=r)}), false)"
-        shown = tuple((lab, sql.format(t="t", r=r)) for lab, sql in rule.show)
-        shown = shown or (("", f"t.{rule.column}"),)
-        via = (rule.via,) if rule.via else ()
-        out.append(_Check(rule.column, rule.problem, f"count_if({cond})", cond, shown, via=via))
-    return out
-
-
-def _joins(rel: _Relation, present: Mapping[str, _Relation], vias: Iterable[str]) -> str:
-    out = []
-    for col in dict.fromkeys(vias):
-        ttable, tcol = TABLES[rel.name].references[col].split(".")
-        out.append(f"LEFT JOIN {present[ttable].raw} r_{col} ON t.{col} = r_{col}.{tcol}")
-    return " ".join(out)
-
-
-def _duck_error(rel: _Relation, exc: Exception) -> DataError:
-    return damaged_file_error(exc, rel.source) or DataError(
-        rel.source, None, f"cannot be read ({_short(exc)})"
-    )
-
-
-def _short(exc: BaseException) -> str:
-    msg = " ".join(str(exc).split())
-    return msg[:200] + "..." if len(msg) > 200 else msg
-
-
-def damaged_file_error(exc: BaseException, where: str | Path) -> DataError | None:
-    """The :class:`DataError` for a DuckDB error raised by a damaged file, else ``None``.
-
-    The checks read every value they test, but DuckDB answers some of them from a Parquet file's
-    statistics without decoding its pages, so a damaged page can still surface in a later query
-    over the views of :func:`open_tables`; readers turn such errors into one line naming the
-    file (``where`` when DuckDB does not name it). SQL errors are not data errors: ``None``.
-    """
-    import re
-
-    import duckdb
-
-    damaged = isinstance(exc, duckdb.IOException | duckdb.InvalidInputException)
-    if not (damaged or type(exc) is duckdb.Error):  # plain Error: undecodable page metadata
-        return None
-    m = re.search(r'file "([^"]+)"', str(exc))
-    return DataError(m.group(1) if m else str(where), None, f"cannot be read ({_short(exc)})")
-
-
-def _validate(
-    con: duckdb.DuckDBPyConnection, rel: _Relation, present: Mapping[str, _Relation]
-) -> None:
-    """Run every check of ``rel`` (references to the ``present`` tables) in one scan."""
-    import duckdb
-
-    checks = _checks(rel, present)
-    if not checks:
-        return
-    joins = _joins(rel, present, [v for c in checks for v in c.via])
-    sql = f"SELECT {', '.join(c.count for c in checks)} FROM {rel.raw} t {joins}"
-    try:
-        # test the values themselves: with statistics propagation DuckDB would answer some checks
-        # from the file's footer statistics (stale in a damaged file) without reading the pages
-        con.execute("SET disabled_optimizers = 'statistics_propagation'")
-        try:
-            counts = con.execute(sql).fetchall()[0]
-        finally:
-            con.execute("RESET disabled_optimizers")
-    except duckdb.Error as exc:
-        raise _duck_error(rel, exc) from None
-    for check, n in zip(checks, counts, strict=True):
-        if n:
-            raise _failure(con, rel, present, check, int(n))
-
-
-def _failure(
-    con: duckdb.DuckDBPyConnection,
-    rel: _Relation,
-    present: Mapping[str, _Relation],
-    check: _Check,
-    n: int,
-) -> DataError:
-    """The error for a failed check, with its first five offending rows."""
-    import duckdb
-
-    shown = ", ".join(sql for _, sql in check.show)
-    if check.partition:
-        part = ", ".join(check.partition)
-        sql = (
-            f"SELECT t._wb_file, t._wb_row, {shown} FROM (SELECT *, row_number() OVER"
-            f" (PARTITION BY {part.replace('t.', '')} ORDER BY _wb_file, _wb_row) AS _wb_k"
-            f" FROM {rel.scan(rows=True)}) t WHERE t._wb_k > 1"
-            " ORDER BY t._wb_file, t._wb_row LIMIT 5"
-        )
-    else:
-        sql = (
-            f"SELECT t._wb_file, t._wb_row, {shown} FROM {rel.scan(rows=True)} t"
-            f" {_joins(rel, present, check.via)} WHERE {check.where}"
-            " ORDER BY t._wb_file, t._wb_row LIMIT 5"
-        )
-    try:
-        rows = con.execute(sql).fetchall()
-    except duckdb.Error as exc:
-        raise _duck_error(rel, exc) from None
-    labels = rel.labels([(r[0], r[1]) for r in rows])
-    examples = []
-    for lab, r in zip(labels, rows, strict=True):
-        values = r[2:]
-        if len(check.show) == 1 and not check.show[0][0]:
-            examples.append(f"{lab}: {show(values[0])}")
-        else:
-            pairs = ", ".join(
-                f"{k}={show(v)}" for (k, _), v in zip(check.show, values, strict=True)
-            )
-            examples.append(f"{lab}: {pairs}")
-    return DataError(rel.source, check.column, check.problem, n, examples)
-
-
-def _connect() -> duckdb.DuckDBPyConnection:
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    return con
-
-
-def _open_parquet(con: duckdb.DuckDBPyConnection, name: str, path: Path) -> _Relation:
-    """Check a Parquet table's files, columns and stored types; create its two views."""
-    import pyarrow.parquet as pq
-
-    table = TABLES[name]
-    source = str(path)
-    files = parquet_files(path, source)
-    stored: dict[str, str] = {}
-    exact: dict[str, bool] = {}
-    required: dict[str, bool] = {}
-    for f in files:
-        where = str(f) if len(files) > 1 else source
-        try:
-            if f.stat().st_size == 0:
-                raise DataError(where, None, "empty file (not Parquet)")
-            schema = pq.read_schema(f)
-        except DataError:
-            raise
-        except (pa_arrow.ArrowException, OSError, ValueError, EOFError) as exc:
-            raise parquet_error(where, exc) from None
-        _require_columns(schema.names, table, where)
-        for c in table.columns:
-            if c.name not in schema.names:
-                continue
-            typ = schema.field(c.name).type
-            kind = _stored_kind(typ)
-            if kind not in _COMPATIBLE[c.kind]:
-                what = _KIND_WORDS.get(kind or "", "")
-                stored_as = f"{what} ({typ})" if what else str(typ)
-                raise DataError(
-                    where, c.name, f"stored as {stored_as}, expected {_EXPECTED[c.kind]}"
-                )
-            prev = stored.get(c.name)
-            # parts that disagree (int64 here, double there) are read as the wider type
-            if prev is None or prev == "null" or (kind in ("float", "decimal") and prev == "int"):
-                stored[c.name] = kind
-            exact[c.name] = exact.get(c.name, True) and typ == c.arrow_type
-            required[c.name] = required.get(c.name, True) and not schema.field(c.name).nullable
-        for c in table.columns:  # absent from this part: null in its rows
-            if c.name not in schema.names:
-                required[c.name] = False
-    # the checks read lossless casts (int32 -> BIGINT, naive or ns times -> TIMESTAMPTZ, ...);
-    # an int column stored as floats is cast only in the public view, once checked whole
-    later = [c for c in stored if table.column(c).kind == "int" and stored[c] in _FRACTIONAL]
-    casts = {
-        c: _DUCK_TYPES[table.column(c).kind] for c in stored if not exact[c] and c not in later
-    }
-    no_nulls = frozenset(c for c, req in required.items() if req and c in stored)
-    rel = _Relation(name, source, stored, files=files, casts=casts, no_nulls=no_nulls)
-    con.execute(f"CREATE OR REPLACE VIEW {rel.raw} AS SELECT * FROM {rel.scan()}")
-    final = ", ".join(f"CAST({c} AS BIGINT) AS {c}" for c in later)
-    replace = f" REPLACE ({final})" if final else ""
-    con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT *{replace} FROM {rel.raw}")
-    return rel
-
-
-def _open_frame(
-    con: duckdb.DuckDBPyConnection,
-    name: str,
-    df: pd.DataFrame,
-    source: str,
-    csv: str | None = None,
-) -> _Relation:
-    """Register a DataFrame already in contract dtypes (see :func:`_coerce`) as a table."""
-    table = TABLES[name]
-    frame = df.reset_index(drop=True)
-    frame = frame.assign(_wb_row=np.arange(len(frame), dtype=np.int64))
-    stored = {c: _frame_kind(frame[c]) for c in frame.columns if c in table.column_names}
-    rel = _Relation(name, source, stored, frame=frame, csv=csv)
-    con.register(rel.raw, frame)
-    con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * EXCLUDE (_wb_row) FROM {rel.raw}")
-    return rel
-
-
-def _open(con: duckdb.DuckDBPyConnection, name: str, path: Path) -> _Relation:
+    path = Path(path)
     if is_csv(path):
-        df = read_csv(path, text=True)
-        table = TABLES[name]
-        _require_columns(list(df.columns), table, str(path))
-        df = _coerce(df, table, str(path), csv=str(path))
-        return _open_frame(con, name, df, str(path), csv=str(path))
-    return _open_parquet(con, name, path)
-
-
-def _closure(root: Path, names: Iterable[str]) -> list[str]:
-    """``names`` and, recursively, the tables they refer to that ``root`` holds, in check order."""
-    todo = [n for n in names if _table_source(root, n) is not None]
-    seen: set[str] = set()
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        targets = [t.split(".")[0] for t in TABLES[name].references.values()]
-        todo += [t for t in targets if t not in seen and _table_source(root, t) is not None]
-    return [n for n in TABLE_ORDER if n in seen]
-
-
-def open_tables(
-    con: duckdb.DuckDBPyConnection, root: str | Path, names: Iterable[str]
-) -> dict[str, _Relation]:
-    """Open tables of a world folder as DuckDB views, checking each against the contract.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-        The connection that receives one view per table, named after it (Parquet is read in
-        place, with casts to the contract types where the stored type differs; CSV exports are
-        parsed and registered). Its session time zone should be UTC.
-    root : path
-        The world folder.
-    names : iterable of str
-        The tables wanted. Tables they refer to (:attr:`TableSchema.references`, :data:`RULES`)
-        are opened and checked too when the folder holds them; absent tables are skipped.
-
-    Returns
-    -------
-    dict
-        The opened tables by name, in :data:`TABLE_ORDER`.
-
-    Raises
-    ------
-    DataError
-        The first problem found (see the module docstring for the order).
-    """
-    root = Path(root)
-    opened: dict[str, _Relation] = {}
-    for name in _closure(root, names):
-        src = _table_source(root, name)
-        assert src is not None
-        rel = _open(con, name, src)
-        _validate(con, rel, opened)
-        opened[name] = rel
-    return opened
+        return read_csv(path, text=True)
+    return read_parquet(path)
 
 
 def validate_table(
@@ -1101,51 +533,25 @@ def validate_table(
         On the first problem found: missing or misspelt column, unparsable values, values out
         of the allowed set or range, missing values, duplicate ids or keys, a broken rule.
     """
+    from workbench import validation
+    from workbench.db import check_frame
+
     if name not in TABLES:
         raise WorkbenchError(f"unknown table '{name}'; tables are {', '.join(TABLES)}")
     table = TABLES[name]
     source = source or name
     csv = df.attrs.get(CSV_ATTR)
     df = df.reset_index(drop=True)
-    _require_columns([str(c) for c in df.columns], table, source)
+    validation.require_columns([str(c) for c in df.columns], table, source)
     if coerce:
-        df = _coerce(df, table, source, csv)
+        df = validation.coerce(df, table, source, csv)
     else:
-        for c in table.columns:
-            if c.name in df.columns and not _has_contract_dtype(df[c.name], c):
-                s = df[c.name]
-                if not (_frame_kind(s) == "float" and c.kind == "int" and not c.nullable):
-                    raise DataError(
-                        source, c.name, f"has type {s.dtype}, expected {_EXPECTED[c.kind]}"
-                    )
-    con = _connect()
-    try:
-        _validate(con, _open_frame(con, name, df, source, csv), {})
-    finally:
-        con.close()
+        validation.check_dtypes(df, table, source)
+    check_frame(df, name, source, csv)
     return df
 
 
 # --------------------------------------------------------------------------------------- worlds
-
-
-def _table_source(root: Path, name: str) -> Path | None:
-    for cand in (f"{name}.parquet", name, f"{name}.csv", f"{name}.csv.gz"):
-        p = root / cand
-        if p.exists():
-            return p
-    return None
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read one stored table (Parquet file, folder of Parquet parts, or CSV) without checks.
-
-    CSV columns stay text (the contract parses them); unreadable files raise :class:`DataError`.
-    """
-    path = Path(path)
-    if is_csv(path):
-        return read_csv(path, text=True)
-    return read_parquet(path)
 
 
 @dataclass
@@ -1179,15 +585,9 @@ class World:
 
     def source(self, name: str) -> Path | None:
         """The file or folder a table is stored in (for DuckDB and hashing)."""
-        return _table_source(self.path, name)
+        from workbench.db import table_source
 
-
-def _frame(rel: _Relation) -> pd.DataFrame:
-    """The checked table as a DataFrame with contract dtypes."""
-    if rel.frame is not None:
-        return rel.frame.drop(columns="_wb_row")
-    df = read_parquet(rel.files[0].parent if len(rel.files) > 1 else rel.files[0], rel.source)
-    return _coerce(df.reset_index(drop=True), TABLES[rel.name], rel.source)
+        return table_source(self.path, name)
 
 
 def read_world_json(root: str | Path) -> dict[str, Any]:
@@ -1233,7 +633,7 @@ def load_world(path: str | Path, tables: Iterable[str] | None = None) -> World:
         When a table name is unknown or a truth table.
     DataError
         When a table breaks the contract (:data:`TABLES`, :data:`RULES`): the same message as
-        any other reader of the same table (:func:`open_tables`).
+        any other reader of the same table (:func:`workbench.db.open_tables`).
     """
     root = Path(path)
     if not root.is_dir():
@@ -1248,22 +648,10 @@ def load_world(path: str | Path, tables: Iterable[str] | None = None) -> World:
                 f"'{name}' is ground truth: evaluation code loads it with "
                 "workbench.truth.load_truth, methods never do"
             )
+    from workbench.db import read_checked, table_source
+
     names = ["subscribers"] + [n for n in wanted if n != "subscribers"]
     for name in names:
-        if _table_source(root, name) is None and (name in REQUIRED_TABLES or tables is not None):
+        if table_source(root, name) is None and (name in REQUIRED_TABLES or tables is not None):
             raise DataError(str(root / name), None, "table not found (.parquet, folder or .csv)")
     return World(root, meta, read_checked(root, names))
-
-
-def read_checked(root: str | Path, names: Sequence[str]) -> dict[str, pd.DataFrame]:
-    """The tables ``names`` of a world folder, checked by :func:`open_tables`, as DataFrames.
-
-    The one reader behind :func:`load_world` and :func:`workbench.truth.load_truth`; tables
-    the folder lacks are left out.
-    """
-    con = _connect()
-    try:
-        opened = open_tables(con, root, names)
-        return {n: _frame(opened[n]) for n in names if n in opened}
-    finally:
-        con.close()

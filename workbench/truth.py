@@ -33,8 +33,9 @@ import numpy as np
 import pandas as pd
 
 from workbench._read import read_json_object
+from workbench.db import read_checked
 from workbench.errors import DataError, WorkbenchError
-from workbench.schema import TRUTH_TABLES, load_world, read_checked
+from workbench.schema import TRUTH_TABLES, load_world
 
 #: File of a world that holds the scenario's truth (beside the ``truth_*`` tables).
 TRUTH_FILE = "truth_scenario.json"

@@ -20,15 +20,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from workbench.errors import WorkbenchError
-from workbench.features import (
+from workbench.features import count_column, evidence_column
+from workbench.segment.deconvolve import DeconvolvedMixture, assignment_entropy
+from workbench.segment.policy import (
     HOUR_FEATURES,
     LOG_FEATURES,
     attribute_columns,
     cluster_columns,
-    count_column,
-    evidence_column,
 )
-from workbench.segment.deconvolve import DeconvolvedMixture, assignment_entropy
 
 Method = Literal["deconvolved", "kmeans", "gmm", "hdbscan", "agglomerative"]
 METHODS: tuple[str, ...] = ("deconvolved", "kmeans", "gmm", "hdbscan", "agglomerative")

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from workbench import db
+from workbench.features import resolve_as_of
 from workbench.schema import World
 from workbench.segment.rules import lifecycle_stage
 
@@ -57,50 +59,48 @@ def cadence_curve(
         recent volume, the delivered emails, the share opened by a person (machine opens
         excluded) and the share followed by an unsubscribe or a complaint.
     """
-    from workbench.features import _as_timestamp, _to_us, default_as_of, world_connection
-
-    con = world_connection(world, segments)
-    try:
-        a = _to_us(default_as_of(con) if as_of is None else _as_timestamp(as_of))
+    with db.session(world, segments) as con:
+        a = db.epoch_us(resolve_as_of(con, as_of))
         window_us = int(round(window_days * 86_400_000_000)) - 1  # (t - window, t]
-        df = con.execute(
-            f"""
-            WITH ev AS (
-                SELECT e.subscriber_id, e.campaign_id, e.event_type, e.is_machine_open,
-                       epoch_us(e.ts) AS t_us
-                FROM email_events e SEMI JOIN seg USING (subscriber_id)
-                WHERE epoch_us(e.ts) < {a}
-            ),
-            sent AS (
-                SELECT subscriber_id, campaign_id, min(t_us) AS t_us
-                FROM ev WHERE event_type = 'delivered' GROUP BY ALL
-            ),
-            volume AS (
-                SELECT subscriber_id, campaign_id,
-                       count(*) OVER (PARTITION BY subscriber_id ORDER BY t_us
-                                      RANGE BETWEEN {window_us} PRECEDING AND CURRENT ROW) AS n
-                FROM sent
-            ),
-            reaction AS (
-                SELECT subscriber_id, campaign_id,
-                       bool_or(event_type = 'opened' AND NOT is_machine_open) AS opened,
-                       bool_or(event_type IN ('unsubscribed', 'complained')) AS left_list
-                FROM ev WHERE event_type IN ('opened', 'unsubscribed', 'complained')
-                GROUP BY ALL
-            )
-            SELECT seg.segment, least(v.n, {int(max_per_week)}) AS emails_per_week,
-                   count(*) AS emails,
-                   avg(coalesce(r.opened, false)::DOUBLE) AS open_rate,
-                   avg(coalesce(r.left_list, false)::DOUBLE) AS unsubscribe_rate
-            FROM volume v JOIN seg USING (subscriber_id)
-            LEFT JOIN reaction r USING (subscriber_id, campaign_id)
-            GROUP BY ALL ORDER BY ALL
-            """
-        ).df()
-    finally:
-        con.close()
+        df = con.execute(_cadence_sql(a, window_us, int(max_per_week))).df()
     df["emails_per_week"] = df["emails_per_week"].astype("int64")
     return df
+
+
+def _cadence_sql(a: int, window_us: int, max_per_week: int) -> str:
+    """:func:`cadence_curve`'s query: each delivered email with the volume of its window."""
+    return f"""
+        WITH ev AS (
+            SELECT e.subscriber_id, e.campaign_id, e.event_type, e.is_machine_open,
+                   epoch_us(e.ts) AS t_us
+            FROM email_events e SEMI JOIN seg USING (subscriber_id)
+            WHERE epoch_us(e.ts) < {a}
+        ),
+        sent AS (
+            SELECT subscriber_id, campaign_id, min(t_us) AS t_us
+            FROM ev WHERE event_type = 'delivered' GROUP BY ALL
+        ),
+        volume AS (
+            SELECT subscriber_id, campaign_id,
+                   count(*) OVER (PARTITION BY subscriber_id ORDER BY t_us
+                                  RANGE BETWEEN {window_us} PRECEDING AND CURRENT ROW) AS n
+            FROM sent
+        ),
+        reaction AS (
+            SELECT subscriber_id, campaign_id,
+                   bool_or(event_type = 'opened' AND NOT is_machine_open) AS opened,
+                   bool_or(event_type IN ('unsubscribed', 'complained')) AS left_list
+            FROM ev WHERE event_type IN ('opened', 'unsubscribed', 'complained')
+            GROUP BY ALL
+        )
+        SELECT seg.segment, least(v.n, {max_per_week}) AS emails_per_week,
+               count(*) AS emails,
+               avg(coalesce(r.opened, false)::DOUBLE) AS open_rate,
+               avg(coalesce(r.left_list, false)::DOUBLE) AS unsubscribe_rate
+        FROM volume v JOIN seg USING (subscriber_id)
+        LEFT JOIN reaction r USING (subscriber_id, campaign_id)
+        GROUP BY ALL ORDER BY ALL
+        """
 
 
 def cadence_test_curve(
@@ -132,8 +132,8 @@ def cadence_test_curve(
     Parameters
     ----------
     world : path or World
+        As in :func:`cadence_curve`, with ``segments`` (segment per ``subscriber_id``).
     segments : Series
-        Segment per ``subscriber_id``.
     as_of : str or Timestamp, optional
         End of the data used (default: the end of the history).
     experiment_id : int, optional
@@ -149,88 +149,98 @@ def cadence_test_curve(
         ``shared_emails`` the shared broadcasts ``open_rate`` rests on, NaN when there are
         none); empty when the world has no such test.
     """
-    from workbench.features import (
-        EVENT_TABLES,
-        _as_timestamp,
-        _to_us,
-        default_as_of,
-        world_connection,
-    )
-
-    con = world_connection(world, segments, (*EVENT_TABLES, "experiments", "assignments"))
-    try:
-        a = _to_us(default_as_of(con) if as_of is None else _as_timestamp(as_of))
-        chosen = "" if experiment_id is None else f"AND experiment_id = {int(experiment_id)}"
+    tables = (*db.EVENT_TABLES, "experiments", "assignments")
+    with db.session(world, segments, tables) as con:
+        a = db.epoch_us(resolve_as_of(con, as_of))
         burn_in_us = int(round(float(burn_in_days) * 86_400_000_000))
-        df = con.execute(
-            f"""
-            WITH x AS (
-                SELECT experiment_id, epoch_us(start_ts) AS s_us,
-                       least(epoch_us(start_ts) + conversion_window_days * 86400000000, {a})
-                           AS e_us
-                FROM experiments
-                WHERE kind = 'cadence_test' AND epoch_us(start_ts) < {a} {chosen}
-                ORDER BY start_ts DESC, experiment_id DESC LIMIT 1
-            ),
-            asg AS (
-                SELECT a.subscriber_id, a.arm, x.s_us, x.e_us
-                FROM assignments a JOIN x USING (experiment_id)
-            ),
-            ev AS (
-                SELECT e.subscriber_id, e.campaign_id, e.event_type, e.is_machine_open,
-                       epoch_us(e.ts) AS t_us, asg.s_us, asg.e_us
-                FROM email_events e JOIN asg USING (subscriber_id)
-                WHERE epoch_us(e.ts) < {a}
-            ),
-            delivered AS (
-                SELECT DISTINCT subscriber_id, campaign_id FROM ev
-                WHERE event_type = 'delivered' AND t_us >= s_us AND t_us < e_us
-            ),
-            opened AS (
-                SELECT DISTINCT subscriber_id, campaign_id FROM ev
-                WHERE event_type = 'opened' AND NOT is_machine_open
-            ),
-            common AS (  -- broadcasts that reached every arm: the same email, more or less mail
-                SELECT d.campaign_id FROM delivered d JOIN asg USING (subscriber_id)
-                SEMI JOIN (
-                    SELECT campaign_id FROM campaigns, x
-                    WHERE kind = 'broadcast'
-                          AND epoch_us(sent_ts) >= x.s_us + {burn_in_us}
-                ) b USING (campaign_id)
-                GROUP BY d.campaign_id
-                HAVING count(DISTINCT asg.arm) = (  -- every arm that was emailed at all
-                    SELECT count(DISTINCT a2.arm) FROM delivered JOIN asg a2 USING (subscriber_id)
-                )
-            ),
-            per_sub AS (
-                SELECT d.subscriber_id, count(*) AS emails,
-                       count(*) FILTER (WHERE c.campaign_id IS NOT NULL) AS common_emails,
-                       count(o.campaign_id) FILTER (WHERE c.campaign_id IS NOT NULL)
-                           AS common_opens
-                FROM delivered d LEFT JOIN opened o USING (subscriber_id, campaign_id)
-                LEFT JOIN common c USING (campaign_id)
-                GROUP BY d.subscriber_id
-            ),
-            left_list AS (
-                SELECT subscriber_id, count(*) AS n FROM ev
-                WHERE event_type IN ('unsubscribed', 'complained') AND t_us >= s_us
-                      AND t_us < e_us
-                GROUP BY subscriber_id
+        df = con.execute(_cadence_test_sql(a, experiment_id, burn_in_us)).df()
+    return _typed_test_curve(df)
+
+
+def _test_window_sql(a: int, experiment_id: int | None) -> str:
+    """``x`` (the chosen cadence test and its window), ``asg`` and ``ev`` (their emails)."""
+    chosen = "" if experiment_id is None else f"AND experiment_id = {int(experiment_id)}"
+    return f"""
+        x AS (
+            SELECT experiment_id, epoch_us(start_ts) AS s_us,
+                   least(epoch_us(start_ts) + conversion_window_days * 86400000000, {a})
+                       AS e_us
+            FROM experiments
+            WHERE kind = 'cadence_test' AND epoch_us(start_ts) < {a} {chosen}
+            ORDER BY start_ts DESC, experiment_id DESC LIMIT 1
+        ),
+        asg AS (
+            SELECT a.subscriber_id, a.arm, x.s_us, x.e_us
+            FROM assignments a JOIN x USING (experiment_id)
+        ),
+        ev AS (
+            SELECT e.subscriber_id, e.campaign_id, e.event_type, e.is_machine_open,
+                   epoch_us(e.ts) AS t_us, asg.s_us, asg.e_us
+            FROM email_events e JOIN asg USING (subscriber_id)
+            WHERE epoch_us(e.ts) < {a}
+        )"""
+
+
+def _shared_broadcasts_sql(burn_in_us: int) -> str:
+    """``delivered``, ``opened`` and ``common``: the broadcasts after the burn-in that reached
+    every arm that was emailed at all (the same email, more or less mail around it)."""
+    return f"""
+        delivered AS (
+            SELECT DISTINCT subscriber_id, campaign_id FROM ev
+            WHERE event_type = 'delivered' AND t_us >= s_us AND t_us < e_us
+        ),
+        opened AS (
+            SELECT DISTINCT subscriber_id, campaign_id FROM ev
+            WHERE event_type = 'opened' AND NOT is_machine_open
+        ),
+        common AS (
+            SELECT d.campaign_id FROM delivered d JOIN asg USING (subscriber_id)
+            SEMI JOIN (
+                SELECT campaign_id FROM campaigns, x
+                WHERE kind = 'broadcast'
+                      AND epoch_us(sent_ts) >= x.s_us + {burn_in_us}
+            ) b USING (campaign_id)
+            GROUP BY d.campaign_id
+            HAVING count(DISTINCT asg.arm) = (
+                SELECT count(DISTINCT a2.arm) FROM delivered JOIN asg a2 USING (subscriber_id)
             )
-            SELECT seg.segment, asg.arm, count(*) AS subscribers,
-                   sum(p.emails) / count(*) / (max(asg.e_us - asg.s_us) / (7 * 86400000000))
-                       AS emails_per_week,
-                   sum(p.emails) AS emails,
-                   sum(p.common_emails) AS shared_emails,
-                   sum(p.common_opens) / nullif(sum(p.common_emails), 0) AS open_rate,
-                   sum(coalesce(l.n, 0)) / sum(p.emails) AS unsubscribe_rate
-            FROM per_sub p JOIN asg USING (subscriber_id) JOIN seg USING (subscriber_id)
-            LEFT JOIN left_list l USING (subscriber_id)
-            GROUP BY ALL ORDER BY seg.segment, emails_per_week, asg.arm
-            """
-        ).df()
-    finally:
-        con.close()
+        )"""
+
+
+def _cadence_test_sql(a: int, experiment_id: int | None, burn_in_us: int) -> str:
+    """:func:`cadence_test_curve`'s query: per segment and arm of the test."""
+    return f"""
+        WITH {_test_window_sql(a, experiment_id)}, {_shared_broadcasts_sql(burn_in_us)},
+        per_sub AS (
+            SELECT d.subscriber_id, count(*) AS emails,
+                   count(*) FILTER (WHERE c.campaign_id IS NOT NULL) AS common_emails,
+                   count(o.campaign_id) FILTER (WHERE c.campaign_id IS NOT NULL)
+                       AS common_opens
+            FROM delivered d LEFT JOIN opened o USING (subscriber_id, campaign_id)
+            LEFT JOIN common c USING (campaign_id)
+            GROUP BY d.subscriber_id
+        ),
+        left_list AS (
+            SELECT subscriber_id, count(*) AS n FROM ev
+            WHERE event_type IN ('unsubscribed', 'complained') AND t_us >= s_us
+                  AND t_us < e_us
+            GROUP BY subscriber_id
+        )
+        SELECT seg.segment, asg.arm, count(*) AS subscribers,
+               sum(p.emails) / count(*) / (max(asg.e_us - asg.s_us) / (7 * 86400000000))
+                   AS emails_per_week,
+               sum(p.emails) AS emails,
+               sum(p.common_emails) AS shared_emails,
+               sum(p.common_opens) / nullif(sum(p.common_emails), 0) AS open_rate,
+               sum(coalesce(l.n, 0)) / sum(p.emails) AS unsubscribe_rate
+        FROM per_sub p JOIN asg USING (subscriber_id) JOIN seg USING (subscriber_id)
+        LEFT JOIN left_list l USING (subscriber_id)
+        GROUP BY ALL ORDER BY seg.segment, emails_per_week, asg.arm
+        """
+
+
+def _typed_test_curve(df: pd.DataFrame) -> pd.DataFrame:
+    """The cadence-test curve in its documented dtypes, volumes to two decimals."""
     df["emails_per_week"] = df["emails_per_week"].astype(float).round(2)
     counts = ["subscribers", "emails", "shared_emails"]
     df[counts] = df[counts].astype("int64")
@@ -323,7 +333,7 @@ def playbook(
     Parameters
     ----------
     features : DataFrame
-        Feature table.
+        Feature table (:func:`workbench.features.compute_features`).
     segments : Series
         Segment per subscriber.
     names : dict, optional

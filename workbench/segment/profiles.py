@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from workbench import db
 from workbench.schema import World
+from workbench.segment.policy import attribute_columns
 
 #: Feature -> (phrase when the segment is high, phrase when low) for generated names.
 PHRASES: dict[str, tuple[str, str]] = {
@@ -108,7 +110,7 @@ def attribute_profile(
     segments : Series
         Segment of each subscriber (indexed like ``features``).
     columns : list of str, optional
-        Attribute columns; default :func:`workbench.features.attribute_columns`.
+        Attribute columns; default :func:`workbench.segment.policy.attribute_columns`.
 
     Returns
     -------
@@ -117,8 +119,6 @@ def attribute_profile(
         ``lift`` (``share / base_share``): one row per segment and attribute, the level with the
         highest lift among those held by at least 5% of the segment.
     """
-    from workbench.features import attribute_columns
-
     cols = attribute_columns(features) if columns is None else list(columns)
     seg = segments.reindex(features.index)
     rows = []
@@ -208,53 +208,51 @@ def outcomes(
         buyers who later bought a category new to them), ``revenue_per_subscriber``,
         ``unsubscribe_rate`` and ``complaint_rate`` (share of subscribers).
     """
-    from workbench.features import _as_timestamp, _to_us, world_connection
-
-    con = world_connection(world, segments)
-    try:
-        lo = _to_us(_as_timestamp(start)) if start is not None else -(2**62)
-        hi = _to_us(_as_timestamp(end)) if end is not None else 2**62
-        df = con.execute(
-            f"""
-            WITH o AS (
-                SELECT o.subscriber_id, epoch_us(o.ts) AS t, o.revenue, o.category,
-                       row_number() OVER (PARTITION BY o.subscriber_id
-                                          ORDER BY o.ts, o.order_id) AS k
-                FROM orders o WHERE epoch_us(o.ts) >= {lo} AND epoch_us(o.ts) < {hi}
-            ),
-            first_cats AS (SELECT subscriber_id, category FROM o WHERE k = 1),
-            per AS (
-                SELECT o.subscriber_id, count(*) AS n, sum(revenue) AS revenue, min(t) AS first_t,
-                       bool_or(k > 1 AND o.category NOT IN (
-                           SELECT category FROM first_cats f
-                           WHERE f.subscriber_id = o.subscriber_id)) AS cross_sell
-                FROM o GROUP BY o.subscriber_id
-            ),
-            ev AS (
-                SELECT subscriber_id,
-                       bool_or(event_type = 'unsubscribed') AS unsub,
-                       bool_or(event_type = 'complained') AS complained
-                FROM email_events WHERE epoch_us(ts) >= {lo} AND epoch_us(ts) < {hi}
-                GROUP BY subscriber_id
-            )
-            SELECT seg.segment,
-                   count(*) AS subscribers,
-                   avg(CASE WHEN p.n > 0 THEN 1 ELSE 0 END) AS conversion_rate,
-                   median((p.first_t - greatest(epoch_us(s.signup_ts), {lo})) / 86400e6)
-                       AS days_to_first_order,
-                   avg(CASE WHEN p.n >= 2 THEN 1 ELSE 0 END) FILTER (WHERE p.n > 0)
-                       AS repeat_purchase_rate,
-                   avg(CASE WHEN p.cross_sell THEN 1 ELSE 0 END) FILTER (WHERE p.n >= 2)
-                       AS cross_sell_rate,
-                   coalesce(sum(p.revenue), 0) / count(*) AS revenue_per_subscriber,
-                   avg(CASE WHEN e.unsub THEN 1 ELSE 0 END) AS unsubscribe_rate,
-                   avg(CASE WHEN e.complained THEN 1 ELSE 0 END) AS complaint_rate
-            FROM seg JOIN subscribers s USING (subscriber_id)
-            LEFT JOIN per p USING (subscriber_id)
-            LEFT JOIN ev e USING (subscriber_id)
-            GROUP BY seg.segment ORDER BY seg.segment
-            """
-        ).df()
-    finally:
-        con.close()
+    with db.session(world, segments) as con:
+        lo = db.epoch_us(db.utc_timestamp(start)) if start is not None else -(2**62)
+        hi = db.epoch_us(db.utc_timestamp(end)) if end is not None else 2**62
+        df = con.execute(_outcomes_sql(lo, hi)).df()
     return df.set_index("segment")
+
+
+def _outcomes_sql(lo: int, hi: int) -> str:
+    """:func:`outcomes`' query over orders and email events in ``[lo, hi)`` (epoch us)."""
+    return f"""
+        WITH o AS (
+            SELECT o.subscriber_id, epoch_us(o.ts) AS t, o.revenue, o.category,
+                   row_number() OVER (PARTITION BY o.subscriber_id
+                                      ORDER BY o.ts, o.order_id) AS k
+            FROM orders o WHERE epoch_us(o.ts) >= {lo} AND epoch_us(o.ts) < {hi}
+        ),
+        first_cats AS (SELECT subscriber_id, category FROM o WHERE k = 1),
+        per AS (
+            SELECT o.subscriber_id, count(*) AS n, sum(revenue) AS revenue, min(t) AS first_t,
+                   bool_or(k > 1 AND o.category NOT IN (
+                       SELECT category FROM first_cats f
+                       WHERE f.subscriber_id = o.subscriber_id)) AS cross_sell
+            FROM o GROUP BY o.subscriber_id
+        ),
+        ev AS (
+            SELECT subscriber_id,
+                   bool_or(event_type = 'unsubscribed') AS unsub,
+                   bool_or(event_type = 'complained') AS complained
+            FROM email_events WHERE epoch_us(ts) >= {lo} AND epoch_us(ts) < {hi}
+            GROUP BY subscriber_id
+        )
+        SELECT seg.segment,
+               count(*) AS subscribers,
+               avg(CASE WHEN p.n > 0 THEN 1 ELSE 0 END) AS conversion_rate,
+               median((p.first_t - greatest(epoch_us(s.signup_ts), {lo})) / 86400e6)
+                   AS days_to_first_order,
+               avg(CASE WHEN p.n >= 2 THEN 1 ELSE 0 END) FILTER (WHERE p.n > 0)
+                   AS repeat_purchase_rate,
+               avg(CASE WHEN p.cross_sell THEN 1 ELSE 0 END) FILTER (WHERE p.n >= 2)
+                   AS cross_sell_rate,
+               coalesce(sum(p.revenue), 0) / count(*) AS revenue_per_subscriber,
+               avg(CASE WHEN e.unsub THEN 1 ELSE 0 END) AS unsubscribe_rate,
+               avg(CASE WHEN e.complained THEN 1 ELSE 0 END) AS complaint_rate
+        FROM seg JOIN subscribers s USING (subscriber_id)
+        LEFT JOIN per p USING (subscriber_id)
+        LEFT JOIN ev e USING (subscriber_id)
+        GROUP BY seg.segment ORDER BY seg.segment
+        """
