@@ -306,3 +306,26 @@ def test_segment_writes_beside_the_world_not_inside(
     assert main(argv) == 0, capsys.readouterr().err
     assert len(pd.read_csv(out)) == 120
     capsys.readouterr()
+
+
+def test_report_verb_tables_name_real_fields_options_and_keywords():
+    """The report verb's tables (options -> ReportConfig fields, options -> run_report
+    keywords) only name fields, option destinations and keywords that exist."""
+    import dataclasses
+    import inspect
+
+    from workbench.commands import report
+    from workbench.reports import ReportConfig, run_report
+
+    parser = build_parser()
+    args = parser.parse_args(["report"])
+    dests = set(vars(args))
+    fields = {f.name for f in dataclasses.fields(ReportConfig)}
+    keywords = set(inspect.signature(run_report).parameters)
+    assert set(report.CONFIG_OPTIONS) <= fields
+    assert set(report.CONFIG_OPTIONS.values()) <= dests
+    assert set(report.RUN_OPTIONS) <= keywords & dests
+    # every option of the table is on the verb, and nothing else is
+    assert [flag for flag, _ in report.OPTIONS] == [
+        a.option_strings[-1] for a in args._parser._actions if a.option_strings[-1] != "--help"
+    ]

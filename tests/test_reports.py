@@ -455,11 +455,11 @@ def test_a_stop_before_the_next_cell_never_escalates(monkeypatch):
     import signal
     import time
 
-    from workbench.reports.runner import _KernelStop
+    from workbench.reports._kernel import KernelStop
 
     sent: list[tuple[int, int]] = []
     monkeypatch.setattr(os, "kill", lambda pid, sig: sent.append((pid, sig)))
-    stop = _KernelStop(interval=0.01, patience=0.05)
+    stop = KernelStop(interval=0.01, patience=0.05)
     stop.active = True  # a notebook runs; no kernel process attached, so no kernel interrupt
     assert stop.request(signal.SIGTERM)
     with pytest.raises(KeyboardInterrupt) as info:

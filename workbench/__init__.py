@@ -12,6 +12,7 @@ Capabilities live in submodules, imported on demand so that ``import workbench``
 ``workbench.reports``      papermill report pipeline (executed notebooks, HTML, manifest)
 ``workbench.plots``        figures shared by the notebooks
 ``workbench.paths``        where the project keeps data and reports
+``workbench.cli``          the ``workbench`` console script; one verb per module in ``commands``
 """
 
 from workbench.errors import DataError, WorkbenchError

@@ -19,6 +19,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
 SIGNALS: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
 """The signals handled: an interactive Ctrl-C and a polite request to stop."""
@@ -68,6 +69,25 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+_Handler = Callable[[int, FrameType | None], object]
+
+
+@contextlib.contextmanager
+def _handled_by(handler: _Handler) -> Iterator[dict[int, Any]]:
+    """Install ``handler`` for :data:`SIGNALS` inside the block; yield the handlers it replaced.
+
+    The previous handlers are put back on exit, before anything the caller does after the block.
+    """
+    previous = {s: signal.getsignal(s) for s in SIGNALS}
+    for s in SIGNALS:
+        signal.signal(s, handler)
+    try:
+        yield previous
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
 @contextlib.contextmanager
 def signals_raise(
     on_signal: Callable[[int], bool] | None = None,
@@ -90,7 +110,6 @@ def signals_raise(
     if not _main_thread():
         yield
         return
-    previous = {s: signal.getsignal(s) for s in SIGNALS}
     before = _received
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -100,13 +119,10 @@ def signals_raise(
             return
         raise Interrupted(signum)
 
-    for s in SIGNALS:
-        signal.signal(s, handler)
     try:
-        yield
+        with _handled_by(handler):
+            yield
     finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
         _received = before
 
 
@@ -128,18 +144,14 @@ def deferred() -> Iterator[None]:
         yield
         return
     pending: list[int] = []
-    previous = {s: signal.getsignal(s) for s in SIGNALS}
 
     def hold(signum: int, frame: FrameType | None) -> None:
         pending.append(signum)
 
-    for s in SIGNALS:
-        signal.signal(s, hold)
     try:
-        yield
+        with _handled_by(hold) as previous:
+            yield
     finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
         if pending:
             _deliver(pending[0], previous[pending[0]])
 

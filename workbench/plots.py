@@ -11,12 +11,30 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 
 def _fig(width: float = 8.0, height: float = 4.0, ncols: int = 1) -> tuple[Figure, np.ndarray]:
     fig, axes = plt.subplots(1, ncols, figsize=(width, height), squeeze=False, layout="constrained")
     return fig, axes[0]
+
+
+def _despine(ax: Axes) -> None:
+    """Drop the top and right frame lines."""
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _percent(axis: Axis) -> None:
+    """Ticks of shares (0 to 1) written as percentages."""
+    axis.set_major_formatter(PercentFormatter(1.0))
+
+
+def _legend_right(ax: Axes) -> None:
+    """The legend outside the axes, on their right, where it never covers the data."""
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
 def share_bars(
@@ -34,10 +52,10 @@ def share_bars(
     ax.bar_label(bars, labels=[fmt.format(v) for v in t[value]], padding=3, fontsize=9)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
-    ax.spines[["top", "right"]].set_visible(False)
+    _despine(ax)
     ax.set_xlim(0, t[value].max() * 1.15)
     if t[value].max() <= 1:
-        ax.xaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+        _percent(ax.xaxis)
     return fig
 
 
@@ -88,9 +106,9 @@ def lines_by_group(
         ax.set_ylabel(ylabels[k] if k < len(ylabels) else y)
         ax.set_title(titles[k] if k < len(titles) else "")
         if percent:
-            ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
-        ax.spines[["top", "right"]].set_visible(False)
-    axes[-1].legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+            _percent(ax.yaxis)
+        _despine(ax)
+    _legend_right(axes[-1])
     return fig
 
 
@@ -113,7 +131,7 @@ def distributions(
         ax.set_xscale("log")
     ax.set_xlabel(xlabel or value)
     ax.set_title(title)
-    ax.spines[["top", "right"]].set_visible(False)
+    _despine(ax)
     return fig
 
 
@@ -128,11 +146,11 @@ def stacked_shares(
     fig, (ax,) = _fig(9, 4)
     ax.stackplot(shares.index, shares.T.to_numpy(), labels=[str(c) for c in shares.columns])
     ax.set_ylim(0, 1)
-    ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+    _percent(ax.yaxis)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _legend_right(ax)
     ax.margins(x=0)
     if isinstance(shares.index, pd.DatetimeIndex) or hasattr(shares.index[0], "isoformat"):
         fig.autofmt_xdate()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 SEED_MAX = 2**32 - 1
 """Largest seed: the range every library the workbench seeds accepts (scikit-learn's)."""
@@ -123,6 +124,26 @@ def int_or_auto(text: str) -> int | str:
         return positive_int(text)
     except argparse.ArgumentTypeError:
         raise _fail("'auto' or an integer >= 1", text) from None
+
+
+Option = tuple[str, Mapping[str, Any]]
+"""One row of an option table: the flag and the keywords of ``add_argument``."""
+
+
+def add_options(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, options: Iterable[Option]
+) -> None:
+    """Add the options of a table to ``parser`` (or an argument group), in table order.
+
+    Parameters
+    ----------
+    parser : ArgumentParser or argument group
+        Receives the options.
+    options : iterable of (str, mapping)
+        ``(flag, keywords of add_argument)`` per option.
+    """
+    for flag, keywords in options:
+        parser.add_argument(flag, **keywords)
 
 
 OVERWRITE_HELP = "replace an existing output (never a folder by a file, nor an input)"

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from workbench.commands._args import positive_int, seed
+from workbench.commands._args import Option, add_options, positive_int, seed
 
 HELP = "run the notebooks into reports/<run-id>/ (executed notebooks, report.html, manifest)"
 ORDER = 90
@@ -26,55 +26,39 @@ OUTPUTS = (
 )
 
 
+OPTIONS: tuple[Option, ...] = (
+    ("--config", dict(type=Path, metavar="FILE", help=(
+        'TOML file: scenario, n_subscribers, seed, [notebooks."NAME"] parameter overrides '
+        "(the options below override it)"))),
+    ("--scenario", dict(metavar="NAME", help="scenario of the world (default: tiny)")),
+    ("--subscribers", dict(type=positive_int, metavar="N",
+                           help="subscribers to generate, >= 1 (default: the scenario's)")),
+    ("--seed", dict(type=seed, metavar="S", help="seed, 0 to 2**32-1 (default: 20261126)")),
+    ("--world", dict(type=Path, metavar="DIR",
+                     help="use this existing world folder instead of generating one")),
+    ("--out", dict(type=Path, metavar="DIR",
+                   help="folder that receives the new run folder (default: reports/)")),
+    ("--only", dict(nargs="+", metavar="NAME",
+                    help="run only these registered notebooks (file stems)")),
+    ("--kernel", dict(metavar="NAME", help="Jupyter kernel (default: python3)")),
+    ("--registry", dict(type=Path, metavar="FILE",
+                        help="notebook registry (default: notebooks/registry.toml)")),
+    ("--list", dict(action="store_true",
+                    help="list the registered notebooks and their parameters; run nothing")),
+    ("--no-progress", dict(dest="progress", action="store_false", help="no progress output")),
+)  # fmt: skip
+"""The options of ``workbench report``: ``(flag, keywords of add_argument)``."""
+
+CONFIG_OPTIONS = {"scenario": "scenario", "n_subscribers": "subscribers", "seed": "seed"}
+"""Fields of :class:`~workbench.reports.ReportConfig` set by an option (field: option dest)."""
+
+RUN_OPTIONS = ("registry", "out", "only", "kernel", "world", "progress")
+"""Options passed on to :func:`~workbench.reports.run_report` as keywords of the same name."""
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``workbench report``."""
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help='TOML file: scenario, n_subscribers, seed, [notebooks."NAME"] '
-        "parameter overrides (the options below override it)",
-    )
-    parser.add_argument("--scenario", metavar="NAME", help="scenario of the world (default: tiny)")
-    parser.add_argument(
-        "--subscribers",
-        type=positive_int,
-        metavar="N",
-        help="subscribers to generate, >= 1 (default: the scenario's)",
-    )
-    parser.add_argument(
-        "--seed", type=seed, metavar="S", help="seed, 0 to 2**32-1 (default: 20261126)"
-    )
-    parser.add_argument(
-        "--world",
-        type=Path,
-        metavar="DIR",
-        help="use this existing world folder instead of generating one",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help="folder that receives the new run folder (default: reports/)",
-    )
-    parser.add_argument(
-        "--only", nargs="+", metavar="NAME", help="run only these registered notebooks (file stems)"
-    )
-    parser.add_argument("--kernel", metavar="NAME", help="Jupyter kernel (default: python3)")
-    parser.add_argument(
-        "--registry",
-        type=Path,
-        metavar="FILE",
-        help="notebook registry (default: notebooks/registry.toml)",
-    )
-    parser.add_argument(
-        "--list",
-        action="store_true",
-        help="list the registered notebooks and their parameters; run nothing",
-    )
-    parser.add_argument(
-        "--no-progress", dest="progress", action="store_false", help="no progress output"
-    )
+    add_options(parser, OPTIONS)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -104,29 +88,13 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list(args)
     config = load_config(args.config) if args.config else ReportConfig()
-    changes = {
-        k: v
-        for k, v in (
-            ("scenario", args.scenario),
-            ("n_subscribers", args.subscribers),
-            ("seed", args.seed),
-        )
-        if v is not None
-    }
+    changes = {k: getattr(args, dest) for k, dest in CONFIG_OPTIONS.items()}
     if args.out is not None:
         if args.out.exists() and not args.out.is_dir():
             raise WorkbenchError(f"{args.out}: is a file; --out is the folder that receives runs")
         check_not_input(args.out, {"--world": args.world})
-    config = dataclasses.replace(config, **changes)
-    result = run_report(
-        config,
-        registry=args.registry,
-        out=args.out,
-        only=args.only,
-        kernel=args.kernel,
-        world=args.world,
-        progress=args.progress,
-    )
+    config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
+    result = run_report(config, **{k: getattr(args, k) for k in RUN_OPTIONS})
     if not result.ok:
         print(f"workbench report: error: {result.reason}", file=sys.stderr)
         return 1

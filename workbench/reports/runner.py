@@ -26,23 +26,20 @@ without waiting for the cell.
 from __future__ import annotations
 
 import ast
-import contextlib
-import functools
 import hashlib
 import json
 import os
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench._signals import Interrupted, deferred, signal_name, signals_raise
 from workbench.errors import WorkbenchError
+from workbench.reports._kernel import KernelStop, check_kernel, engine, kernel_dir, kernel_env
 from workbench.reports._record import Headline, read_headlines
 from workbench.reports.manifest import environment, git_revision, world_hashes, write_manifest
 from workbench.reports.registry import (
@@ -52,11 +49,12 @@ from workbench.reports.registry import (
     select,
 )
 
+if TYPE_CHECKING:
+    from papermill.exceptions import PapermillExecutionError
+
 MANIFEST_VERSION = 1
 GLOBAL_PARAMETERS = ("world", "scenario", "n_subscribers", "seed")
 """Run-wide parameters passed to every notebook that declares them."""
-
-_INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 WorldGenerator = Callable[..., Any]
 """``generate_world(scenario, *, n_subscribers, seed, out, overwrite, progress) -> Path``."""
@@ -91,164 +89,6 @@ class NotebookRun:
             "wall_time_s": self.wall_time_s,
             "error": self.error,
         }
-
-
-class _KernelStop:
-    """Turns a signal into a kernel interrupt while a notebook runs (Jupyter's stop button).
-
-    ``request`` is the signal callback of :func:`~workbench._signals.signals_raise`: the first
-    signal during a notebook asks its kernel to interrupt the running cell (SIGINT to the kernel,
-    which is in its own process group and does not see a terminal's Ctrl-C) and lets papermill
-    finish normally, so the kernel replies, is shut down cleanly and the executed notebook is
-    saved; before a kernel runs, the next cell is not started. Any other signal raises.
-
-    An IPython kernel ignores SIGINT between cells (a cell just sent, not yet started), so the
-    interrupt is repeated every ``interval`` seconds until a cell ends; if none has ended after
-    ``patience`` seconds (a cell stuck where Python cannot interrupt it), the signal is sent to
-    this process again, which stops the run at once, as a second signal from the user would.
-    """
-
-    def __init__(self, interval: float = 1.0, patience: float = 5.0) -> None:
-        self.interval = interval
-        self.patience = patience
-        self.signum: int | None = None
-        self.active = False
-        self.settled = False
-        self.pid: int | None = None
-        self.pgid: int | None = None
-
-    def attach(self, km: Any) -> None:
-        """Remember the kernel process of ``km`` when it can be interrupted by a signal."""
-        if getattr(getattr(km, "kernel_spec", None), "interrupt_mode", "signal") != "signal":
-            return
-        provisioner = getattr(km, "provisioner", None)
-        self.pid = getattr(provisioner, "pid", None)
-        self.pgid = getattr(provisioner, "pgid", None)
-
-    def detach(self) -> None:
-        self.active = False
-        self.pid = self.pgid = None
-
-    def cell_done(self) -> None:
-        """A cell has ended: once a stop was requested, the kernel needs no more interrupts
-        (it is being shut down, which no interrupt should disturb)."""
-        if self.signum is not None:
-            self.settled = True
-
-    def _interrupt(self) -> None:
-        try:
-            if self.pgid and hasattr(os, "killpg"):
-                os.killpg(self.pgid, signal.SIGINT)
-            elif self.pid:
-                os.kill(self.pid, signal.SIGINT)
-        except OSError:  # the kernel is already gone: papermill will notice
-            pass
-
-    def _insist(self) -> None:
-        deadline = time.monotonic() + self.patience
-        while time.monotonic() < deadline:
-            time.sleep(self.interval)
-            if not self.active or self.settled:
-                return
-            self._interrupt()
-        if self.active and not self.settled and self.signum is not None:
-            os.kill(os.getpid(), self.signum)
-
-    def request(self, signum: int) -> bool:
-        """Handle a signal gracefully (True) or let it raise (False)."""
-        if self.signum is not None or not self.active:
-            return False
-        self.signum = signum
-        self._interrupt()
-        threading.Thread(target=self._insist, name="workbench-stop", daemon=True).start()
-        return True
-
-    def check(self, cell_index: int | None = None) -> None:
-        """Raise before the next cell (of index ``cell_index``) once a stop was requested."""
-        if self.signum is not None:
-            # the kernel is idle and no cell will start: no more interrupts, and no escalation
-            # while papermill shuts the kernel down (a second signal raised then would replace
-            # this exception and lose where the run stopped)
-            self.settled = True
-            exc = Interrupted(self.signum)
-            exc.cell_index = cell_index  # type: ignore[attr-defined]
-            raise exc
-
-
-@functools.cache
-def _engine() -> str:
-    """Register (once) and name the papermill engine that lets a run be interrupted cleanly."""
-    from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
-    from papermill.log import logger
-    from papermill.utils import merge_kwargs, remove_args
-
-    name = "workbench"
-
-    class Client(PapermillNotebookClient):
-        def __init__(
-            self, nb_man: Any, *, stop: _KernelStop, kernel_dir: Path | None, **kw: Any
-        ) -> None:
-            super().__init__(nb_man, **kw)
-            self._stop = stop
-            self._kernel_dir = kernel_dir
-
-        def start_new_kernel(self, **kwargs: Any) -> None:
-            if self._kernel_dir is None:
-                super().start_new_kernel(**kwargs)
-            else:
-                with open(self._kernel_dir / "kernel.log", "ab") as log:
-                    super().start_new_kernel(stderr=log, **kwargs)
-            self._stop.attach(self.km)
-
-        def execute_cell(self, cell: Any, cell_index: int, *args: Any, **kwargs: Any) -> Any:
-            self._stop.check(cell_index)
-            try:
-                return super().execute_cell(cell, cell_index, *args, **kwargs)
-            finally:
-                self._stop.cell_done()
-
-    class Engine(NBClientEngine):
-        """papermill's nbclient engine with a client that honours a :class:`_KernelStop`."""
-
-        @classmethod
-        def execute_managed_notebook(  # type: ignore[override]
-            cls,
-            nb_man: Any,
-            kernel_name: str,
-            log_output: bool = False,
-            stdout_file: Any = None,
-            stderr_file: Any = None,
-            start_timeout: int = 60,
-            execution_timeout: int | None = None,
-            *,
-            stop: _KernelStop,
-            kernel_dir: Path | None = None,
-            ipc: bool = False,
-            **kwargs: Any,
-        ) -> Any:
-            # as NBClientEngine.execute_managed_notebook, with our client
-            kwargs = remove_args(["input_path"], **kwargs)
-            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
-            final_kwargs = merge_kwargs(
-                safe_kwargs,
-                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
-                startup_timeout=start_timeout,
-                kernel_name=kernel_name,
-                log=logger,
-                log_output=log_output,
-                stdout_file=stdout_file,
-                stderr_file=stderr_file,
-            )
-            if ipc and kernel_dir is not None and os.name == "posix":
-                from traitlets.config import Config
-
-                sockets = {"transport": "ipc", "ip": str(kernel_dir / "kernel")}
-                final_kwargs["config"] = Config({"KernelManager": sockets})
-            return Client(nb_man, stop=stop, kernel_dir=kernel_dir, **final_kwargs).execute()
-
-    papermill_engines.register(name, Engine)
-    return name
 
 
 @dataclass
@@ -416,62 +256,6 @@ def _read_meta(world: Path) -> dict[str, Any]:
 # -------------------------------------------------------------------------------- execution
 
 
-@contextlib.contextmanager
-def _kernel_env() -> Iterator[None]:
-    """Let kernels draw inline figures even when the caller set ``MPLBACKEND=Agg``.
-
-    ipykernel only installs its inline backend when ``MPLBACKEND`` is unset; kernels inherit
-    our environment, so a headless ``MPLBACKEND`` would leave the report without figures.
-    """
-    old = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = _INLINE_BACKEND
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = old
-
-
-def _check_kernel(kernel: str) -> bool:
-    """Check that ``kernel`` is installed; True when it is an IPython kernel (ipykernel)."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    try:
-        spec = KernelSpecManager().get_kernel_spec(kernel)
-    except NoSuchKernel:
-        names = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
-        raise WorkbenchError(
-            f"no Jupyter kernel named '{kernel}' (installed: {names}); "
-            "install one with `python -m ipykernel install --sys-prefix --name python3`"
-        ) from None
-    return any("ipykernel" in str(a) for a in spec.argv)
-
-
-@contextlib.contextmanager
-def _kernel_dir() -> Iterator[Path]:
-    """A private temporary folder for one kernel: its log and, over IPC, its sockets.
-
-    The kernel's own stderr (its log, and whatever its libraries print as it is shut down
-    after an interrupt) goes to ``kernel.log`` there rather than into the command's one-line
-    output; the log's last line is quoted when the kernel dies or cannot start.
-
-    IPython kernels are run over IPC (Unix sockets in this folder) rather than TCP on
-    localhost: no port can be taken by another process between its choice and its use (a
-    kernel then fails with "Address already in use"), nothing listens on the network, and the
-    kernel does not warn about unencrypted TCP on every start.
-    """
-    import shutil
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="workbench-kernel-"))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def _last_line(path: Path) -> str:
     try:
         lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
@@ -485,8 +269,105 @@ def _first_line(text: str) -> str:
     return lines[0] if lines else ""
 
 
+def _cell_error(name: str, exc: PapermillExecutionError) -> dict[str, Any]:
+    """The manifest's ``error`` of notebook ``name`` whose cell raised ``exc``."""
+    return {
+        "cell_index": exc.cell_index,
+        "execution_count": exc.exec_count,
+        "ename": exc.ename,
+        "evalue": exc.evalue,
+        "message": (
+            f"notebook {name} failed at In [{exc.exec_count}] (cell "
+            f"{exc.cell_index + 1} of the executed notebook): {exc.ename}: "
+            f"{_first_line(exc.evalue)}"
+        ),
+    }
+
+
+def _kernel_error(name: str, exc: Exception, log: Path) -> dict[str, Any]:
+    """The ``error`` of a notebook whose kernel died, timed out or could not start.
+
+    The last line of the kernel's ``log`` is quoted when there is one.
+    """
+    error: dict[str, Any] = {
+        "cell_index": None,
+        "execution_count": None,
+        "ename": type(exc).__name__,
+        "evalue": str(exc),
+        "message": f"notebook {name} failed: {type(exc).__name__}: {_first_line(str(exc))}",
+    }
+    last = _last_line(log)
+    if last:
+        error["kernel_log"] = last
+        error["message"] += f" (kernel: {last})"
+    return error
+
+
+def _interruption(
+    name: str, exc: BaseException, cell: tuple[int | None, int | None], before: int | None
+) -> dict[str, Any]:
+    """The ``error`` of a notebook stopped by a signal.
+
+    ``cell`` is the (index, execution count) of the cell it stopped in, ``before`` the index of
+    the cell that was not started (a stop between cells); either may be unknown.
+    """
+    signame = signal_name(getattr(exc, "signum", 2))
+    where = ""
+    if cell[0] is not None:
+        where = f" at In [{cell[1]}] (cell {cell[0] + 1})"
+    elif before is not None:
+        where = f" before cell {before + 1}"
+    return {
+        "cell_index": cell[0] if cell[0] is not None else before,
+        "execution_count": cell[1],
+        "ename": "Interrupted",
+        "evalue": signame,
+        "message": f"notebook {name} interrupted by {signame}{where}",
+    }
+
+
+def _papermill(
+    nb: NotebookRun,
+    kernel: str,
+    progress: bool,
+    cwd: Path,
+    stop: KernelStop,
+    kdir: Path,
+    ipc: bool,
+) -> None:
+    """Execute ``nb`` with papermill through the engine that honours ``stop``."""
+    import papermill as pm
+
+    with kernel_env():
+        pm.execute_notebook(
+            str(nb.source),
+            str(nb.output),
+            parameters=nb.parameters,
+            engine_name=engine(),
+            kernel_name=kernel,
+            progress_bar=progress,
+            cwd=str(cwd),
+            stop=stop,
+            kernel_dir=kdir,
+            ipc=ipc,
+        )
+
+
+def _collect_headlines(nb: NotebookRun, cut_short: bool) -> None:
+    """Read the headlines the executed notebook recorded (lost if it was cut short unreadable)."""
+    import nbformat
+
+    if not nb.output.is_file():
+        return
+    try:
+        nb.headlines = read_headlines(nbformat.read(nb.output, as_version=4))
+    except Exception:  # a notebook cut short may be unreadable: its headlines are lost
+        if not cut_short:
+            raise
+
+
 def _execute(
-    nb: NotebookRun, kernel: str, progress: bool, cwd: Path, stop: _KernelStop, ipc: bool = False
+    nb: NotebookRun, kernel: str, progress: bool, cwd: Path, stop: KernelStop, ipc: bool = False
 ) -> None:
     """Run one notebook; fill ``status``, ``wall_time_s``, ``headlines``, ``error``.
 
@@ -495,8 +376,6 @@ def _execute(
     KeyboardInterrupt
         When a signal stopped the notebook (``nb.status`` is then ``interrupted``).
     """
-    import nbformat
-    import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     t0 = time.perf_counter()
@@ -505,21 +384,9 @@ def _execute(
     cell: tuple[int | None, int | None] = (None, None)  # (index, execution count) stopped in
     before: int | None = None  # or: index of the cell that was not started
     stop.active = True
-    with _kernel_dir() as kdir:
+    with kernel_dir() as kdir:
         try:
-            with _kernel_env():
-                pm.execute_notebook(
-                    str(nb.source),
-                    str(nb.output),
-                    parameters=nb.parameters,
-                    engine_name=_engine(),
-                    kernel_name=kernel,
-                    progress_bar=progress,
-                    cwd=str(cwd),
-                    stop=stop,
-                    kernel_dir=kdir,
-                    ipc=ipc,
-                )
+            _papermill(nb, kernel, progress, cwd, stop, kdir, ipc)
         except KeyboardInterrupt as exc:  # a second signal, or a stop before the next cell
             interrupted = exc
             before = getattr(exc, "cell_index", None)
@@ -528,33 +395,9 @@ def _execute(
                 interrupted = Interrupted(stop.signum)
                 cell = (exc.cell_index, exc.exec_count)
             else:
-                nb.status = "failed"
-                nb.error = {
-                    "cell_index": exc.cell_index,
-                    "execution_count": exc.exec_count,
-                    "ename": exc.ename,
-                    "evalue": exc.evalue,
-                    "message": (
-                        f"notebook {nb.name} failed at In [{exc.exec_count}] (cell "
-                        f"{exc.cell_index + 1} of the executed notebook): {exc.ename}: "
-                        f"{_first_line(exc.evalue)}"
-                    ),
-                }
+                nb.status, nb.error = "failed", _cell_error(nb.name, exc)
         except Exception as exc:  # kernel died, timed out, could not start, ...
-            nb.status = "failed"
-            nb.error = {
-                "cell_index": None,
-                "execution_count": None,
-                "ename": type(exc).__name__,
-                "evalue": str(exc),
-                "message": (
-                    f"notebook {nb.name} failed: {type(exc).__name__}: {_first_line(str(exc))}"
-                ),
-            }
-            log = _last_line(kdir / "kernel.log")
-            if log:
-                nb.error["kernel_log"] = log
-                nb.error["message"] += f" (kernel: {log})"
+            nb.status, nb.error = "failed", _kernel_error(nb.name, exc, kdir / "kernel.log")
         else:
             nb.status = "ok"
         finally:
@@ -562,25 +405,8 @@ def _execute(
     nb.wall_time_s = round(time.perf_counter() - t0, 3)
     if interrupted is not None:
         nb.status = "interrupted"
-        name = signal_name(getattr(interrupted, "signum", 2))
-        where = ""
-        if cell[0] is not None:
-            where = f" at In [{cell[1]}] (cell {cell[0] + 1})"
-        elif before is not None:
-            where = f" before cell {before + 1}"
-        nb.error = {
-            "cell_index": cell[0] if cell[0] is not None else before,
-            "execution_count": cell[1],
-            "ename": "Interrupted",
-            "evalue": name,
-            "message": f"notebook {nb.name} interrupted by {name}{where}",
-        }
-    if nb.output.is_file():
-        try:
-            nb.headlines = read_headlines(nbformat.read(nb.output, as_version=4))
-        except Exception:  # a notebook cut short may be unreadable: its headlines are lost
-            if interrupted is None:
-                raise
+        nb.error = _interruption(nb.name, interrupted, cell, before)
+    _collect_headlines(nb, cut_short=interrupted is not None)
     if interrupted is not None:
         raise interrupted
     stop.check()  # a signal came as the notebook ended: it ran, but the run stops here
@@ -612,6 +438,191 @@ def _facts(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Data", f"{source} world, sha256 {manifest['world']['sha256'][:12]}"),
         ("Run", manifest["run_id"]),
     ]
+
+
+# ------------------------------------------------------------------------------------- a run
+
+
+def _chosen(
+    config: ReportConfig,
+    registry: str | os.PathLike[str] | Sequence[NotebookEntry] | None,
+    only: Sequence[str] | None,
+) -> tuple[list[NotebookEntry], dict[str, dict[str, dict[str, Any]]]]:
+    """The notebooks to run and the parameters each declares, every override checked.
+
+    Raises
+    ------
+    WorkbenchError
+        When no notebook is chosen, or the config or registry sets an unknown parameter.
+    """
+    given = isinstance(registry, Sequence) and not isinstance(registry, str)
+    entries = list(registry) if given else load_registry(registry)  # type: ignore[arg-type]
+    chosen = select(entries, only)
+    if not chosen:
+        where = "" if given else f" ({registry or 'notebooks/registry.toml'})"
+        raise WorkbenchError(f"no notebooks to run: the registry{where} lists none")
+    names = {e.name for e in entries}
+    unknown = sorted(set(config.notebooks) - names)
+    if unknown:
+        raise WorkbenchError(
+            f"config has parameters for '{unknown[0]}', which is not a registered notebook "
+            f"(registered: {', '.join(sorted(names))})"
+        )
+    declared = {e.name: notebook_parameters(e.path) for e in chosen}
+    # check overrides before the (possibly long) world generation
+    for e in chosen:
+        resolve_parameters(e, declared[e.name], {}, config.notebooks.get(e.name))
+    return chosen, declared
+
+
+def _out_root(out: str | os.PathLike[str] | None, world: str | os.PathLike[str] | None) -> Path:
+    """The folder that receives the run folder (a folder, and not inside ``world``)."""
+    from workbench.paths import reports_dir
+
+    out_root = Path(out) if out is not None else reports_dir()
+    if out_root.exists() and not out_root.is_dir():
+        raise WorkbenchError(f"{out_root}: is a file; reports go into a folder")
+    if world is not None:
+        from workbench._io import check_not_input
+
+        check_not_input(out_root, {"world": world})
+    return out_root
+
+
+def _world(
+    config: ReportConfig,
+    world: str | os.PathLike[str] | None,
+    generate: WorldGenerator | None,
+    progress: bool,
+) -> tuple[Path, bool | None]:
+    """The world folder (absolute) and whether it was generated now (``None``: given)."""
+    if world is not None:
+        world_dir = Path(world).resolve()
+        if not world_dir.is_dir():
+            raise WorkbenchError(f"{world_dir}: no such world folder")
+        return world_dir, None
+    world_dir, generated = cached_world(config, generate, progress)
+    return world_dir.resolve(), generated
+
+
+def _run_wide(
+    config: ReportConfig, world_dir: Path, meta: Mapping[str, Any], given: bool
+) -> dict[str, Any]:
+    """The :data:`GLOBAL_PARAMETERS`; a given world keeps its own scenario name if it has one."""
+    scenario = config.scenario
+    if given:
+        named = meta.get("scenario")
+        named = named.get("name") if isinstance(named, Mapping) else named
+        scenario = named if isinstance(named, str) and named else scenario
+    return {
+        "world": str(world_dir),
+        "scenario": scenario,
+        "n_subscribers": config.n_subscribers or meta.get("n_subscribers"),
+        "seed": config.seed,
+    }
+
+
+def _new_manifest(
+    run_dir: Path,
+    parameters: dict[str, Any],
+    seed: int,
+    world_dir: Path,
+    generated: bool | None,
+    meta: dict[str, Any],
+) -> dict[str, Any]:
+    """The manifest of a run that starts now (status ``running``, no notebook recorded yet)."""
+    from workbench import __version__
+
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "run_id": run_dir.name,
+        "status": "running",
+        "reason": None,
+        "created_utc": _now(),
+        "finished_utc": None,
+        "parameters": parameters,
+        "seed": seed,
+        "world": {
+            "path": str(world_dir),
+            "generated": generated,
+            "meta": meta,
+            **world_hashes(world_dir),
+        },
+        "notebooks": [],
+        "headlines": {},
+        "html": None,
+        "workbench_version": __version__,
+        "git": git_revision(),
+        "environment": environment(),
+    }
+
+
+@dataclass
+class _Run:
+    """A run under way: its folder, its notebooks in order and the manifest kept on disk."""
+
+    run_dir: Path
+    notebooks: list[NotebookRun]
+    manifest: dict[str, Any]
+
+    def save(self, status: str, reason: str | None = None) -> None:
+        """Write the manifest with the run's ``status`` and every notebook's state."""
+        self.manifest["status"] = status
+        self.manifest["reason"] = reason
+        self.manifest["notebooks"] = [r.to_dict() for r in self.notebooks]
+        self.manifest["headlines"] = {r.name: r.headlines for r in self.notebooks if r.headlines}
+        write_manifest(self.manifest, self.run_dir / "manifest.json")
+
+    def execute(self, kernel: str, progress: bool, ipc: bool) -> str | None:
+        """Run the notebooks in order until one fails; the one-line reason of the failure.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On a signal, once the manifest says ``interrupted``.
+        """
+        stop = KernelStop()
+        runs = self.notebooks
+        try:
+            with signals_raise(on_signal=stop.request):
+                self.save("running")
+                for i, r in enumerate(runs, start=1):
+                    if progress:
+                        print(f"[{i}/{len(runs)}] {r.name}: {r.title}", file=sys.stderr, flush=True)
+                    r.status = "running"
+                    self.save("running")
+                    _execute(r, kernel, progress, cwd=r.source.parent, stop=stop, ipc=ipc)
+                    if r.status != "ok":
+                        assert r.error is not None
+                        for rest in runs[i:]:
+                            rest.status = "skipped"
+                        return f"{r.error['message']}; see {r.output}"
+                    self.save("running")
+        except KeyboardInterrupt as exc:
+            self._record_interruption(exc)
+            raise
+        return None
+
+    def _record_interruption(self, exc: KeyboardInterrupt) -> None:
+        with deferred():  # the record of the interruption is written whatever comes next
+            for r in self.notebooks:
+                if r.status == "running":  # stopped before papermill started it
+                    r.status = "interrupted"
+            self.manifest["finished_utc"] = _now()
+            name = signal_name(getattr(exc, "signum", 2))
+            self.save("interrupted", f"interrupted by {name}")
+        exc.add_note(f"the partial run is in {self.run_dir}")
+
+    def finish(self, reason: str | None) -> RunResult:
+        """Write ``report.html`` (success only) and the final manifest."""
+        self.manifest["finished_utc"] = _now()
+        if reason is None:
+            _write_html(self.notebooks, self.manifest, self.run_dir)
+            self.manifest["html"] = "report.html"
+            self.save("ok")
+            return RunResult(self.run_dir, "ok", self.notebooks, self.manifest)
+        self.save("failed", reason)
+        return RunResult(self.run_dir, "failed", self.notebooks, self.manifest, reason)
 
 
 def run_report(
@@ -663,67 +674,22 @@ def run_report(
         :class:`~workbench._signals.Interrupted` on SIGINT/SIGTERM (see the module docstring);
         the run folder keeps what ran and its manifest says ``interrupted``.
     """
-    from workbench import __version__
-    from workbench.paths import reports_dir
-
     config = config or ReportConfig()
     kernel = kernel or "python3"
-    given = isinstance(registry, Sequence) and not isinstance(registry, str)
-    entries = list(registry) if given else load_registry(registry)  # type: ignore[arg-type]
-    chosen = select(entries, only)
-    if not chosen:
-        where = "" if given else f" ({registry or 'notebooks/registry.toml'})"
-        raise WorkbenchError(f"no notebooks to run: the registry{where} lists none")
-    names = {e.name for e in entries}
-    unknown = sorted(set(config.notebooks) - names)
-    if unknown:
-        raise WorkbenchError(
-            f"config has parameters for '{unknown[0]}', which is not a registered notebook "
-            f"(registered: {', '.join(sorted(names))})"
-        )
-    declared = {e.name: notebook_parameters(e.path) for e in chosen}
-    # check overrides before the (possibly long) world generation
-    for e in chosen:
-        resolve_parameters(e, declared[e.name], {}, config.notebooks.get(e.name))
-    ipc = _check_kernel(kernel)
-    out_root = Path(out) if out is not None else reports_dir()
-    if out_root.exists() and not out_root.is_dir():
-        raise WorkbenchError(f"{out_root}: is a file; reports go into a folder")
-    if world is not None:
-        from workbench._io import check_not_input
-
-        check_not_input(out_root, {"world": world})
-
-    generated: bool | None = None
-    if world is not None:
-        world_dir = Path(world).resolve()
-        if not world_dir.is_dir():
-            raise WorkbenchError(f"{world_dir}: no such world folder")
-    else:
-        world_dir, generated = cached_world(config, generate, progress)
-        world_dir = world_dir.resolve()
+    chosen, declared = _chosen(config, registry, only)
+    ipc = check_kernel(kernel)
+    out_root = _out_root(out, world)
+    world_dir, generated = _world(config, world, generate, progress)
     meta = _read_meta(world_dir)
-    n_subscribers = config.n_subscribers or meta.get("n_subscribers")
-    scenario = config.scenario
-    if generated is None:  # a given world: its own scenario name, when it tells one
-        named = meta.get("scenario")
-        named = named.get("name") if isinstance(named, Mapping) else named
-        scenario = named if isinstance(named, str) and named else scenario
-    run_wide = {
-        "world": str(world_dir),
-        "scenario": scenario,
-        "n_subscribers": n_subscribers,
-        "seed": config.seed,
-    }
+    run_wide = _run_wide(config, world_dir, meta, given=generated is None)
     parameters = {
         **config.to_dict(),
-        "scenario": scenario,
-        "n_subscribers": n_subscribers,
+        "scenario": run_wide["scenario"],
+        "n_subscribers": run_wide["n_subscribers"],
         "world": str(world_dir) if generated is None else None,
         "only": [e.name for e in chosen] if only else None,
         "kernel": kernel,
     }
-
     run_dir = _new_run_dir(out_root, run_id(parameters))
     runs = [
         NotebookRun(
@@ -735,72 +701,10 @@ def run_report(
         )
         for e in chosen
     ]
-    manifest: dict[str, Any] = {
-        "manifest_version": MANIFEST_VERSION,
-        "run_id": run_dir.name,
-        "status": "running",
-        "reason": None,
-        "created_utc": _now(),
-        "finished_utc": None,
-        "parameters": parameters,
-        "seed": config.seed,
-        "world": {
-            "path": str(world_dir),
-            "generated": generated,
-            "meta": meta,
-            **world_hashes(world_dir),
-        },
-        "notebooks": [],
-        "headlines": {},
-        "html": None,
-        "workbench_version": __version__,
-        "git": git_revision(),
-        "environment": environment(),
-    }
-
-    def save(status: str, reason: str | None = None) -> None:
-        manifest["status"] = status
-        manifest["reason"] = reason
-        manifest["notebooks"] = [r.to_dict() for r in runs]
-        manifest["headlines"] = {r.name: r.headlines for r in runs if r.headlines}
-        write_manifest(manifest, run_dir / "manifest.json")
-
-    reason: str | None = None
-    stop = _KernelStop()
-    try:
-        with signals_raise(on_signal=stop.request):
-            save("running")
-            for i, r in enumerate(runs, start=1):
-                if progress:
-                    print(f"[{i}/{len(runs)}] {r.name}: {r.title}", file=sys.stderr, flush=True)
-                r.status = "running"
-                save("running")
-                _execute(r, kernel, progress, cwd=r.source.parent, stop=stop, ipc=ipc)
-                if r.status != "ok":
-                    assert r.error is not None
-                    reason = f"{r.error['message']}; see {r.output}"
-                    for rest in runs[i:]:
-                        rest.status = "skipped"
-                    break
-                save("running")
-    except KeyboardInterrupt as exc:
-        with deferred():  # the record of the interruption is written whatever comes next
-            for r in runs:
-                if r.status == "running":  # stopped before papermill started it
-                    r.status = "interrupted"
-            manifest["finished_utc"] = _now()
-            name = signal_name(getattr(exc, "signum", 2))
-            save("interrupted", f"interrupted by {name}")
-        exc.add_note(f"the partial run is in {run_dir}")
-        raise
-    manifest["finished_utc"] = _now()
-    if reason is None:
-        _write_html(runs, manifest, run_dir)
-        manifest["html"] = "report.html"
-        save("ok")
-        return RunResult(run_dir, "ok", runs, manifest)
-    save("failed", reason)
-    return RunResult(run_dir, "failed", runs, manifest, reason)
+    run = _Run(
+        run_dir, runs, _new_manifest(run_dir, parameters, config.seed, world_dir, generated, meta)
+    )
+    return run.finish(run.execute(kernel, progress, ipc))
 
 
 def _write_html(runs: Sequence[NotebookRun], manifest: Mapping[str, Any], run_dir: Path) -> Path:

@@ -1,0 +1,109 @@
+"""papermill's nbclient engine with a client that honours a :class:`~._kernel.KernelStop`.
+
+Imports papermill at the top: :func:`workbench.reports._kernel.engine` loads this module only
+when a report runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NBClientEngine, papermill_engines
+from papermill.log import logger
+from papermill.utils import merge_kwargs, remove_args
+
+from workbench.reports._kernel import KernelStop
+
+NAME = "workbench"
+"""The engine's name in papermill's registry."""
+
+
+class Client(PapermillNotebookClient):
+    """papermill's client, with the kernel's stderr in ``kernel_dir`` and a stop before a cell.
+
+    Parameters
+    ----------
+    nb_man : papermill NotebookExecutionManager
+        The notebook being executed.
+    stop : KernelStop
+        Told about the kernel once it runs, asked before each cell, told when a cell ends.
+    kernel_dir : Path or None
+        Folder of the kernel's log (``kernel.log``); ``None``: the kernel's stderr is ours.
+    **kw
+        As for :class:`papermill.clientwrap.PapermillNotebookClient`.
+    """
+
+    def __init__(
+        self, nb_man: Any, *, stop: KernelStop, kernel_dir: Path | None, **kw: Any
+    ) -> None:
+        super().__init__(nb_man, **kw)
+        self._stop = stop
+        self._kernel_dir = kernel_dir
+
+    def start_new_kernel(self, **kwargs: Any) -> None:
+        """Start the kernel (its stderr into ``kernel.log``) and attach it to the stop."""
+        if self._kernel_dir is None:
+            super().start_new_kernel(**kwargs)
+        else:
+            with open(self._kernel_dir / "kernel.log", "ab") as log:
+                super().start_new_kernel(stderr=log, **kwargs)
+        self._stop.attach(self.km)
+
+    def execute_cell(self, cell: Any, cell_index: int, *args: Any, **kwargs: Any) -> Any:
+        """Execute one cell, unless a stop was requested before it."""
+        self._stop.check(cell_index)
+        try:
+            return super().execute_cell(cell, cell_index, *args, **kwargs)
+        finally:
+            self._stop.cell_done()
+
+
+class Engine(NBClientEngine):
+    """papermill's nbclient engine with a client that honours a :class:`KernelStop`."""
+
+    @classmethod
+    def execute_managed_notebook(  # type: ignore[override]
+        cls,
+        nb_man: Any,
+        kernel_name: str,
+        log_output: bool = False,
+        stdout_file: Any = None,
+        stderr_file: Any = None,
+        start_timeout: int = 60,
+        execution_timeout: int | None = None,
+        *,
+        stop: KernelStop,
+        kernel_dir: Path | None = None,
+        ipc: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """As ``NBClientEngine.execute_managed_notebook``, with our client (over IPC if asked)."""
+        kwargs = remove_args(["input_path"], **kwargs)
+        safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+        final_kwargs = merge_kwargs(
+            safe_kwargs,
+            timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+            startup_timeout=start_timeout,
+            kernel_name=kernel_name,
+            log=logger,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+        )
+        if ipc and kernel_dir is not None and os.name == "posix":
+            from traitlets.config import Config
+
+            sockets = {"transport": "ipc", "ip": str(kernel_dir / "kernel")}
+            final_kwargs["config"] = Config({"KernelManager": sockets})
+        return Client(nb_man, stop=stop, kernel_dir=kernel_dir, **final_kwargs).execute()
+
+
+@functools.cache
+def register() -> str:
+    """Register the engine with papermill (once) and return its name."""
+    papermill_engines.register(NAME, Engine)
+    return NAME
