@@ -259,7 +259,11 @@ def read_parquet(path: str | Path, source: str | None = None) -> pd.DataFrame:
         table = pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowException, ValueError) as exc:
         raise DataError(source, None, f"parts do not share one schema ({exc})") from None
-    return table.to_pandas()
+    try:
+        return table.to_pandas()
+    except (pa.ArrowException, ValueError, TypeError, KeyError) as exc:
+        # the pandas metadata in the footer is damaged (e.g. UnicodeDecodeError, a ValueError)
+        raise parquet_error(source, exc) from None
 
 
 def read_any(path: str | Path, source: str | None = None, *, text: bool = False) -> pd.DataFrame:
