@@ -548,7 +548,7 @@ def test_world_holdout_and_segment_mapping(world):
 def test_sampler_is_nutpie_when_installed_else_pymc(monkeypatch):
     import importlib.util
 
-    from workbench.experiments._sampling import resolve_sampler
+    from workbench.bayes.sampling import resolve_sampler
 
     assert resolve_sampler("pymc") == "pymc"
     with pytest.raises(WorkbenchError, match="unknown sampler"):
@@ -566,7 +566,7 @@ def test_sampler_is_nutpie_when_installed_else_pymc(monkeypatch):
 
 
 def test_sampling_info_compile_time():
-    from workbench.experiments._sampling import SamplingInfo
+    from workbench.bayes.sampling import SamplingInfo
 
     info = SamplingInfo("nutpie", sampling_time=9.5, total_time=14.0)
     assert info.compile_time == pytest.approx(4.5)

@@ -40,7 +40,8 @@ import pandas as pd
 from scipy import special
 
 from workbench.errors import WorkbenchError
-from workbench.experiments._summary import Layout, decide, layout
+from workbench.experiments._summary import add_decisions, add_interval, layout
+from workbench.experiments.inputs import control_arm, sort_cells
 
 Metric = Literal["conversion", "revenue"]
 
@@ -790,19 +791,26 @@ class ConjugateABTest:
             raise WorkbenchError(f"Beta prior parameters must be positive, got {self.prior}")
         if not 0 < self.hdi < 1:
             raise WorkbenchError(f"hdi must be in (0, 1), got {self.hdi}")
-        if "control" not in table.attrs:
-            raise WorkbenchError("results table without attrs['control']; build it with inputs")
 
-    def fit(self, table: pd.DataFrame) -> ConjugateABTest:
+    def fit(self, table: pd.DataFrame, control: str | None = None) -> ConjugateABTest:
         """Analyse a results table (see :mod:`workbench.experiments.inputs`).
+
+        Parameters
+        ----------
+        table : DataFrame
+            Results table.
+        control : str, optional
+            The control arm (default: the one the results table names, see
+            :func:`~workbench.experiments.inputs.control_arm`).
 
         Returns
         -------
         self
         """
         self._check(table)
-        table = table.sort_values(["segment", "arm"], kind="stable").reset_index(drop=True)
-        lay = layout(table, table.attrs["control"])
+        self.control_ = control_arm(table, control)
+        table = sort_cells(table)
+        lay = layout(table, self.control_)
         a0, b0 = self.prior
         a_rows = a0 + table["conversions"].to_numpy(float)
         b_rows = b0 + (table["n"] - table["conversions"]).to_numpy(float)
@@ -821,9 +829,7 @@ class ConjugateABTest:
                 a, b, shape_post, rate_post, k, lay.mask, lay.control, prob=self.hdi, rope=self.rope
             )
             out["order_value_mean"] = lay.rows(rate_post / (shape_post - 1.0) * k)
-            out["rpr_mean"] = lay.rows(rev_stats["mean"])
-            out["rpr_hdi_low"] = lay.rows(rev_stats["hdi_low"])
-            out["rpr_hdi_high"] = lay.rows(rev_stats["hdi_high"])
+            add_interval(out, "rpr", lay, rev_stats)
         if self.metric == "conversion":
             stats = beta_decision_stats(a, b, lay.mask, lay.control, self.nodes_per_panel)
             stats["mean"] = a / (a + b)
@@ -840,33 +846,15 @@ class ConjugateABTest:
                 stats[key][variant] = vals
         else:
             stats = rev_stats
-        self._finish(out, lay, stats)
+        add_decisions(
+            out, lay, stats, metric=self.metric, loss_threshold=self.loss_threshold,
+            rope_prob=self.rope_prob,
+        )  # fmt: skip
         out.attrs = dict(table.attrs)
-        out.attrs.update(metric=self.metric, model="conjugate", hdi=self.hdi)
+        out.attrs.update(control=self.control_, metric=self.metric, model="conjugate", hdi=self.hdi)
         self.layout_ = lay
         self.result_ = out
         return self
-
-    def _finish(self, out: pd.DataFrame, lay: Layout, stats: dict[str, np.ndarray]) -> None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            loss_rel = stats["expected_loss"] / stats["mean"]
-        decision = decide(
-            loss_rel,
-            stats["prob_rope"],
-            lay,
-            loss_threshold=self.loss_threshold,
-            rope_prob=self.rope_prob,
-        )
-        out["metric"] = self.metric
-        out["prob_best"] = lay.rows(stats["prob_best"])
-        out["prob_beat_control"] = lay.rows(stats["prob_beat_control"])
-        out["expected_loss"] = lay.rows(stats["expected_loss"])
-        out["expected_loss_rel"] = lay.rows(loss_rel)
-        out["lift_mean"] = lay.rows(stats["lift_mean"])
-        out["lift_low"] = lay.rows(stats["lift_low"])
-        out["lift_high"] = lay.rows(stats["lift_high"])
-        out["prob_rope"] = lay.rows(stats["prob_rope"])
-        out["decision"] = lay.rows(decision).astype("str")
 
 
 def analyze(table: pd.DataFrame, **params: object) -> pd.DataFrame:

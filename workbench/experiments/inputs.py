@@ -15,7 +15,11 @@ revenue_sumsq float64  sum of squared revenue per converter, optional (used to e
                        shape of the order-value distribution)
 ============  =======  ==========================================================================
 
-The control arm's name is kept in ``table.attrs["control"]``.
+The control arm travels with the table: the builders below name it in ``table.attrs["control"]``
+(with ``experiment_id``, ``kind``, ``holdout`` for a world's experiment). Every analysis takes it
+from there through :func:`control_arm`, once, at its entry, or from its explicit ``control=``
+argument (a table made by hand needs no attrs); from then on the control is a plain argument,
+so no step depends on pandas keeping ``attrs`` through a sort or a copy.
 
 Three ways to get one: :func:`from_aggregated` (interchange ``segment, arm, n, conversions[,
 revenue]``), :func:`from_recipients` (one row per recipient ``arm, converted[, revenue]`` plus any
@@ -40,6 +44,30 @@ from workbench.errors import DataError, WorkbenchError, show
 RESULT_COLUMNS = ("segment", "arm", "n", "conversions", "revenue", "revenue_sumsq")
 ALL_SEGMENTS = "all"
 Format = Literal["aggregated", "recipients"]
+
+
+def control_arm(table: pd.DataFrame, control: str | None = None) -> str:
+    """The control arm of a results table: ``control`` when given, else ``attrs["control"]``.
+
+    Raises
+    ------
+    WorkbenchError
+        When neither names one, or the named arm is not in the table.
+    """
+    if control is None:
+        control = table.attrs.get("control")
+    if control is None:
+        raise WorkbenchError("results table without attrs['control']; build it with inputs")
+    if "arm" in table.columns and control not in set(table["arm"]):
+        raise WorkbenchError(f"control arm '{control}' is not an arm of the results table")
+    return str(control)
+
+
+def sort_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """The results table sorted by segment, then arm, with a fresh index and the same attrs."""
+    out = table.sort_values(["segment", "arm"], kind="stable").reset_index(drop=True)
+    out.attrs = dict(table.attrs)
+    return out
 
 
 def _first_rows(mask: np.ndarray, df: pd.DataFrame, cols: Sequence[str]) -> tuple[int, list[str]]:
