@@ -131,8 +131,12 @@ class ModelBuilder:
         }
 
     def _sampler_overrides(self) -> Config:
-        """Sampler options given as the subclass's own keyword arguments (``None``: unset)."""
-        return {}
+        """Sampler options the subclass takes as its own keyword arguments (``None``: unset).
+
+        Every parameter of the subclass named like a key of :data:`SAMPLER_KEYS` (``draws``,
+        ``tune``, ...) is a shortcut for that key of ``sampler_config``, and overrides it.
+        """
+        return {k: getattr(self, k) for k in SAMPLER_KEYS if hasattr(self, k)}
 
     def get_model_config(self) -> Config:
         """The priors in effect: :attr:`default_model_config` updated by ``model_config``."""

@@ -155,14 +155,6 @@ class FactorialLogisticModel(ModelBuilder):
             "segment": {"sigma_sigma": 0.5},
         }
 
-    def _sampler_overrides(self) -> dict[str, Any]:
-        return {
-            "draws": self.draws,
-            "tune": self.tune,
-            "chains": self.chains,
-            "sampler": self.sampler,
-        }
-
     def build_model(self, table: pd.DataFrame, control: str | None = None) -> Any:
         """The PyMC model of a results table whose arms are factorial arm names (not sampled)."""
         import pymc as pm

@@ -302,17 +302,6 @@ class HierarchicalABTest(ModelBuilder):
         """2 chains × 2,000 draws after 1,000 tuning steps; ``target_accept`` by segment count."""
         return super().default_sampler_config | {"target_accept": None}
 
-    def _sampler_overrides(self) -> dict[str, Any]:
-        return {
-            "draws": self.draws,
-            "tune": self.tune,
-            "chains": self.chains,
-            "cores": self.cores,
-            "target_accept": self.target_accept,
-            "sampler": self.sampler,
-            "progressbar": self.progressbar,
-        }
-
     def get_sampler_config(self, data: pd.DataFrame | None = None) -> dict[str, Any]:
         """NUTS settings; an unset ``target_accept`` is 0.99 below 100 segments, else 0.85."""
         cfg = super().get_sampler_config(data)
