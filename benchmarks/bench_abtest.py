@@ -202,7 +202,7 @@ def main() -> None:
     if not args.skip_conjugate:
         bench_conjugate(args.cells)
     if not args.skip_pymc:
-        from workbench.experiments._sampling import resolve_sampler
+        from workbench.bayes.sampling import resolve_sampler
 
         samplers = list(dict.fromkeys(resolve_sampler(s) for s in args.samplers.split(",")))
         bench_hierarchical(

@@ -151,6 +151,8 @@ def main() -> None:
             f"abtest {model} {metric}: {digest(res)} decisions={sorted(res['decision'].dropna())}"
         )
 
+    _experiments_api(wdef, table)
+
     # 5. attribution
     from workbench.attribution import journeys_from_world, scorecard
 
@@ -208,6 +210,44 @@ def segment_extras(world: Path, feats: pd.DataFrame, segments: pd.Series) -> Non
     show("profile", profile(feats, segments))
     show("attribute_profile", attribute_profile(feats, segments))
     print(f"name_segments: {sorted(name_segments(feats, segments).items())}")
+
+
+def _experiments_api(world: Path, table: pd.DataFrame) -> None:
+    """The experiment analyses the CLI does not reach: PyMC variants, checks, simulation."""
+    import warnings
+
+    from workbench.experiments import (
+        FactorialLogisticModel,
+        HierarchicalABTest,
+        expected_chance_winners,
+        from_world,
+        incremental,
+        simulate_monitoring,
+        srm_test,
+    )
+    from workbench.schema import load_world
+
+    small = dict(draws=200, tune=200, chains=2, seed=3, warn=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, kw in [
+            ("hierarchical revenue", dict(metric="revenue")),
+            ("unpooled", dict(pooling="none")),
+            ("centred baseline", dict(baseline="centred", lift="auto")),
+        ]:
+            model = HierarchicalABTest(**kw, **small).fit(table)
+            show(f"experiments {name}", model.result_)
+            show(f"experiments {name} ppc", model.posterior_predictive(seed=1))
+        w = load_world(world)
+        exps = w["experiments"].set_index("experiment_id")
+        fid = int(exps.index[exps["kind"] == "factorial"][0])
+        fac = FactorialLogisticModel(**small).fit(from_world(w, fid, "region"))
+        show("experiments factorial", fac.effects_)
+        hid = int(exps.index[exps["kind"] == "segmentation_holdout"][0])
+        show("experiments incremental", incremental(from_world(w, hid, "region"), seed=2))
+    show("experiments srm", srm_test(table))
+    print(f"experiments chance winners: {expected_chance_winners(table, n_sim=50, seed=4)}")
+    show("experiments monitoring", simulate_monitoring(n_sim=100, n_looks=8, seed=5))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,15 @@
 """Bayesian analysis of A/B/n tests per micro-segment.
 
-``inputs``        results tables from interchange files or from a world's experiments
+``inputs``        results tables from interchange files or from a world's experiments; the
+                  control arm of a table (:func:`control_arm`)
 ``conjugate``     exact Beta–Binomial (and revenue) analysis: :class:`ConjugateABTest`
 ``hierarchical``  PyMC partial pooling across segments: :class:`HierarchicalABTest`
 ``factorial``     Bayesian logistic model of factorial tests: :class:`FactorialLogisticModel`
+``_summary``      the segment × arm layout, posterior summaries and the decision columns that
+                  every model's results table shares
+
+The PyMC models are :class:`workbench.bayes.ModelBuilder` subclasses: priors in
+``model_config``, NUTS settings in ``sampler_config``, ``save`` / ``load`` of a fit.
 ``checks``        sample-ratio mismatch, chance winners, incremental lift over a holdout
 ``sequential``    expected-loss stopping vs peeking at p-values (simulation)
 ``plots``         figures; ``widgets``: the teaching explorer (ipywidgets, imported lazily)
@@ -20,6 +26,7 @@ from workbench.experiments.hierarchical import (
     HierarchicalABTest,
 )
 from workbench.experiments.inputs import (
+    control_arm,
     from_aggregated,
     from_recipients,
     from_world,
@@ -35,6 +42,7 @@ __all__ = [
     "HierarchicalABTest",
     "analyze",
     "beta_hdi",
+    "control_arm",
     "expected_chance_winners",
     "from_aggregated",
     "from_recipients",

@@ -168,3 +168,53 @@ def decide(
     out[decided] = "stop"
     out[s_idx[decided], cand[decided]] = "ship"
     return out
+
+
+def add_interval(out: pd.DataFrame, name: str, lay: Layout, stats: dict[str, np.ndarray]) -> None:
+    """Add the columns ``{name}_mean, {name}_hdi_low, {name}_hdi_high`` from a summary grid."""
+    out[f"{name}_mean"] = lay.rows(stats["mean"])
+    out[f"{name}_hdi_low"] = lay.rows(stats["hdi_low"])
+    out[f"{name}_hdi_high"] = lay.rows(stats["hdi_high"])
+
+
+def add_decisions(
+    out: pd.DataFrame,
+    lay: Layout,
+    stats: dict[str, np.ndarray],
+    *,
+    metric: str,
+    loss_threshold: float,
+    rope_prob: float,
+) -> None:
+    """Add the decision columns of a results table (the same for every model).
+
+    Parameters
+    ----------
+    out : DataFrame
+        The results table, one row per segment × arm in the order of ``lay``; changed in place.
+    lay : Layout
+    stats : dict of str to ndarray, shape (S, K)
+        ``mean, prob_best, prob_beat_control, expected_loss, lift_mean, lift_low, lift_high,
+        prob_rope`` of the decision metric (see :func:`summarize_draws`).
+    metric : str
+        Name of the decision metric.
+    loss_threshold, rope_prob : float
+        See :func:`decide`.
+
+    Notes
+    -----
+    Adds ``metric, prob_best, prob_beat_control, expected_loss, expected_loss_rel (expected loss
+    / posterior mean), lift_mean, lift_low, lift_high, prob_rope, decision``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loss_rel = stats["expected_loss"] / stats["mean"]
+    decision = decide(
+        loss_rel, stats["prob_rope"], lay, loss_threshold=loss_threshold, rope_prob=rope_prob
+    )
+    out["metric"] = metric
+    for key in ("prob_best", "prob_beat_control", "expected_loss"):
+        out[key] = lay.rows(stats[key])
+    out["expected_loss_rel"] = lay.rows(loss_rel)
+    for key in ("lift_mean", "lift_low", "lift_high", "prob_rope"):
+        out[key] = lay.rows(stats[key])
+    out["decision"] = lay.rows(decision).astype("str")

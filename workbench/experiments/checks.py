@@ -13,7 +13,8 @@ import pandas as pd
 from scipy import stats
 
 from workbench.errors import WorkbenchError
-from workbench.experiments._summary import layout
+from workbench.experiments._summary import Layout, layout
+from workbench.experiments.inputs import control_arm, sort_cells
 
 
 def srm_test(
@@ -125,6 +126,7 @@ def expected_chance_winners(
     prior: tuple[float, float] = (1.0, 1.0),
     n_sim: int = 100,
     seed: int = 0,
+    control: str | None = None,
 ) -> ChanceWinners:
     """Expected number of "winning" variants across segments if no variant had any effect.
 
@@ -139,6 +141,8 @@ def expected_chance_winners(
     n_sim : int, default 100
         Simulated null experiments (all in one vectorised call).
     seed : int, default 0
+    control : str, optional
+        The control arm (default: the one the results table names).
 
     Returns
     -------
@@ -146,8 +150,8 @@ def expected_chance_winners(
     """
     from workbench.experiments.conjugate import beta_decision_stats
 
-    control = table.attrs["control"]
-    table = table.sort_values(["segment", "arm"], kind="stable").reset_index(drop=True)
+    control = control_arm(table, control)
+    table = sort_cells(table)
     lay = layout(table, control)
     a0, b0 = prior
     n = lay.grid(table["n"].to_numpy(float), 0.0)
@@ -214,7 +218,7 @@ def incremental(
     Parameters
     ----------
     table : DataFrame
-        Results table; ``attrs["holdout"]`` or ``attrs["control"]`` names the baseline by default.
+        Results table; ``attrs["holdout"]`` or the control arm names the baseline by default.
     baseline : str, optional
         The baseline arm.
     hdi : float, default 0.9
@@ -229,34 +233,21 @@ def incremental(
         ``..._low``, ``..._high``, ``prob_positive``, ``lift_per_recipient`` (mean) and, with
         revenue, ``incremental_revenue`` with its interval.
     """
-    baseline = baseline or table.attrs.get("holdout") or table.attrs["control"]
+    baseline = baseline or table.attrs.get("holdout") or control_arm(table)
     if baseline not in set(table["arm"]):
         raise WorkbenchError(f"baseline arm '{baseline}' not in the table")
-    table = table.sort_values(["segment", "arm"], kind="stable").reset_index(drop=True)
+    table = sort_cells(table)
     lay = layout(table, baseline)
     if (lay.control < 0).any():
         raise WorkbenchError(f"baseline arm '{baseline}' missing in some segments")
-    rng = np.random.default_rng(seed)
-    a0, b0 = prior
     n = lay.grid(table["n"].to_numpy(float), 0.0)
-    c = lay.grid(table["conversions"].to_numpy(float), 0.0)
-    p = rng.beta((a0 + c)[..., None], (b0 + n - c)[..., None], size=(*n.shape, n_draws))
-    metrics = {"conversions": p}
-    if "revenue" in table.columns:
-        from workbench.experiments.conjugate import order_value_shape_estimate
-
-        k = order_value_shape_estimate(table)
-        m0 = table["revenue"].sum() / max(table["conversions"].sum(), 1)
-        rev = lay.grid(table["revenue"].to_numpy(float), 0.0)
-        lam = rng.gamma((1 + k * (1 + c))[..., None], 1.0 / (m0 + rev)[..., None], size=p.shape)
-        metrics["revenue"] = p * k / lam
-    arm_names = table.assign(_s=lay.seg, _p=lay.pos)
+    metrics = _posterior_draws(table, lay, prior, n_draws, np.random.default_rng(seed))
     arms = [a for a in sorted(table["arm"].unique()) if a != baseline]
     rows = []
     per_arm: dict[str, dict[str, np.ndarray]] = {}
     for arm in arms:
-        sel = arm_names.loc[arm_names["arm"] == arm, ["_s", "_p"]].to_numpy()
-        si, pi = sel[:, 0], sel[:, 1]
+        cells = (table["arm"] == arm).to_numpy()
+        si, pi = lay.seg[cells], lay.pos[cells]
         row: dict[str, object] = {"arm": arm, "n": int(n[si, pi].sum())}
         per_arm[arm] = {}
         for name, draws in metrics.items():
@@ -274,3 +265,27 @@ def incremental(
     out = pd.DataFrame(rows)
     out.attrs.update(baseline=baseline, hdi=hdi)
     return out
+
+
+def _posterior_draws(
+    table: pd.DataFrame,
+    lay: Layout,
+    prior: tuple[float, float],
+    n_draws: int,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """Seeded draws of each cell's conversion rate (and revenue per recipient), ``(S, K, D)``."""
+    a0, b0 = prior
+    n = lay.grid(table["n"].to_numpy(float), 0.0)
+    c = lay.grid(table["conversions"].to_numpy(float), 0.0)
+    p = rng.beta((a0 + c)[..., None], (b0 + n - c)[..., None], size=(*n.shape, n_draws))
+    metrics = {"conversions": p}
+    if "revenue" in table.columns:
+        from workbench.experiments.conjugate import order_value_shape_estimate
+
+        k = order_value_shape_estimate(table)
+        m0 = table["revenue"].sum() / max(table["conversions"].sum(), 1)
+        rev = lay.grid(table["revenue"].to_numpy(float), 0.0)
+        lam = rng.gamma((1 + k * (1 + c))[..., None], 1.0 / (m0 + rev)[..., None], size=p.shape)
+        metrics["revenue"] = p * k / lam
+    return metrics

@@ -40,7 +40,8 @@ import pandas as pd
 from scipy import special
 
 from workbench.errors import WorkbenchError
-from workbench.experiments._summary import Layout, decide, layout
+from workbench.experiments._summary import add_decisions, add_interval, layout
+from workbench.experiments.inputs import control_arm, sort_cells
 
 Metric = Literal["conversion", "revenue"]
 
@@ -289,38 +290,13 @@ def ratio_stats(
         of probability ``prob``) and ``prob_rope`` = ``P(|lift| ≤ rope)``.
     """
     a_c, b_c, a_v, b_v = (np.asarray(v, float)[:, None] for v in (a_c, b_c, a_v, b_v))
-    mean_c, sd_c = _beta_moments(a_c, b_c)
-    mean_v, sd_v = _beta_moments(a_v, b_v)
+    mean_c = _beta_moments(a_c, b_c)[0]
+    mean_v = _beta_moments(a_v, b_v)[0]
 
     def cdf_pdf(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        r3 = r[:, None, None]
-        x, w, left, half = panel_grid(
-            np.concatenate([mean_c, mean_v / r[:, None]], axis=1),
-            np.concatenate([sd_c, sd_v / r[:, None]], axis=1),
-            nodes_per_panel,
-        )
-        a3, b3 = a_v[..., None], b_v[..., None]
-        dens = w * np.exp(_beta_logpdf(x, a_c[..., None], b_c[..., None]))
-        y = np.clip(r3 * x, 0.0, 1.0)
-        f_v = np.exp(_beta_logpdf(y, a3, b3))  # 0 beyond 1
-        f_v_cdf = _panel_cdf(a_v, b_v, r[:, None] * left, r3 * half, f_v)  # F_v(r x)
-        cdf = (dens * f_v_cdf).sum((-2, -1))
-        pdf = (dens * x * f_v).sum((-2, -1))
-        return cdf, pdf
+        return _ratio_cdf_pdf(r, (a_c, b_c), (a_v, b_v), nodes_per_panel)
 
-    mu = (
-        special.digamma(a_v) - special.digamma(a_v + b_v)
-        - special.digamma(a_c) + special.digamma(a_c + b_c)
-    )[:, 0]  # fmt: skip
-    sd = np.sqrt(
-        special.polygamma(1, a_v) - special.polygamma(1, a_v + b_v)
-        + special.polygamma(1, a_c) - special.polygamma(1, a_c + b_c)
-    )[:, 0]  # fmt: skip
-    k3 = (
-        special.polygamma(2, a_v) - special.polygamma(2, a_v + b_v)
-        - special.polygamma(2, a_c) + special.polygamma(2, a_c + b_c)
-    )[:, 0]  # fmt: skip
-    skew = np.clip(k3 / sd**3, -2.0, 2.0)
+    mu, sd, skew = _log_ratio_moments(a_c, b_c, a_v, b_v)
     out: dict[str, np.ndarray] = {}
     for name, q in (("lift_low", (1 - prob) / 2), ("lift_high", (1 + prob) / 2)):
         z = special.ndtri(q)
@@ -336,6 +312,55 @@ def ratio_stats(
     n = len(mu)
     out["prob_rope"] = cdf_pdf(np.full(n, 1.0 + rope))[0] - cdf_pdf(np.full(n, 1.0 - rope))[0]
     return out
+
+
+def _ratio_cdf_pdf(
+    r: np.ndarray,
+    control: tuple[np.ndarray, np.ndarray],
+    variant: tuple[np.ndarray, np.ndarray],
+    nodes_per_panel: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """CDF ``G(r) = ∫ f_c(x) F_v(r x) dx`` and density ``g(r) = ∫ x f_c(x) f_v(r x) dx``.
+
+    ``control`` and ``variant`` are the Beta parameters ``(a, b)``, shape (S, 1); ``r`` has
+    shape (S,).
+    """
+    (a_c, b_c), (a_v, b_v) = control, variant
+    mean_c, sd_c = _beta_moments(a_c, b_c)
+    mean_v, sd_v = _beta_moments(a_v, b_v)
+    r3 = r[:, None, None]
+    x, w, left, half = panel_grid(
+        np.concatenate([mean_c, mean_v / r[:, None]], axis=1),
+        np.concatenate([sd_c, sd_v / r[:, None]], axis=1),
+        nodes_per_panel,
+    )
+    a3, b3 = a_v[..., None], b_v[..., None]
+    dens = w * np.exp(_beta_logpdf(x, a_c[..., None], b_c[..., None]))
+    y = np.clip(r3 * x, 0.0, 1.0)
+    f_v = np.exp(_beta_logpdf(y, a3, b3))  # 0 beyond 1
+    f_v_cdf = _panel_cdf(a_v, b_v, r[:, None] * left, r3 * half, f_v)  # F_v(r x)
+    cdf = (dens * f_v_cdf).sum((-2, -1))
+    pdf = (dens * x * f_v).sum((-2, -1))
+    return cdf, pdf
+
+
+def _log_ratio_moments(
+    a_c: np.ndarray, b_c: np.ndarray, a_v: np.ndarray, b_v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact mean, sd and (clipped) skewness of ``log p_v − log p_c``, shape (S,)."""
+    mu = (
+        special.digamma(a_v) - special.digamma(a_v + b_v)
+        - special.digamma(a_c) + special.digamma(a_c + b_c)
+    )[:, 0]  # fmt: skip
+    sd = np.sqrt(
+        special.polygamma(1, a_v) - special.polygamma(1, a_v + b_v)
+        + special.polygamma(1, a_c) - special.polygamma(1, a_c + b_c)
+    )[:, 0]  # fmt: skip
+    k3 = (
+        special.polygamma(2, a_v) - special.polygamma(2, a_v + b_v)
+        - special.polygamma(2, a_c) + special.polygamma(2, a_c + b_c)
+    )[:, 0]  # fmt: skip
+    return mu, sd, np.clip(k3 / sd**3, -2.0, 2.0)
 
 
 # ------------------------------------------------------------------------ revenue per recipient
@@ -560,14 +585,8 @@ def rpr_decision_stats(
     shape = np.where(mask, shape, 2.0)
     rate = np.where(mask, rate, 1.0)
     n_seg, n_arms = a.shape
-    mu_u, sd_u, mu_w, sd_w = _log_rpr_moments(a, b, shape, rate, k)
-    mu, sd = mu_u + mu_w, np.hypot(sd_u, sd_w)
-    lo = np.where(mask, mu - tail_sd * sd, np.inf).min(axis=1)
-    hi = np.where(mask, mu + tail_sd * sd, -np.inf).max(axis=1)
-    smin = np.where(mask, np.minimum(sd_u, sd_w), np.inf).min(axis=1)
-    # log p's density is not smooth at p = 1 when b < 3 (it jumps when b = 1): finer grids there
-    rough = (mask & (b < 3.0)).any(axis=1)
-    need = np.ceil((hi - lo) * resolution * np.where(rough, 4.0, 1.0) / smin) + 2
+    moments = _log_rpr_moments(a, b, shape, rate, k)
+    lo, hi, need = _rpr_extent(moments, b, mask, tail_sd=tail_sd, resolution=resolution)
     sizes = np.clip(_fft_size(need), min_points, max_points).astype(np.int64)
     keys = (
         "hdi_low", "hdi_high", "prob_best", "prob_beat_control", "expected_loss",
@@ -581,14 +600,10 @@ def rpr_decision_stats(
             sel = rows[start : start + step]
             part = _rpr_block(
                 int(n),
-                lo[sel],
-                hi[sel],
-                a[sel],
-                b[sel],
-                shape[sel],
-                rate[sel],
+                (lo[sel], hi[sel]),
+                tuple(x[sel] for x in (a, b, shape, rate)),
                 k,
-                (mu_u[sel], sd_u[sel], mu_w[sel], sd_w[sel]),
+                tuple(x[sel] for x in moments),
                 mask[sel],
                 control[sel],
                 prob=prob,
@@ -613,16 +628,40 @@ def _fft_size(need: np.ndarray) -> np.ndarray:
     return np.where(need <= p, p, np.where(need <= 1.5 * p, 1.5 * p, 2 * p))
 
 
+def _rpr_extent(
+    moments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    b: np.ndarray,
+    mask: np.ndarray,
+    *,
+    tail_sd: float,
+    resolution: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ends of each segment's ``log r`` grid and the grid points it needs.
+
+    Returns
+    -------
+    lo, hi : ndarray, shape (S,)
+        ``± tail_sd`` standard deviations around every arm of the segment.
+    need : ndarray, shape (S,)
+        Points for a step of ``1 / resolution`` of the narrowest component's sd (four times
+        finer where an arm has ``b < 3``).
+    """
+    mu_u, sd_u, mu_w, sd_w = moments
+    mu, sd = mu_u + mu_w, np.hypot(sd_u, sd_w)
+    lo = np.where(mask, mu - tail_sd * sd, np.inf).min(axis=1)
+    hi = np.where(mask, mu + tail_sd * sd, -np.inf).max(axis=1)
+    smin = np.where(mask, np.minimum(sd_u, sd_w), np.inf).min(axis=1)
+    # log p's density is not smooth at p = 1 when b < 3 (it jumps when b = 1): finer grids there
+    rough = (mask & (b < 3.0)).any(axis=1)
+    return lo, hi, np.ceil((hi - lo) * resolution * np.where(rough, 4.0, 1.0) / smin) + 2
+
+
 def _rpr_block(
     n: int,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    shape: np.ndarray,
-    rate: np.ndarray,
+    ends: tuple[np.ndarray, np.ndarray],
+    cells: tuple[np.ndarray, ...],
     k: float,
-    moments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    moments: tuple[np.ndarray, ...],
     mask: np.ndarray,
     control: np.ndarray,
     *,
@@ -630,11 +669,59 @@ def _rpr_block(
     rope: float,
     tail_sd: float,
 ) -> dict[str, np.ndarray]:
-    """:func:`rpr_decision_stats` for segments sharing the grid size ``n``."""
-    mu_u, sd_u, mu_w, sd_w = moments
+    """:func:`rpr_decision_stats` for segments sharing the grid size ``n``.
+
+    ``ends`` are the grid ends ``(lo, hi)`` per segment, ``cells`` the posterior parameters
+    ``(a, b, shape, rate)`` and ``moments`` those of :func:`_log_rpr_moments`.
+    """
+    lo, hi = ends
+    a = cells[0]
     n_seg, n_arms = a.shape
     s_idx = np.arange(n_seg)
     h = ((hi - lo) / (n - 1))[:, None]  # (S, 1)
+    h3 = h[..., None]  # (S, 1, 1)
+    j = np.arange(n)
+    g = _log_rpr_density(n, lo, h, cells, k, moments, mask, tail_sd)
+    cdf = np.where(mask[..., None], _cumulative(g, h3), 1.0)  # absent arms never win
+    ell = lo[:, None] + j * h  # (S, N): log r
+    out: dict[str, np.ndarray] = {}
+    others = np.stack([np.prod(np.delete(cdf, kk, axis=1), axis=1) for kk in range(n_arms)], axis=1)
+    prob_best = (g * others).sum(axis=-1)
+    out["prob_best"] = prob_best / prob_best.sum(axis=1, keepdims=True)  # Σ ∫ g_k Π G_j = 1
+    out["prob_beat_control"] = (g * cdf[s_idx, control][:, None, :]).sum(axis=-1) * h
+    all_cdf = np.prod(cdf, axis=1, keepdims=True)
+    out["expected_loss"] = ((cdf - all_cdf) * np.exp(ell)[:, None, :]).sum(axis=-1) * h
+    # shortest interval on the r scale
+    x0 = np.repeat(lo, n_arms)[:, None]
+    hh = np.repeat(h[:, 0], n_arms)[:, None]
+    low, high = _shortest_interval(cdf.reshape(-1, n), g.reshape(-1, n), x0, hh, prob)
+    out["hdi_low"], out["hdi_high"] = low.reshape(n_seg, n_arms), high.reshape(n_seg, n_arms)
+    out.update(_log_lift_stats(g, control, h, prob=prob, rope=rope))
+    return out
+
+
+def _log_rpr_density(
+    n: int,
+    lo: np.ndarray,
+    h: np.ndarray,
+    cells: tuple[np.ndarray, ...],
+    k: float,
+    moments: tuple[np.ndarray, ...],
+    mask: np.ndarray,
+    tail_sd: float,
+) -> np.ndarray:
+    """Density of ``log r = log p + log v`` of every cell on its segment's grid ``lo + i h``.
+
+    The densities of ``log p`` and ``log v`` are tabulated on grids of the same step and
+    convolved by FFT.
+
+    Returns
+    -------
+    ndarray, shape (S, K, n)
+        Normalised to integrate to 1 (0 in padded cells).
+    """
+    a, b, shape, rate = cells
+    mu_u, sd_u, mu_w, sd_w = moments
     h3 = h[..., None]  # (S, 1, 1)
     j = np.arange(n)
     # log p on its own grid u0 + j h; log v on w0 + j h with u0 + w0 = lo + shift · h
@@ -666,22 +753,34 @@ def _rpr_block(
     g = np.where(ok, np.take_along_axis(conv, np.clip(idx, 0, m - 1), -1), 0.0)
     g = np.maximum(g, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        g = np.nan_to_num(g / (g.sum(axis=-1, keepdims=True) * h3))
-    cdf = np.where(mask[..., None], _cumulative(g, h3), 1.0)  # absent arms never win
-    ell = lo[:, None] + j * h  # (S, N): log r
-    out: dict[str, np.ndarray] = {}
-    others = np.stack([np.prod(np.delete(cdf, kk, axis=1), axis=1) for kk in range(n_arms)], axis=1)
-    prob_best = (g * others).sum(axis=-1)
-    out["prob_best"] = prob_best / prob_best.sum(axis=1, keepdims=True)  # Σ ∫ g_k Π G_j = 1
-    out["prob_beat_control"] = (g * cdf[s_idx, control][:, None, :]).sum(axis=-1) * h
-    all_cdf = np.prod(cdf, axis=1, keepdims=True)
-    out["expected_loss"] = ((cdf - all_cdf) * np.exp(ell)[:, None, :]).sum(axis=-1) * h
-    # shortest interval on the r scale
-    x0 = np.repeat(lo, n_arms)[:, None]
+        return np.nan_to_num(g / (g.sum(axis=-1, keepdims=True) * h3))
+
+
+def _log_lift_stats(
+    g: np.ndarray, control: np.ndarray, h: np.ndarray, *, prob: float, rope: float
+) -> dict[str, np.ndarray]:
+    """Central interval of the lift and ``P(|lift| ≤ rope)`` from densities of ``log r``.
+
+    The log-lift ``log r_v − log r_c`` has the cross-correlation of the two densities as its
+    density (an FFT).
+
+    Parameters
+    ----------
+    g : ndarray, shape (S, K, n)
+        Densities of ``log r`` on each segment's grid of step ``h`` (shape (S, 1)).
+    control : ndarray of int, shape (S,)
+
+    Returns
+    -------
+    dict of str to ndarray, shape (S, K)
+        ``lift_low, lift_high, prob_rope``.
+    """
+    n_seg, n_arms, n = g.shape
+    s_idx = np.arange(n_seg)
+    m = 2 * n
+    h3 = h[..., None]
     hh = np.repeat(h[:, 0], n_arms)[:, None]
-    low, high = _shortest_interval(cdf.reshape(-1, n), g.reshape(-1, n), x0, hh, prob)
-    out["hdi_low"], out["hdi_high"] = low.reshape(n_seg, n_arms), high.reshape(n_seg, n_arms)
-    # log-lift log r_v − log r_c: density = cross-correlation of the two densities
+    out: dict[str, np.ndarray] = {}
     spec = np.fft.rfft(g, m)
     corr = np.fft.irfft(spec * np.conj(spec[s_idx, control][:, None, :]), m) * h3
     d = np.maximum(np.roll(corr, n - 1, axis=-1), 0.0)  # index i ↔ log-lift (i − n + 1) h
@@ -790,19 +889,26 @@ class ConjugateABTest:
             raise WorkbenchError(f"Beta prior parameters must be positive, got {self.prior}")
         if not 0 < self.hdi < 1:
             raise WorkbenchError(f"hdi must be in (0, 1), got {self.hdi}")
-        if "control" not in table.attrs:
-            raise WorkbenchError("results table without attrs['control']; build it with inputs")
 
-    def fit(self, table: pd.DataFrame) -> ConjugateABTest:
+    def fit(self, table: pd.DataFrame, control: str | None = None) -> ConjugateABTest:
         """Analyse a results table (see :mod:`workbench.experiments.inputs`).
+
+        Parameters
+        ----------
+        table : DataFrame
+            Results table.
+        control : str, optional
+            The control arm (default: the one the results table names, see
+            :func:`~workbench.experiments.inputs.control_arm`).
 
         Returns
         -------
         self
         """
         self._check(table)
-        table = table.sort_values(["segment", "arm"], kind="stable").reset_index(drop=True)
-        lay = layout(table, table.attrs["control"])
+        self.control_ = control_arm(table, control)
+        table = sort_cells(table)
+        lay = layout(table, self.control_)
         a0, b0 = self.prior
         a_rows = a0 + table["conversions"].to_numpy(float)
         b_rows = b0 + (table["n"] - table["conversions"]).to_numpy(float)
@@ -821,9 +927,7 @@ class ConjugateABTest:
                 a, b, shape_post, rate_post, k, lay.mask, lay.control, prob=self.hdi, rope=self.rope
             )
             out["order_value_mean"] = lay.rows(rate_post / (shape_post - 1.0) * k)
-            out["rpr_mean"] = lay.rows(rev_stats["mean"])
-            out["rpr_hdi_low"] = lay.rows(rev_stats["hdi_low"])
-            out["rpr_hdi_high"] = lay.rows(rev_stats["hdi_high"])
+            add_interval(out, "rpr", lay, rev_stats)
         if self.metric == "conversion":
             stats = beta_decision_stats(a, b, lay.mask, lay.control, self.nodes_per_panel)
             stats["mean"] = a / (a + b)
@@ -840,33 +944,15 @@ class ConjugateABTest:
                 stats[key][variant] = vals
         else:
             stats = rev_stats
-        self._finish(out, lay, stats)
+        add_decisions(
+            out, lay, stats, metric=self.metric, loss_threshold=self.loss_threshold,
+            rope_prob=self.rope_prob,
+        )  # fmt: skip
         out.attrs = dict(table.attrs)
-        out.attrs.update(metric=self.metric, model="conjugate", hdi=self.hdi)
+        out.attrs.update(control=self.control_, metric=self.metric, model="conjugate", hdi=self.hdi)
         self.layout_ = lay
         self.result_ = out
         return self
-
-    def _finish(self, out: pd.DataFrame, lay: Layout, stats: dict[str, np.ndarray]) -> None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            loss_rel = stats["expected_loss"] / stats["mean"]
-        decision = decide(
-            loss_rel,
-            stats["prob_rope"],
-            lay,
-            loss_threshold=self.loss_threshold,
-            rope_prob=self.rope_prob,
-        )
-        out["metric"] = self.metric
-        out["prob_best"] = lay.rows(stats["prob_best"])
-        out["prob_beat_control"] = lay.rows(stats["prob_beat_control"])
-        out["expected_loss"] = lay.rows(stats["expected_loss"])
-        out["expected_loss_rel"] = lay.rows(loss_rel)
-        out["lift_mean"] = lay.rows(stats["lift_mean"])
-        out["lift_low"] = lay.rows(stats["lift_low"])
-        out["lift_high"] = lay.rows(stats["lift_high"])
-        out["prob_rope"] = lay.rows(stats["prob_rope"])
-        out["decision"] = lay.rows(decision).astype("str")
 
 
 def analyze(table: pd.DataFrame, **params: object) -> pd.DataFrame:

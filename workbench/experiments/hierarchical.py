@@ -34,7 +34,6 @@ baselines and lifts and the cell rates; no divergences); a failure emits a
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -42,74 +41,14 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from workbench.bayes.builder import ModelBuilder
+from workbench.bayes.diagnostics import Diagnostics, DiagnosticsWarning, diagnose
+from workbench.bayes.sampling import Sampler
 from workbench.errors import WorkbenchError
-from workbench.experiments._sampling import Sampler, sample
-from workbench.experiments._summary import Layout, decide, layout, summarize_draws
+from workbench.experiments._summary import add_decisions, add_interval, layout, summarize_draws
+from workbench.experiments.inputs import control_arm, sort_cells
 
-
-class DiagnosticsWarning(UserWarning):
-    """The MCMC sampler's diagnostics failed: the posterior summaries cannot be trusted."""
-
-
-@dataclass(frozen=True)
-class Diagnostics:
-    """Sampler health of a fit.
-
-    Attributes
-    ----------
-    max_rhat : float
-        Largest rank-normalised split R-hat over all parameters.
-    min_ess_bulk : float
-        Smallest bulk effective sample size.
-    divergences : int
-        Divergent transitions after tuning.
-    rhat_max, ess_min : float
-        The limits applied.
-    """
-
-    max_rhat: float
-    min_ess_bulk: float
-    divergences: int
-    rhat_max: float = 1.01
-    ess_min: float = 400.0
-
-    @property
-    def ok(self) -> bool:
-        """Whether every check passes."""
-        return (
-            self.max_rhat <= self.rhat_max
-            and self.min_ess_bulk >= self.ess_min
-            and self.divergences == 0
-        )
-
-    def __str__(self) -> str:
-        return (
-            f"max R-hat {self.max_rhat:.3f} (≤ {self.rhat_max}), min bulk ESS "
-            f"{self.min_ess_bulk:.0f} (≥ {self.ess_min:g}), {self.divergences} divergences"
-        )
-
-
-def diagnose(
-    idata: Any, var_names: list[str], *, rhat_max: float = 1.01, ess_min: float = 400.0
-) -> Diagnostics:
-    """R-hat, bulk ESS and divergences of a PyMC fit (ArviZ 1.x ``arviz_stats``).
-
-    Returns
-    -------
-    Diagnostics
-    """
-    from arviz_stats import ess, rhat
-
-    post = idata["posterior"].to_dataset()[var_names]
-    r = rhat(post)
-    e = ess(post, method="bulk")
-    max_r = max(float(np.nanmax(r[v].values)) for v in var_names)
-    min_e = min(float(np.nanmin(e[v].values)) for v in var_names)
-    div = int(idata["sample_stats"]["diverging"].values.sum())
-    return Diagnostics(max_r, min_e, div, rhat_max, ess_min)
-
-
-_MANY_SEGMENTS = 100  # from here on the default target_accept is 0.85 (else 0.99)
+__all__ = ["Diagnostics", "DiagnosticsWarning", "HierarchicalABTest", "diagnose"]
 
 
 def _logit(p: float) -> float:
@@ -183,7 +122,29 @@ def _order_value_dist(k: Any, kc: Any, log_v: Any, const: Any, size: Any) -> Any
     return pm.Gamma.dist(alpha=shape, beta=k * pt.exp(-log_v), size=size)
 
 
-class HierarchicalABTest:
+@dataclass(frozen=True)
+class Parametrisation:
+    """Which levels and effects the sampler sees centred (the posterior is the same).
+
+    Attributes
+    ----------
+    baseline : ndarray of bool, shape (S,)
+        Centred segment baselines (and order-value levels).
+    lift : ndarray of bool, shape (S, K - 1)
+        Centred conversion lifts (segment × variant).
+    order_value_lift : ndarray of bool, shape (S, K - 1)
+        Centred order-value effects: both cells have many conversions.
+    """
+
+    baseline: np.ndarray
+    lift: np.ndarray
+    order_value_lift: np.ndarray
+
+
+_MANY_SEGMENTS = 100  # from here on the default target_accept is 0.85 (else 0.99)
+
+
+class HierarchicalABTest(ModelBuilder):
     """Partially pooled (or unpooled) PyMC analysis of A/B/n tests per segment.
 
     Parameters
@@ -210,9 +171,16 @@ class HierarchicalABTest:
         See :class:`~workbench.experiments.conjugate.ConjugateABTest`.
     rope : float, default 0.01
     rope_prob : float, default 0.95
-    draws, tune, chains : int
-        NUTS settings (default 2000, 1000, 2: on a laptop's few cores two long chains give the
-        effective sample size of four short ones with half the tuning).
+    model_config : dict, optional
+        Priors, overriding :attr:`default_model_config` block by block (e.g.
+        ``{"lift": {"sigma_sigma": 0.5}}``).
+    sampler_config : dict, optional
+        NUTS settings overriding :attr:`default_sampler_config` (``draws, tune, chains, cores,
+        target_accept, sampler, progressbar``).
+    draws, tune, chains : int, optional
+        Shortcuts for the same keys of ``sampler_config`` (and override it). Default 2000,
+        1000, 2: on a laptop's few cores two long chains give the effective sample size of four
+        short ones with half the tuning.
     cores : int, optional
         Parallel chains (default ``min(chains, 2)``).
     target_accept : float, optional
@@ -223,11 +191,12 @@ class HierarchicalABTest:
         where 0.85 lets most trajectories stop at 15 leapfrog steps instead of 31 (1,000
         segments: bulk ESS about 1,200 of 4,000 draws, no divergences). Raise it if a fit
         reports divergences.
-    sampler : {"auto", "nutpie", "pymc"}, default "auto"
-        NUTS implementation: ``"auto"`` is nutpie (pinned; about 3× faster), ``"pymc"``
-        PyMC's own NUTS.
+    sampler : {"auto", "nutpie", "pymc"}, optional
+        NUTS implementation: ``"auto"`` (the default) is nutpie (pinned; about 3× faster),
+        ``"pymc"`` PyMC's own NUTS.
     seed : int, default 0
-    progressbar : bool, default False
+    progressbar : bool, optional
+        Show the sampler's progress bar (default no).
     warn : bool, default True
         Emit a :class:`DiagnosticsWarning` when the diagnostics fail.
     rhat_max : float, default 1.01
@@ -244,15 +213,23 @@ class HierarchicalABTest:
     rate_draws_ : ndarray, shape (S, K, D)
         Posterior draws of each cell's conversion rate (padded grid, see ``layout_``).
     layout_ : Layout
+    control_ : str
+        The control arm.
     centred_ : ndarray of bool, shape (S,)
         Which segment baselines were parametrised centred.
     lift_centred_ : ndarray of bool, shape (S, K - 1)
         Which conversion lifts (segment × variant) were parametrised centred.
     target_accept_ : float
         The target acceptance used.
+    model_config_, sampler_config_ : dict
+        The priors and NUTS settings used.
     sampling_ : SamplingInfo
         The sampler used, and the compilation and sampling times.
+    fit_data_ : DataFrame
+        The results table fitted (sorted by segment, arm).
     """
+
+    _model_type = "hierarchical_ab_test"
 
     def __init__(
         self,
@@ -265,14 +242,16 @@ class HierarchicalABTest:
         loss_threshold: float = 0.01,
         rope: float = 0.01,
         rope_prob: float = 0.95,
-        draws: int = 2000,
-        tune: int = 1000,
-        chains: int = 2,
+        model_config: dict[str, Any] | None = None,
+        sampler_config: dict[str, Any] | None = None,
+        draws: int | None = None,
+        tune: int | None = None,
+        chains: int | None = None,
         cores: int | None = None,
         target_accept: float | None = None,
-        sampler: Sampler = "auto",
+        sampler: Sampler | None = None,
         seed: int = 0,
-        progressbar: bool = False,
+        progressbar: bool | None = None,
         warn: bool = True,
         rhat_max: float = 1.01,
         ess_min: float = 400.0,
@@ -286,6 +265,8 @@ class HierarchicalABTest:
         self.loss_threshold = loss_threshold
         self.rope = rope
         self.rope_prob = rope_prob
+        self.model_config = model_config
+        self.sampler_config = sampler_config
         self.draws = draws
         self.tune = tune
         self.chains = chains
@@ -298,49 +279,99 @@ class HierarchicalABTest:
         self.rhat_max = rhat_max
         self.ess_min = ess_min
 
+    # ---------------------------------------------------------------------------- configs
+    @property
+    def default_model_config(self) -> dict[str, Any]:
+        """The priors (logit scale for rates, log scale for order values).
+
+        ``baseline``: ``μ_α ~ N(logit p̄, mu_sigma=1.5)``, ``σ_α ~ HalfNormal(sigma_sigma=1)``
+        (unpooled: ``α[s] ~ N(logit p̄, mu_sigma)``). ``lift``: ``μ_δ ~ N(0, mu_sigma=0.5)``,
+        ``σ_δ ~ HalfNormal(sigma_sigma=0.3)`` (unpooled: ``δ ~ N(0, unpooled_sigma=1)``).
+        ``order_value`` and ``order_value_lift``: the same for ``ν`` (centred on the log of the
+        pooled mean order value) and ``γ``, with scales 1, 0.5 and 0.3, 0.2, 0.5.
+        """
+        return {
+            "baseline": {"mu_sigma": 1.5, "sigma_sigma": 1.0},
+            "lift": {"mu_sigma": 0.5, "sigma_sigma": 0.3, "unpooled_sigma": 1.0},
+            "order_value": {"mu_sigma": 1.0, "sigma_sigma": 0.5},
+            "order_value_lift": {"mu_sigma": 0.3, "sigma_sigma": 0.2, "unpooled_sigma": 0.5},
+        }
+
+    @property
+    def default_sampler_config(self) -> dict[str, Any]:
+        """2 chains × 2,000 draws after 1,000 tuning steps; ``target_accept`` by segment count."""
+        return super().default_sampler_config | {"target_accept": None}
+
+    def get_sampler_config(self, data: pd.DataFrame | None = None) -> dict[str, Any]:
+        """NUTS settings; an unset ``target_accept`` is 0.99 below 100 segments, else 0.85."""
+        cfg = super().get_sampler_config(data)
+        if cfg["target_accept"] is None:
+            many = data is not None and data["segment"].nunique() >= _MANY_SEGMENTS
+            cfg["target_accept"] = 0.85 if many else 0.99
+        return cfg
+
     # ------------------------------------------------------------------------------ model
-    def build_model(self, table: pd.DataFrame) -> Any:
-        """The PyMC model of a results table (not sampled).
+    def _check_options(self, table: pd.DataFrame) -> None:
+        choices = {
+            "metric": ("conversion", "revenue"),
+            "pooling": ("partial", "none"),
+            "baseline": ("auto", "noncentred", "centred"),
+            "lift": ("auto", "noncentred", "centred"),
+        }
+        for name, allowed in choices.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                options = ", ".join(allowed) if len(allowed) > 2 else " or ".join(allowed)
+                raise WorkbenchError(f"unknown {name} '{value}' ({options})")
+        if self.metric == "revenue" and "revenue" not in table.columns:
+            raise WorkbenchError("the revenue metric needs a revenue column")
+
+    def parametrisation(self, table: pd.DataFrame, control: str | None = None) -> Parametrisation:
+        """Which baselines, lifts and order-value effects :meth:`build_model` centres."""
+        g = _grid(table, control_arm(table, control))
+        c = g.values(table["conversions"])
+        if self.baseline == "auto":
+            centred = c.sum(axis=1) >= self.centred_min_conversions
+        else:
+            centred = np.full(g.n_segments, self.baseline == "centred")
+        # a lift is pinned down by the data when both its cells have many conversions
+        rich = g.present[:, 1:] & (
+            np.minimum(c[:, :1], c[:, 1:]) >= self.centred_min_conversions / 2
+        )
+        lift = rich if self.lift == "auto" else g.present[:, 1:] & (self.lift == "centred")
+        return Parametrisation(centred, lift, rich)
+
+    def build_model(self, table: pd.DataFrame, control: str | None = None) -> Any:
+        """The PyMC model of a results table (not sampled; ``self`` is not changed).
 
         The cells are laid out on a ``segment × (control, variants...)`` grid (absent cells have
         ``n = 0`` and add nothing to the likelihood), so the linear predictor is a broadcast sum
         rather than a gather, and its gradient needs no scatter. The conversion likelihood is the
         binomial on the logit scale, ``c·η − n·softplus(η)`` (one transcendental function per
         cell); its random draws are PyMC's ``Binomial``.
+
+        Parameters
+        ----------
+        table : DataFrame
+            Results table (:mod:`~workbench.experiments.inputs`).
+        control : str, optional
+            The control arm (default: the one the results table names, see
+            :func:`~workbench.experiments.inputs.control_arm`).
         """
         import pymc as pm
 
-        if self.metric not in ("conversion", "revenue"):
-            raise WorkbenchError(f"unknown metric '{self.metric}' (conversion or revenue)")
-        if self.pooling not in ("partial", "none"):
-            raise WorkbenchError(f"unknown pooling '{self.pooling}' (partial or none)")
-        if self.baseline not in ("auto", "noncentred", "centred"):
-            raise WorkbenchError(f"unknown baseline '{self.baseline}' (auto, noncentred, centred)")
-        if self.lift not in ("auto", "noncentred", "centred"):
-            raise WorkbenchError(f"unknown lift '{self.lift}' (auto, noncentred, centred)")
-        if self.metric == "revenue" and "revenue" not in table.columns:
-            raise WorkbenchError("the revenue metric needs a revenue column")
-        g = _grid(table, table.attrs["control"])
+        self._check_options(table)
+        control = control_arm(table, control)
+        g = _grid(table, control)
         n, c = g.values(table["n"]), g.values(table["conversions"])
-        pooled = _logit(c.sum() / n.sum())
-        seg_conv = c.sum(axis=1)
-        if self.baseline == "auto":
-            self.centred_ = seg_conv >= self.centred_min_conversions
-        else:
-            self.centred_ = np.full(g.n_segments, self.baseline == "centred")
-        # a lift is pinned down by the data when both its cells have many conversions
-        rich = g.present[:, 1:] & (
-            np.minimum(c[:, :1], c[:, 1:]) >= self.centred_min_conversions / 2
-        )
-        if self.lift == "auto":
-            self.lift_centred_ = rich
-        else:
-            self.lift_centred_ = g.present[:, 1:] & (self.lift == "centred")
+        par = self.parametrisation(table, control)
+        priors = self.get_model_config()
         coords = {"segment": list(g.segments), "variant": g.variants, "cell": np.arange(len(table))}
         with pm.Model(coords=coords) as model:
             eta = self._levels(
-                "alpha", "delta", g, self.lift_centred_, pooled, (1.5, 1.0), (0.5, 0.3, 1.0)
-            )
+                ("alpha", "delta"), g, par.baseline, par.lift, _logit(c.sum() / n.sum()),
+                priors["baseline"], priors["lift"],
+            )  # fmt: skip
             pm.CustomDist(
                 "conversions",
                 n,
@@ -352,41 +383,57 @@ class HierarchicalABTest:
             )
             pm.Deterministic("p", pm.math.invlogit(eta[g.seg, g.col]), dims="cell")
             if self.metric == "revenue":
-                from workbench.experiments.conjugate import order_value_shape_estimate
-
-                k = order_value_shape_estimate(table)
-                rev = g.values(table["revenue"])
-                has = (c > 0) & (rev > 0)
-                m0 = float(np.log(rev.sum() / max(c.sum(), 1)))
-                # order values are measured well wherever there are many orders, and their
-                # differences between arms vary more across segments: centred where data-rich
-                log_v = self._levels("nu", "gamma", g, rich, m0, (1.0, 0.5), (0.3, 0.2, 0.5))
-                kc = np.where(has, k * c, 0.0)
-                with np.errstate(divide="ignore"):
-                    const = np.where(has, kc * np.log(k) - special.gammaln(kc), 0.0)
-                    const += np.where(has, (kc - 1) * np.log(np.where(has, rev, 1.0)), 0.0)
-                pm.CustomDist(
-                    "revenue",
-                    np.float64(k),
-                    kc,
-                    log_v,
-                    const,
-                    logp=_order_value_logp,
-                    dist=_order_value_dist,
-                    observed=np.where(has, rev, 0.0),
-                )
-                pm.Deterministic("order_value", pm.math.exp(log_v[g.seg, g.col]), dims="cell")
+                self._order_values(table, g, c, par, priors)
         return model
+
+    def _order_values(
+        self,
+        table: pd.DataFrame,
+        g: _Grid,
+        c: np.ndarray,
+        par: Parametrisation,
+        priors: dict[str, Any],
+    ) -> None:
+        """The order-value part of the model: ``Gamma(k·c, k / v)`` revenue per cell."""
+        import pymc as pm
+
+        from workbench.experiments.conjugate import order_value_shape_estimate
+
+        k = order_value_shape_estimate(table)
+        rev = g.values(table["revenue"])
+        has = (c > 0) & (rev > 0)
+        m0 = float(np.log(rev.sum() / max(c.sum(), 1)))
+        # order values are measured well wherever there are many orders, and their
+        # differences between arms vary more across segments: centred where data-rich
+        log_v = self._levels(
+            ("nu", "gamma"), g, par.baseline, par.order_value_lift, m0,
+            priors["order_value"], priors["order_value_lift"],
+        )  # fmt: skip
+        kc = np.where(has, k * c, 0.0)
+        with np.errstate(divide="ignore"):
+            const = np.where(has, kc * np.log(k) - special.gammaln(kc), 0.0)
+            const += np.where(has, (kc - 1) * np.log(np.where(has, rev, 1.0)), 0.0)
+        pm.CustomDist(
+            "revenue",
+            np.float64(k),
+            kc,
+            log_v,
+            const,
+            logp=_order_value_logp,
+            dist=_order_value_dist,
+            observed=np.where(has, rev, 0.0),
+        )
+        pm.Deterministic("order_value", pm.math.exp(log_v[g.seg, g.col]), dims="cell")
 
     def _levels(
         self,
-        level: str,
-        effect: str,
+        names: tuple[str, str],
         g: _Grid,
+        level_centred: np.ndarray,
         effect_centred: np.ndarray,
         centre: float,
-        level_prior: tuple[float, float],
-        effect_prior: tuple[float, float, float],
+        level_prior: dict[str, float],
+        effect_prior: dict[str, float],
     ) -> Any:
         """Linear predictor on the grid: segment level plus each variant's effect.
 
@@ -404,16 +451,17 @@ class HierarchicalABTest:
         import pymc as pm
         import pytensor.tensor as pt
 
-        scale, tau = level_prior
-        mu_scale, eff_tau, none_scale = effect_prior
+        level, effect = names
         var = g.present[:, 1:].astype(float)
         if self.pooling == "none":
-            lev = pm.Normal(level, centre, scale, dims="segment")
-            eff = pm.Normal(effect, 0.0, none_scale, dims=("segment", "variant"))
+            lev = pm.Normal(level, centre, level_prior["mu_sigma"], dims="segment")
+            eff = pm.Normal(
+                effect, 0.0, effect_prior["unpooled_sigma"], dims=("segment", "variant")
+            )
         else:
             wd = effect_centred.astype(float)
-            e_mu = pm.Normal(f"{effect}_mu", 0.0, mu_scale, dims="variant")
-            e_sigma = pm.HalfNormal(f"{effect}_sigma", eff_tau, dims="variant")
+            e_mu = pm.Normal(f"{effect}_mu", 0.0, effect_prior["mu_sigma"], dims="variant")
+            e_sigma = pm.HalfNormal(f"{effect}_sigma", effect_prior["sigma_sigma"], dims="variant")
             e_raw = pm.Normal(
                 f"{effect}_raw", wd * e_mu, wd * e_sigma + (1 - wd), dims=("segment", "variant")
             )
@@ -422,9 +470,9 @@ class HierarchicalABTest:
                 wd * e_raw + (1 - wd) * (e_mu + e_sigma * e_raw),
                 dims=("segment", "variant"),
             )
-            wa = self.centred_.astype(float)
-            l_mu = pm.Normal(f"{level}_mu", centre, scale)
-            l_sigma = pm.HalfNormal(f"{level}_sigma", tau)
+            wa = level_centred.astype(float)
+            l_mu = pm.Normal(f"{level}_mu", centre, level_prior["mu_sigma"])
+            l_sigma = pm.HalfNormal(f"{level}_sigma", level_prior["sigma_sigma"])
             shift = wa * (eff * var).sum(axis=1) / g.present.sum(axis=1)
             l_raw = pm.Normal(
                 f"{level}_raw", wa * l_mu + shift, wa * l_sigma + (1 - wa), dims="segment"
@@ -434,51 +482,50 @@ class HierarchicalABTest:
             )
         return pt.concatenate([lev[:, None], lev[:, None] + eff], axis=1)
 
+    def diagnostic_vars(self, model: Any) -> list[str]:
+        """Hyper-parameters, per-segment levels and effects, cell rates (not the ``*_raw``)."""
+        names = [v.name for v in model.free_RVs if not v.name.endswith("_raw")]
+        return names + [d.name for d in model.deterministics]
+
     # -------------------------------------------------------------------------------- fit
-    def fit(self, table: pd.DataFrame) -> HierarchicalABTest:
+    def fit(self, table: pd.DataFrame, control: str | None = None) -> HierarchicalABTest:
         """Sample the posterior and summarise it per segment × arm.
+
+        Parameters
+        ----------
+        table : DataFrame
+            Results table (:mod:`~workbench.experiments.inputs`).
+        control : str, optional
+            The control arm (default: the one the results table names).
 
         Returns
         -------
         self
         """
-        if "control" not in table.attrs:
-            raise WorkbenchError("results table without attrs['control']; build it with inputs")
-        attrs = dict(table.attrs)
-        table = table.sort_values(["segment", "arm"], kind="stable").reset_index(drop=True)
-        table.attrs = attrs
-        model = self.build_model(table)
-        n_segments = table["segment"].nunique()
-        self.target_accept_ = (
-            self.target_accept
-            if self.target_accept is not None
-            else (0.99 if n_segments < _MANY_SEGMENTS else 0.85)
-        )
-        idata, self.sampling_ = sample(
-            model,
-            draws=self.draws,
-            tune=self.tune,
-            chains=self.chains,
-            cores=self.cores,
-            target_accept=self.target_accept_,
-            seed=self.seed,
-            progressbar=self.progressbar,
-            sampler=self.sampler,
-        )
-        self.idata_ = idata
-        # the model's parameters: hyper-parameters and the per-segment levels and effects built
-        # from the standardised auxiliaries (the raws themselves are not reported quantities)
-        names = [v.name for v in model.free_RVs if not v.name.endswith("_raw")]
-        names += [d.name for d in model.deterministics]
-        self.diagnostics_ = diagnose(idata, names, rhat_max=self.rhat_max, ess_min=self.ess_min)
-        if self.warn and not self.diagnostics_.ok:
-            warnings.warn(
-                f"sampler diagnostics failed: {self.diagnostics_}; do not trust these numbers "
-                "(sample longer, or raise target_accept)",
-                DiagnosticsWarning,
-                stacklevel=2,
-            )
-        lay = layout(table, attrs["control"])
+        self.control_ = control_arm(table, control)
+        table = sort_cells(table)
+        par = self.parametrisation(table, self.control_)
+        self.centred_, self.lift_centred_ = par.baseline, par.lift
+        self._fit(table)
+        self.target_accept_ = self.sampler_config_["target_accept"]
+        return self
+
+    def _build_kwargs(self) -> dict[str, Any]:
+        return {"control": self.control_}
+
+    def _extra_attrs(self) -> dict[str, Any]:
+        return {"control": self.control_, "table_attrs": dict(self.fit_data_.attrs)}
+
+    def _restore_extra(self, extra: dict[str, Any]) -> None:
+        self.control_ = extra["control"]
+        self.fit_data_.attrs.update(extra["table_attrs"])
+        par = self.parametrisation(self.fit_data_, self.control_)
+        self.centred_, self.lift_centred_ = par.baseline, par.lift
+        self.target_accept_ = self.sampler_config_["target_accept"]
+
+    def _summarise(self, table: pd.DataFrame, idata: Any) -> None:
+        """Rates (and revenue per recipient) per cell, decisions: ``result_``."""
+        lay = layout(table, self.control_)
         post = idata["posterior"]
         p = post["p"].values.reshape(-1, len(table)).T  # (cells, D)
         rate = np.zeros((*lay.shape, p.shape[1]))
@@ -486,23 +533,22 @@ class HierarchicalABTest:
         self.rate_draws_ = rate
         self.layout_ = lay
         out = table.copy()
-        rate_stats = summarize_draws(rate, lay, hdi=self.hdi, rope=self.rope)
-        out["rate_mean"] = lay.rows(rate_stats["mean"])
-        out["rate_hdi_low"] = lay.rows(rate_stats["hdi_low"])
-        out["rate_hdi_high"] = lay.rows(rate_stats["hdi_high"])
-        stats = rate_stats
+        stats = summarize_draws(rate, lay, hdi=self.hdi, rope=self.rope)
+        add_interval(out, "rate", lay, stats)
         if self.metric == "revenue":
             v = post["order_value"].values.reshape(-1, len(table)).T
             rpr = np.zeros_like(rate)
             rpr[lay.seg, lay.pos] = p * v
             stats = summarize_draws(rpr, lay, hdi=self.hdi, rope=self.rope)
             out["order_value_mean"] = v.mean(axis=1)
-            out["rpr_mean"] = lay.rows(stats["mean"])
-            out["rpr_hdi_low"] = lay.rows(stats["hdi_low"])
-            out["rpr_hdi_high"] = lay.rows(stats["hdi_high"])
-        self._finish(out, lay, stats)
-        out.attrs = attrs
+            add_interval(out, "rpr", lay, stats)
+        add_decisions(
+            out, lay, stats, metric=self.metric, loss_threshold=self.loss_threshold,
+            rope_prob=self.rope_prob,
+        )  # fmt: skip
+        out.attrs = dict(table.attrs)
         out.attrs.update(
+            control=self.control_,
             metric=self.metric,
             model="hierarchical" if self.pooling == "partial" else "unpooled",
             hdi=self.hdi,
@@ -510,22 +556,6 @@ class HierarchicalABTest:
             sampler=self.sampling_.sampler,
         )
         self.result_ = out
-        return self
-
-    def _finish(self, out: pd.DataFrame, lay: Layout, stats: dict[str, np.ndarray]) -> None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            loss_rel = stats["expected_loss"] / stats["mean"]
-        decision = decide(
-            loss_rel, stats["prob_rope"], lay, loss_threshold=self.loss_threshold,
-            rope_prob=self.rope_prob,
-        )  # fmt: skip
-        out["metric"] = self.metric
-        for key in ("prob_best", "prob_beat_control", "expected_loss"):
-            out[key] = lay.rows(stats[key])
-        out["expected_loss_rel"] = lay.rows(loss_rel)
-        for key in ("lift_mean", "lift_low", "lift_high", "prob_rope"):
-            out[key] = lay.rows(stats[key])
-        out["decision"] = lay.rows(decision).astype("str")
 
     # ----------------------------------------------------------------------- model checks
     def posterior_predictive(self, seed: int = 0, prob: float = 0.9) -> pd.DataFrame:

@@ -15,7 +15,11 @@ revenue_sumsq float64  sum of squared revenue per converter, optional (used to e
                        shape of the order-value distribution)
 ============  =======  ==========================================================================
 
-The control arm's name is kept in ``table.attrs["control"]``.
+The control arm travels with the table: the builders below name it in ``table.attrs["control"]``
+(with ``experiment_id``, ``kind``, ``holdout`` for a world's experiment). Every analysis takes it
+from there through :func:`control_arm`, once, at its entry, or from its explicit ``control=``
+argument (a table made by hand needs no attrs); from then on the control is a plain argument,
+so no step depends on pandas keeping ``attrs`` through a sort or a copy.
 
 Three ways to get one: :func:`from_aggregated` (interchange ``segment, arm, n, conversions[,
 revenue]``), :func:`from_recipients` (one row per recipient ``arm, converted[, revenue]`` plus any
@@ -40,6 +44,30 @@ from workbench.errors import DataError, WorkbenchError, show
 RESULT_COLUMNS = ("segment", "arm", "n", "conversions", "revenue", "revenue_sumsq")
 ALL_SEGMENTS = "all"
 Format = Literal["aggregated", "recipients"]
+
+
+def control_arm(table: pd.DataFrame, control: str | None = None) -> str:
+    """The control arm of a results table: ``control`` when given, else ``attrs["control"]``.
+
+    Raises
+    ------
+    WorkbenchError
+        When neither names one, or the named arm is not in the table.
+    """
+    if control is None:
+        control = table.attrs.get("control")
+    if control is None:
+        raise WorkbenchError("results table without attrs['control']; build it with inputs")
+    if "arm" in table.columns and control not in set(table["arm"]):
+        raise WorkbenchError(f"control arm '{control}' is not an arm of the results table")
+    return str(control)
+
+
+def sort_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """The results table sorted by segment, then arm, with a fresh index and the same attrs."""
+    out = table.sort_values(["segment", "arm"], kind="stable").reset_index(drop=True)
+    out.attrs = dict(table.attrs)
+    return out
 
 
 def _first_rows(mask: np.ndarray, df: pd.DataFrame, cols: Sequence[str]) -> tuple[int, list[str]]:
@@ -144,6 +172,56 @@ def _default_control(arms: pd.Series, control: str | None, source: str, arm_col:
     )
 
 
+def _checked_columns(
+    df: pd.DataFrame,
+    required: Sequence[tuple[str, str]],
+    seg_cols: Sequence[str],
+    revenue_col: str | None,
+    source: str,
+) -> tuple[pd.DataFrame, str | None]:
+    """Check that the named columns exist and there are rows; the revenue column to use.
+
+    Parameters
+    ----------
+    required : sequence of (column, option)
+        Columns that must exist, with the command-line option that names each.
+    seg_cols : sequence of str
+        Segment columns (option ``--segment-col``).
+    revenue_col : str, optional
+        The revenue column; ``"revenue"`` when not named and present.
+
+    Returns
+    -------
+    df : DataFrame
+        With a fresh index.
+    revenue_col : str or None
+    """
+    if revenue_col is None and "revenue" in df.columns:
+        revenue_col = "revenue"
+    for col, opt in required:
+        _require(df, col, source, opt)
+    for c in seg_cols:
+        _require(df, c, source, "--segment-col")
+    if revenue_col is not None:
+        _require(df, revenue_col, source, "--revenue-col")
+    df = df.reset_index(drop=True)
+    if len(df) == 0:
+        raise DataError(source, None, "no rows")
+    return df, revenue_col
+
+
+def _revenue(
+    df: pd.DataFrame, col: str, conv: np.ndarray, conv_col: str, source: str, problem: str
+) -> np.ndarray:
+    """The revenue column as numbers; revenue where nothing converted is an error."""
+    rev = _numeric(df, col, source, integer=False)
+    orphan = (rev > 0) & (conv == 0)
+    if orphan.any():
+        k, ex = _first_rows(orphan, df, [conv_col, col])
+        raise DataError(source, col, problem, k, ex)
+    return rev
+
+
 def from_aggregated(
     df: pd.DataFrame,
     *,
@@ -186,18 +264,8 @@ def from_aggregated(
         conversions, repeated rows, a segment with one arm or without the control arm.
     """
     seg_cols = _segment_cols(df, segment_col, default_absent_ok=segment_col == "segment")
-    if revenue_col is None and "revenue" in df.columns:
-        revenue_col = "revenue"
     opts = [(arm_col, "--arm-col"), (n_col, "--n-col"), (conversions_col, "--conversions-col")]
-    for col, opt in opts:
-        _require(df, col, source, opt)
-    for c in seg_cols:
-        _require(df, c, source, "--segment-col")
-    if revenue_col is not None:
-        _require(df, revenue_col, source, "--revenue-col")
-    df = df.reset_index(drop=True)
-    if len(df) == 0:
-        raise DataError(source, None, "no rows")
+    df, revenue_col = _checked_columns(df, opts, seg_cols, revenue_col, source)
     arm = _labels(df, [arm_col], source)
     n = _numeric(df, n_col, source, integer=True)
     conv = _numeric(df, conversions_col, source, integer=True)
@@ -220,12 +288,8 @@ def from_aggregated(
     if CSV_ATTR in df.attrs:  # one output row per input row: report repeats by file line
         out.attrs[CSV_ATTR] = df.attrs[CSV_ATTR]
     if revenue_col is not None:
-        rev = _numeric(df, revenue_col, source, integer=False)
-        orphan = (rev > 0) & (conv == 0)
-        if orphan.any():
-            k, ex = _first_rows(orphan, df, [conversions_col, revenue_col])
-            raise DataError(source, revenue_col, "revenue in cells without conversions", k, ex)
-        out["revenue"] = rev
+        problem = "revenue in cells without conversions"
+        out["revenue"] = _revenue(df, revenue_col, conv, conversions_col, source, problem)
         if "revenue_sumsq" in df.columns:
             out["revenue_sumsq"] = _numeric(df, "revenue_sumsq", source, integer=False)
     ctrl = _default_control(out["arm"], control, source, arm_col)
@@ -276,17 +340,8 @@ def from_recipients(
         The canonical results table, with ``revenue_sumsq`` when revenue is given.
     """
     seg_cols = _segment_cols(df, segment_col, default_absent_ok=segment_col == "segment")
-    if revenue_col is None and "revenue" in df.columns:
-        revenue_col = "revenue"
-    _require(df, arm_col, source, "--arm-col")
-    _require(df, converted_col, source, "--converted-col")
-    for c in seg_cols:
-        _require(df, c, source, "--segment-col")
-    if revenue_col is not None:
-        _require(df, revenue_col, source, "--revenue-col")
-    df = df.reset_index(drop=True)
-    if len(df) == 0:
-        raise DataError(source, None, "no rows")
+    opts = [(arm_col, "--arm-col"), (converted_col, "--converted-col")]
+    df, revenue_col = _checked_columns(df, opts, seg_cols, revenue_col, source)
     conv = _numeric(df, converted_col, source, integer=True)
     big = conv > 1
     if big.any():
@@ -298,12 +353,8 @@ def from_recipients(
     work["n"] = np.int64(1)
     work["conversions"] = conv.astype("int64")
     if revenue_col is not None:
-        rev = _numeric(df, revenue_col, source, integer=False)
-        orphan = (rev > 0) & (conv == 0)
-        if orphan.any():
-            k, ex = _first_rows(orphan, df, [converted_col, revenue_col])
-            problem = "revenue from recipients who did not convert"
-            raise DataError(source, revenue_col, problem, k, ex)
+        problem = "revenue from recipients who did not convert"
+        rev = _revenue(df, revenue_col, conv, converted_col, source, problem)
         work["revenue"] = rev
         work["revenue_sumsq"] = rev**2
     out = work.groupby(["segment", "arm"], sort=True, as_index=False).sum()
@@ -374,8 +425,6 @@ def world_recipients(
     DataFrame
         Columns ``subscriber_id, segment, arm, is_holdout, converted, revenue``.
     """
-    import duckdb
-
     exps = world["experiments"]
     row = exps.loc[exps["experiment_id"] == experiment_id]
     if row.empty:
@@ -384,23 +433,39 @@ def world_recipients(
     window = int(row["conversion_window_days"].iloc[0])
     asg = world["assignments"]
     asg = asg.loc[asg["experiment_id"] == experiment_id]
+    seg = _segment_mapping(world, segments)
+    orders = world["orders"][["subscriber_id", "ts", "revenue"]]
+    out = _orders_in_window(asg, seg, orders, window)
+    out["segment"] = out["segment"].fillna("unknown").astype("str")
+    out["arm"] = out["arm"].astype("str")
+    return out
+
+
+def _segment_mapping(world: Any, segments: str | pd.DataFrame) -> pd.DataFrame:
+    """``subscriber_id, segment`` from a column of ``subscribers`` or a given mapping."""
     if isinstance(segments, str):
         subs = world["subscribers"]
         _require(subs, segments, str(world.source("subscribers") or "subscribers"))
-        seg = pd.DataFrame(
+        return pd.DataFrame(
             {"subscriber_id": subs["subscriber_id"], "segment": subs[segments].astype("str")}
         )
-    else:
-        for c in ("subscriber_id", "segment"):
-            _require(segments, c, "<segment mapping>")
-        seg = segments[["subscriber_id", "segment"]].astype({"segment": "str"})
-    orders = world["orders"][["subscriber_id", "ts", "revenue"]]
+    for c in ("subscriber_id", "segment"):
+        _require(segments, c, "<segment mapping>")
+    return segments[["subscriber_id", "segment"]].astype({"segment": "str"})
+
+
+def _orders_in_window(
+    asg: pd.DataFrame, seg: pd.DataFrame, orders: pd.DataFrame, window: int
+) -> pd.DataFrame:
+    """Per assigned subscriber: segment, arm, holdout flag, converted and revenue in the window."""
+    import duckdb
+
     con = duckdb.connect()
     try:
         con.register("asg", asg)
         con.register("seg", seg)
         con.register("ord", orders)
-        out = con.execute(
+        return con.execute(
             f"""
             SELECT a.subscriber_id, s.segment, a.arm, a.is_holdout,
                    COUNT(o.ts) > 0 AS converted, COALESCE(SUM(o.revenue), 0.0) AS revenue
@@ -415,9 +480,6 @@ def world_recipients(
         ).df()
     finally:
         con.close()
-    out["segment"] = out["segment"].fillna("unknown").astype("str")
-    out["arm"] = out["arm"].astype("str")
-    return out
 
 
 def _merge_small_segments(rec: pd.DataFrame, min_size: int) -> pd.DataFrame:

@@ -62,29 +62,14 @@ def simulate_monitoring(
     """
     rng = np.random.default_rng(seed)
     rows = []
-    a0, b0 = prior
     for lift in lifts:
         rates = np.array([base_rate, base_rate * (1 + lift)])
         new = rng.binomial(n_per_look, rates, size=(n_sim, n_looks, 2))
         conv = new.cumsum(axis=1).astype(float)
         n = n_per_look * np.arange(1, n_looks + 1, dtype=float)[None, :, None]
         n = np.broadcast_to(n, conv.shape)
-        # expected loss at every look, all tests at once
-        a = (a0 + conv).reshape(-1, 2)
-        b = (b0 + n - conv).reshape(-1, 2)
-        st = beta_decision_stats(a, b, np.ones_like(a, bool), np.zeros(len(a), np.int64))
-        loss_rel = (st["expected_loss"] / (a / (a + b))).reshape(n_sim, n_looks, 2)
-        leader = loss_rel.argmin(axis=2)
-        el_stop = loss_rel.min(axis=2) < loss_threshold
-        # two-proportion z-test at every look
-        p_hat = conv / n
-        pooled = conv.sum(axis=2) / n.sum(axis=2)
-        se = np.sqrt(pooled * (1 - pooled) * (2 / n[..., 0]))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(se > 0, (p_hat[..., 1] - p_hat[..., 0]) / se, 0.0)
-        pval = 2 * special.ndtr(-np.abs(z))
-        p_stop = pval < alpha
-        p_choice = (z > 0).astype(int)
+        el_stop, leader = _expected_loss_rule(conv, n, prior, loss_threshold)
+        p_stop, p_choice = _peeking_rule(conv, n, alpha)
         best = int(rates.argmax())
         true_loss = (rates.max() - rates) / rates.max()
         fixed = np.zeros_like(p_stop)
@@ -111,3 +96,46 @@ def simulate_monitoring(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _expected_loss_rule(
+    conv: np.ndarray, n: np.ndarray, prior: tuple[float, float], loss_threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stop (and the leader) at every look of every test: relative expected loss below threshold.
+
+    Parameters
+    ----------
+    conv, n : ndarray, shape (n_sim, n_looks, 2)
+        Cumulative conversions and recipients of control and variant.
+
+    Returns
+    -------
+    stop : ndarray of bool, shape (n_sim, n_looks)
+    leader : ndarray of int, shape (n_sim, n_looks)
+        The arm with the smallest expected loss (0 control, 1 variant).
+    """
+    n_sim, n_looks, _ = conv.shape
+    a0, b0 = prior
+    a = (a0 + conv).reshape(-1, 2)
+    b = (b0 + n - conv).reshape(-1, 2)
+    st = beta_decision_stats(a, b, np.ones_like(a, bool), np.zeros(len(a), np.int64))
+    loss_rel = (st["expected_loss"] / (a / (a + b))).reshape(n_sim, n_looks, 2)
+    return loss_rel.min(axis=2) < loss_threshold, loss_rel.argmin(axis=2)
+
+
+def _peeking_rule(conv: np.ndarray, n: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Stop at every look where a two-sided two-proportion z-test has ``p < alpha``.
+
+    Returns
+    -------
+    stop : ndarray of bool, shape (n_sim, n_looks)
+    choice : ndarray of int, shape (n_sim, n_looks)
+        1 where the variant leads.
+    """
+    p_hat = conv / n
+    pooled = conv.sum(axis=2) / n.sum(axis=2)
+    se = np.sqrt(pooled * (1 - pooled) * (2 / n[..., 0]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, (p_hat[..., 1] - p_hat[..., 0]) / se, 0.0)
+    pval = 2 * special.ndtr(-np.abs(z))
+    return pval < alpha, (z > 0).astype(int)
