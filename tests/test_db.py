@@ -16,7 +16,7 @@ from workbench.errors import DataError, WorkbenchError
 PACKAGE = Path(workbench.__file__).parent
 #: Modules still opening DuckDB themselves, with how many times: to be pointed at
 #: :func:`workbench.db.connect` (or :func:`workbench.db.world_connection`) and removed from here.
-EXCEPTIONS: dict[str, int] = {"experiments/inputs.py": 1}
+EXCEPTIONS: dict[str, int] = {}
 _CONNECT = re.compile(r"\bduckdb\s*\.\s*connect\b|\bfrom\s+duckdb\s+import\b[^\n]*\bconnect\b")
 
 

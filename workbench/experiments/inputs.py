@@ -458,9 +458,9 @@ def _orders_in_window(
     asg: pd.DataFrame, seg: pd.DataFrame, orders: pd.DataFrame, window: int
 ) -> pd.DataFrame:
     """Per assigned subscriber: segment, arm, holdout flag, converted and revenue in the window."""
-    import duckdb
+    from workbench import db
 
-    con = duckdb.connect()
+    con = db.connect()  # frames of a loaded (already checked) world; UTC session
     try:
         con.register("asg", asg)
         con.register("seg", seg)
