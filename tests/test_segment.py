@@ -75,7 +75,7 @@ def blob_features(sizes=(300, 200, 150), seed=0) -> tuple[pd.DataFrame, np.ndarr
 @pytest.mark.parametrize("method", ["deconvolved", "kmeans", "gmm", "agglomerative", "hdbscan"])
 def test_methods_recover_separated_groups(method):
     f, truth = blob_features()
-    seg = Segmenter(method, k=3, min_size=20, columns=COLUMNS, seed=1).fit(f)
+    seg = Segmenter(method, n_clusters=3, min_size=20, columns=COLUMNS, random_state=1).fit(f)
     assert agreement(pd.Series(seg.labels_, f.index), pd.Series(truth, f.index))["ari"] > 0.9
     # bulk assignment agrees with the fit and numbers segments by size
     assert (seg.predict(f) == seg.labels_).all()
@@ -93,7 +93,7 @@ def test_deconvolved_segmenter_models_text_attributes():
     )
     blurred = f.copy()
     blurred[COLUMNS] = blurred[COLUMNS] * rng.lognormal(0, 0.9, size=(len(f), len(COLUMNS)))
-    kw = {"k": 3, "min_size": 20, "columns": COLUMNS, "seed": 1}
+    kw = {"n_clusters": 3, "min_size": 20, "columns": COLUMNS, "random_state": 1}
     with_attr = Segmenter("deconvolved", **kw).fit(blurred)
     without = Segmenter("deconvolved", attributes=[], **kw).fit(blurred)
     assert with_attr.attributes_ == ["channel"] and without.attributes_ == []
@@ -112,8 +112,8 @@ def test_deconvolved_segmenter_models_text_attributes():
 
 def test_fit_on_sample_assigns_everyone_deterministically():
     f, truth = blob_features((3000, 2000, 1000))
-    a = Segmenter("kmeans", 3, columns=COLUMNS, sample_size=500, seed=3).fit(f)
-    b = Segmenter("kmeans", 3, columns=COLUMNS, sample_size=500, seed=3).fit(f)
+    a = Segmenter("kmeans", 3, columns=COLUMNS, sample_size=500, random_state=3).fit(f)
+    b = Segmenter("kmeans", 3, columns=COLUMNS, sample_size=500, random_state=3).fit(f)
     assert len(a.labels_) == len(f)
     np.testing.assert_array_equal(a.labels_, b.labels_)
     np.testing.assert_array_equal(a.predict(f.iloc[::-1]), a.labels_[::-1])
@@ -122,7 +122,7 @@ def test_fit_on_sample_assigns_everyone_deterministically():
 
 def test_min_size_guard_merges_and_reports():
     f, _ = blob_features((300, 200, 30))
-    seg = Segmenter("kmeans", 3, min_size=50, columns=COLUMNS, seed=0).fit(f)
+    seg = Segmenter("kmeans", 3, min_size=50, columns=COLUMNS, random_state=0).fit(f)
     assert seg.n_segments_ == 2 and seg.sizes_.min() >= 50
     assert len(seg.merges_) == 1 and seg.merges_[0]["size"] == 30
     with pytest.raises(WorkbenchError, match="smaller than min_size=50"):
@@ -135,7 +135,7 @@ def test_min_size_guard_merges_and_reports():
 @given(k=st.integers(2, 8), min_size=st.integers(1, 200), seed=st.integers(0, 100))
 def test_no_exported_segment_below_min_size(k, min_size, seed):
     f, _ = blob_features((120, 60, 25), seed=seed)
-    seg = Segmenter("kmeans", k, min_size=min_size, columns=COLUMNS, seed=seed).fit(f)
+    seg = Segmenter("kmeans", k, min_size=min_size, columns=COLUMNS, random_state=seed).fit(f)
     sizes = np.bincount(seg.labels_)
     assert sizes.sum() == len(f)
     assert (sizes >= min_size).all() or seg.n_segments_ == 1
@@ -160,7 +160,7 @@ def test_unreachable_rule_segment():
     assert len(res.table()) == len(f)  # every subscriber keeps one row
     # too few unreachable subscribers: merged into the nearest segment and reported
     few = f.assign(email_reachable=np.r_[np.zeros(5, int), np.ones(len(f) - 5, int)])
-    small = Segmenter("kmeans", 3, min_size=20, seed=0, unreachable="rule").fit(few)
+    small = Segmenter("kmeans", 3, min_size=20, random_state=0, unreachable="rule").fit(few)
     assert small.rule_segment_ is None and small.n_segments_ == 3
     assert [m["size"] for m in small.merges_] == [5]
     # the rule needs its column
@@ -556,7 +556,7 @@ def test_empirical_bayes_scaler_always_finite(rows):
 def test_segmenter_reads_counts_behind_rates():
     f, truth = blob_features()
     f["emails_delivered"] = 30
-    seg = Segmenter("kmeans", k=3, min_size=20, columns=COLUMNS, seed=1).fit(f)
+    seg = Segmenter("kmeans", n_clusters=3, min_size=20, columns=COLUMNS, random_state=1).fit(f)
     assert seg.inputs_ == [*COLUMNS, "emails_delivered"]
     assert seg.transform(f).shape == (len(f), len(COLUMNS))
     from sklearn.metrics import adjusted_rand_score
