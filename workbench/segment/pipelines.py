@@ -727,13 +727,31 @@ def select_k(
     rng = np.random.default_rng(seed)
     n = len(features)
     sample = features.iloc[np.sort(rng.choice(n, size=min(n, sample_size), replace=False))]
-    # the transform (and attribute codes) a Segmenter fitted on the sample would use
-    views = Segmenter(method, columns=columns, attributes=attributes, random_state=seed)
-    views._fit_transform(sample, np.arange(len(sample)))
-    z, measured = views._views(sample)
+    z, measured = feature_views(sample, method, columns, attributes)
     return pd.DataFrame(
         [_k_scores(method, int(k), seed, z, measured) for k in ks if 2 <= k < len(z)]
     )
+
+
+def feature_views(
+    features: pd.DataFrame,
+    method: str = "deconvolved",
+    columns: Sequence[str] | None = None,
+    attributes: Sequence[str] | None = None,
+) -> tuple[np.ndarray, _Measured | None]:
+    """What a :class:`Segmenter` fitted on every row of ``features`` hands its model.
+
+    Returns
+    -------
+    z : ndarray
+        The shrunk matrix (:meth:`EmpiricalBayesScaler.transform`).
+    measured : tuple of ndarray or None
+        For ``method="deconvolved"``: the unshrunk values, their noise variances
+        (:meth:`EmpiricalBayesScaler.measure`) and the attribute codes; else ``None``.
+    """
+    views = Segmenter(method, columns=columns, attributes=attributes)
+    views._fit_transform(features, np.arange(len(features)))
+    return views._views(features)
 
 
 def _k_scores(
