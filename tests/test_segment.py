@@ -564,6 +564,19 @@ def test_cli_writes_one_row_per_subscriber(tmp_path, capsys):
     assert rc == 2
 
 
+def test_cli_offers_the_package_methods_without_loading_scikit_learn():
+    """``workbench --help`` builds every verb's options from :data:`workbench.segment.METHODS`
+    (:mod:`workbench.segment.methods`) without importing the clustering stack."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom workbench.cli import build_parser\nbuild_parser()\n"
+        "heavy = [m for m in ('sklearn', 'pandas') if m in sys.modules]\nassert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 # ------------------------------------------------------------------ empirical-Bayes scaling
 
 
