@@ -52,7 +52,17 @@ class EstimatorInputError(WorkbenchError, ValueError):
     line reports it on one line, status 2) and a ``ValueError`` (scikit-learn's convention)."""
 
 
-class DeconvolvedMixture(ClusterMixin, BaseEstimator):
+class AllowNaNMixin:
+    """Declares to scikit-learn (its tags) that missing values (NaN) are valid input."""
+
+    def __sklearn_tags__(self) -> Tags:
+        """scikit-learn tags with ``input_tags.allow_nan``."""
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
     """Diagonal Gaussian mixture fitted through per-value measurement noise.
 
     Parameters
@@ -122,12 +132,6 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
-
-    def __sklearn_tags__(self) -> Tags:
-        """scikit-learn tags: missing values (NaN) are part of the model."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
 
     # ------------------------------------------------------------------------------ fitting
     def fit(

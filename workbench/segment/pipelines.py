@@ -17,7 +17,6 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from workbench.errors import WorkbenchError
@@ -30,6 +29,7 @@ from workbench.features import (
     evidence_column,
 )
 from workbench.segment.deconvolve import (
+    AllowNaNMixin,
     DeconvolvedMixture,
     EstimatorInputError,
     assignment_entropy,
@@ -89,7 +89,7 @@ def _as_float(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=float)
 
 
-class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
+class EmpiricalBayesScaler(AllowNaNMixin, TransformerMixin, BaseEstimator):
     """Standardise features, shrinking per-subscriber averages by the evidence behind them.
 
     A plain standard scaler treats an open rate measured on two emails like one measured on
@@ -147,12 +147,6 @@ class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
     ) -> None:
         self.counts = counts
         self.evidence = evidence
-
-    def __sklearn_tags__(self) -> Tags:
-        """scikit-learn tags: a missing value maps to the base (0)."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
 
     def _validated(self, X: pd.DataFrame | np.ndarray, reset: bool) -> np.ndarray:
         """``X`` as a float matrix, checked against the columns seen in ``fit``."""
@@ -376,7 +370,7 @@ def _nearest(x: np.ndarray, centres: np.ndarray, block: int = 200_000) -> np.nda
     return out
 
 
-class Segmenter(TransformerMixin, ClusterMixin, BaseEstimator):
+class Segmenter(AllowNaNMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     """Learn segments on (a sample of) a feature table and assign every subscriber.
 
     Parameters
@@ -463,12 +457,6 @@ class Segmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         self.sample_size = sample_size
         self.random_state = random_state
         self.unreachable = unreachable
-
-    def __sklearn_tags__(self) -> Tags:
-        """scikit-learn tags: a missing feature value is handled by the transform or the model."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
 
     # -------------------------------------------------------------------------------- fitting
     def fit(self, X: pd.DataFrame | np.ndarray, y: None = None) -> Segmenter:
