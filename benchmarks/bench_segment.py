@@ -63,7 +63,7 @@ def main() -> None:
         t0 = time.perf_counter()
         feats = compute_features(out)
         t1 = time.perf_counter()
-        seg = Segmenter(args.method, args.k, sample_size=20_000, seed=args.seed).fit(feats)
+        seg = Segmenter(args.method, args.k, sample_size=20_000, random_state=args.seed).fit(feats)
         labels = seg.labels_  # fit assigns every row it is given, in bulk
         t2 = time.perf_counter()
     print(f"world: {out} ({len(feats):,} subscribers, {feats.shape[1]} features)")

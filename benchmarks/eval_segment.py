@@ -111,20 +111,12 @@ def ceilings(feats, truth, seed):
     from sklearn.model_selection import cross_val_predict
 
     from workbench.segment import DeconvolvedMixture
-    from workbench.segment.pipelines import (
-        attribute_codes,
-        attribute_levels,
-        make_transform,
-        transform_inputs,
-    )
-    from workbench.segment.policy import attribute_columns, cluster_columns
+    from workbench.segment.pipelines import attribute_levels, feature_views
+    from workbench.segment.policy import attribute_columns
 
-    inputs = transform_inputs(feats, cluster_columns(feats))
-    pipe = make_transform(inputs).fit(feats[inputs])
-    values, noise = pipe[-1].measure(pipe[:-1].transform(feats[inputs]))
+    _, (values, noise, codes) = feature_views(feats)
     attrs = attribute_columns(feats)
     levels = attribute_levels(feats, attrs)
-    codes = attribute_codes(feats, levels)
     y, personas = pd.factorize(truth.reindex(feats.index))
     loglik = []
     for p in range(len(personas)):

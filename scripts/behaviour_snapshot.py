@@ -114,6 +114,13 @@ def main() -> None:
     print(f"segment_subscribers k={s.segments.nunique()} ARI={ari:.6f}")
     show("playbook", playbook(feats, s.segments, s.names))
     segment_extras(wdef, feats, s.segments)
+    show("segment_subscribers default selection", s.selection)
+    from workbench.segment import select_k
+
+    for method in ("gmm", "kmeans"):
+        show(f"select_k {method}", select_k(feats, method=method, seed=2))
+    r = segment_subscribers(feats, k=6, seed=3, sample_size=3000, unreachable="rule")
+    show("segment_subscribers rule k=6", r.table())
 
     # 4. experiments
     from workbench.experiments import inputs

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 
-from workbench.commands import segment as segment_command
 from workbench.errors import WorkbenchError
-from workbench.segment import METHODS, DeconvolvedMixture
+from workbench.segment import DeconvolvedMixture
 from workbench.segment.pipelines import EmpiricalBayesScaler, make_transform
 
 
@@ -85,7 +85,7 @@ def test_deterministic_scores_and_errors():
     assert a.n_parameters() == 2 + 2 * 3 * 2
     two = DeconvolvedMixture(2, random_state=5).fit(x)
     assert two.bic(x) < DeconvolvedMixture(1).fit(x).bic(x)
-    with pytest.raises(WorkbenchError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         DeconvolvedMixture().predict(x)
     with pytest.raises(WorkbenchError, match="noise_var has shape"):
         a.predict(x, np.zeros((3, 2)))
@@ -93,8 +93,10 @@ def test_deterministic_scores_and_errors():
         a.predict(x, -np.ones_like(x))
     with pytest.raises(WorkbenchError, match="cannot make"):
         DeconvolvedMixture(5).fit(x[:3])
-    with pytest.raises(WorkbenchError, match="2-D"):
+    with pytest.raises(ValueError, match="Expected 2D array"):
         a.predict(x[:, 0])
+    with pytest.raises(ValueError, match="X has 1 features, but DeconvolvedMixture is expecting 2"):
+        a.predict(x[:, :1])
 
 
 def test_scaler_measure_gives_unshrunk_values_noise_and_missing():
@@ -144,10 +146,6 @@ def test_make_transform_marks_volumes_of_never_emailed_subscribers_missing():
     assert "emails_delivered" not in names
     assert np.isnan(values[1, names.index("emails_per_week")])
     assert np.isfinite(values[1, names.index("n_orders")])  # defined without email
-
-
-def test_cli_offers_every_method():
-    assert segment_command._METHODS == METHODS
 
 
 def test_categorical_attributes_separate_what_the_numbers_cannot():

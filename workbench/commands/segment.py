@@ -21,13 +21,11 @@ from workbench.commands._args import (
     positive_int,
     seed,
 )
+from workbench.segment.methods import METHODS
 
 HELP = "segment the subscribers of a world (clustering), one row per subscriber"
 ORDER = 20
 OUTPUTS = OUTPUT_RULE
-#: The methods of :data:`workbench.segment.METHODS` (kept here so that ``--help`` does not import
-#: scikit-learn; a test checks they agree).
-_METHODS = ("deconvolved", "kmeans", "gmm", "hdbscan", "agglomerative")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     parser.add_argument(
         "--method",
-        choices=_METHODS,
+        choices=METHODS,
         default="deconvolved",
         help="default deconvolved (recommended)",
     )

@@ -35,6 +35,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
+from sklearn.utils import Tags
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from workbench.errors import WorkbenchError
 
@@ -45,7 +47,22 @@ _BLOCK = 50_000
 _PSEUDOCOUNT = 1.0
 
 
-class DeconvolvedMixture(ClusterMixin, BaseEstimator):
+class EstimatorInputError(WorkbenchError, ValueError):
+    """Input an estimator cannot use: a :class:`~workbench.errors.WorkbenchError` (the command
+    line reports it on one line, status 2) and a ``ValueError`` (scikit-learn's convention)."""
+
+
+class AllowNaNMixin:
+    """Declares to scikit-learn (its tags) that missing values (NaN) are valid input."""
+
+    def __sklearn_tags__(self) -> Tags:
+        """scikit-learn tags with ``input_tags.allow_nan``."""
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
     """Diagonal Gaussian mixture fitted through per-value measurement noise.
 
     Parameters
@@ -87,6 +104,11 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
     labels_ : ndarray of int
         Most probable component of each training row.
 
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Their names, when ``X`` was a DataFrame with string column names.
+
     Notes
     -----
     ``fit``, ``predict`` and the scores take ``X`` (NaN = missing), ``noise_var``, the
@@ -120,12 +142,15 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
         categories: np.ndarray | None = None,
     ) -> DeconvolvedMixture:
         """Fit the mixture by EM from ``n_init`` k-means starts; keep the most likely fit."""
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
         x, s, obs = _inputs(X, noise_var)
         codes = _codes(categories, len(x))
         self.n_levels_ = [int(c.max(initial=-1)) + 1 for c in codes.T]
         k = int(self.n_components)
         if k < 1 or len(x) < k:
-            raise WorkbenchError(f"{len(x)} rows cannot make {k} mixture components")
+            raise EstimatorInputError(
+                f"{len(x)} rows cannot make {k} mixture components (n_samples={len(x)})"
+            )
         # every other start weighs each row by how well it is measured, so that rows with
         # little evidence (shrunk to the centre) do not shape the starting segments
         shrunk = np.where(obs, x / (1.0 + s), 0.0)
@@ -205,10 +230,6 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
         return nk / nk.sum(), m, v
 
     # ----------------------------------------------------------------------------- scoring
-    def _check(self) -> None:
-        if not hasattr(self, "means_"):
-            raise WorkbenchError("DeconvolvedMixture is not fitted yet: call fit first")
-
     def _resp_and_ll(
         self, x: np.ndarray, s: np.ndarray, obs: np.ndarray, codes: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -225,12 +246,9 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
     def _score_inputs(
         self, X: np.ndarray, noise_var: np.ndarray | None, categories: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        self._check()
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
         x, s, obs = _inputs(X, noise_var)
-        if x.shape[1] != self.means_.shape[1]:
-            raise WorkbenchError(
-                f"X has {x.shape[1]} features, the mixture was fitted on {self.means_.shape[1]}"
-            )
         codes = _codes(categories, len(x), self.n_levels_)
         return x, s, obs, codes
 
@@ -264,7 +282,7 @@ class DeconvolvedMixture(ClusterMixin, BaseEstimator):
     def n_parameters(self) -> int:
         """Free parameters: weights, a mean and a variance per component and feature, and the
         level probabilities of each categorical attribute."""
-        self._check()
+        check_is_fitted(self)
         k, d = self.means_.shape
         return (k - 1) + 2 * k * d + sum(k * max(n - 1, 0) for n in self.n_levels_)
 
@@ -302,14 +320,12 @@ def _inputs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Values with missing set to 0, noise variances, and the mask of observed values."""
     x = np.asarray(X, dtype=float)
-    if x.ndim != 2:
-        raise WorkbenchError(f"X must be 2-D, got shape {x.shape}")
     s = np.zeros_like(x) if noise_var is None else np.asarray(noise_var, dtype=float)
     if s.shape != x.shape:
-        raise WorkbenchError(f"noise_var has shape {s.shape}, X has shape {x.shape}")
+        raise EstimatorInputError(f"noise_var has shape {s.shape}, X has shape {x.shape}")
     obs = np.isfinite(x) & np.isfinite(s)
     if np.any(s[obs] < 0):
-        raise WorkbenchError("noise variances must not be negative")
+        raise EstimatorInputError("noise variances must not be negative")
     return np.where(obs, x, 0.0), np.where(obs, s, 0.0), obs
 
 
@@ -323,21 +339,25 @@ def _codes(
     n_attr = len(levels) if levels is not None else 0
     if categories is None:
         if n_attr:
-            raise WorkbenchError(f"the mixture was fitted with {n_attr} categorical attributes")
+            raise EstimatorInputError(
+                f"the mixture was fitted with {n_attr} categorical attributes"
+            )
         return np.zeros((n_rows, 0), dtype=np.int64)
     c = np.asarray(categories)
     if c.ndim == 1:
         c = c[:, None]
     if c.ndim != 2 or len(c) != n_rows:
-        raise WorkbenchError(f"categories has shape {c.shape}, expected ({n_rows}, n_attributes)")
+        raise EstimatorInputError(
+            f"categories has shape {c.shape}, expected ({n_rows}, n_attributes)"
+        )
     if not np.issubdtype(c.dtype, np.integer):
-        raise WorkbenchError("categories must be integer codes (-1 = missing)")
+        raise EstimatorInputError("categories must be integer codes (-1 = missing)")
     if levels is not None and c.shape[1] != n_attr:
-        raise WorkbenchError(
+        raise EstimatorInputError(
             f"categories has {c.shape[1]} columns, the mixture was fitted on {n_attr}"
         )
     if np.any(c < -1):
-        raise WorkbenchError("category codes must be >= 0 (-1 = missing)")
+        raise EstimatorInputError("category codes must be >= 0 (-1 = missing)")
     c = c.astype(np.int64)
     if levels is not None:
         c = np.where(c < np.asarray(levels, dtype=np.int64)[None, :], c, -1)

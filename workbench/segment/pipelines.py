@@ -10,7 +10,6 @@ centre for HDBSCAN and agglomerative clustering, which have none). Segments smal
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -18,10 +17,17 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from workbench.errors import WorkbenchError
 from workbench.features import count_column, evidence_column
-from workbench.segment.deconvolve import DeconvolvedMixture, assignment_entropy
+from workbench.segment.deconvolve import (
+    AllowNaNMixin,
+    DeconvolvedMixture,
+    EstimatorInputError,
+    assignment_entropy,
+)
+from workbench.segment.methods import K_RANGE, LIKELIHOOD_METHODS, METHODS, SELECTION_SAMPLE
 from workbench.segment.policy import (
     HOUR_FEATURES,
     LOG_FEATURES,
@@ -29,13 +35,6 @@ from workbench.segment.policy import (
     cluster_columns,
 )
 
-Method = Literal["deconvolved", "kmeans", "gmm", "hdbscan", "agglomerative"]
-METHODS: tuple[str, ...] = ("deconvolved", "kmeans", "gmm", "hdbscan", "agglomerative")
-#: Methods with a likelihood, whose number of segments is chosen by an information criterion.
-LIKELIHOOD_METHODS: tuple[str, ...] = ("deconvolved", "gmm")
-#: Candidate numbers of segments for ``k="auto"``: the one range the notebook, the CLI and the
-#: evaluation script search.
-K_RANGE: range = range(4, 13)
 #: Column that decides whether a subscriber can be emailed (``unreachable="rule"``).
 REACHABLE_COLUMN = "email_reachable"
 #: Name of the rule-based segment of subscribers who cannot be emailed.
@@ -89,7 +88,7 @@ def _as_float(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=float)
 
 
-class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
+class EmpiricalBayesScaler(AllowNaNMixin, TransformerMixin, BaseEstimator):
     """Standardise features, shrinking per-subscriber averages by the evidence behind them.
 
     A plain standard scaler treats an open rate measured on two emails like one measured on
@@ -124,8 +123,11 @@ class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
+    n_features_in_ : int
+        Number of input columns.
     feature_names_in_ : ndarray of str
-        Input columns (the transformer needs a DataFrame).
+        Input columns, when fitted on a DataFrame (``counts`` and ``evidence`` name them; the
+        columns of an array are ``x0, x1, ...``).
     columns_ : list of str
         Output columns, in input order without the count columns.
     mean_, scale_ : ndarray
@@ -145,18 +147,29 @@ class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
         self.counts = counts
         self.evidence = evidence
 
-    def fit(self, X: pd.DataFrame, y: None = None) -> EmpiricalBayesScaler:
-        """Estimate the centre, spread and noise of every column on ``X`` (a DataFrame)."""
-        if not isinstance(X, pd.DataFrame):
-            raise WorkbenchError("EmpiricalBayesScaler needs a DataFrame (column names)")
+    def _validated(self, X: pd.DataFrame | np.ndarray, reset: bool) -> np.ndarray:
+        """``X`` as a float matrix, checked against the columns seen in ``fit``."""
+        if not reset:
+            check_is_fitted(self)
+        return validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
+
+    def _input_names(self) -> list[str]:
+        if hasattr(self, "feature_names_in_"):
+            return [str(c) for c in self.feature_names_in_]
+        return [f"x{i}" for i in range(self.n_features_in_)]
+
+    def fit(self, X: pd.DataFrame | np.ndarray, y: None = None) -> EmpiricalBayesScaler:
+        """Estimate the centre, spread and noise of every column of ``X``.
+
+        ``counts`` and ``evidence`` refer to the columns by name: pass a DataFrame.
+        """
+        x_all = self._validated(X, reset=True)
         counts = dict(self.counts or {})
-        names = [str(c) for c in X.columns]
-        self.feature_names_in_ = np.array(names, dtype=object)
+        names = self._input_names()
         evidence = dict(self.evidence or {})
         count_cols = {c for c in counts.values() if c in names}
         count_cols |= {c for c in evidence.values() if c in names and c not in evidence}
         self.columns_ = [c for c in names if c not in count_cols]
-        x_all = X.to_numpy(dtype=float)
         k = len(self.columns_)
         self.mean_, self.scale_ = np.zeros(k), np.ones(k)
         self.noise_ = np.zeros(k)
@@ -179,11 +192,10 @@ class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
                 self.mean_[j], self.scale_[j] = mu, sd if sd > 1e-12 else 1.0
         return self
 
-    def transform(self, X: pd.DataFrame) -> np.ndarray:
+    def transform(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """The scaled (and, for averages, shrunk) matrix; missing values map to 0."""
-        names = list(self.feature_names_in_)
-        x_all = X[names].to_numpy(dtype=float) if isinstance(X, pd.DataFrame) else X
-        x_all = np.asarray(x_all, dtype=float)
+        x_all = self._validated(X, reset=False)
+        names = self._input_names()
         out = np.empty((len(x_all), len(self.columns_)))
         for j, col in enumerate(self.columns_):
             dev = x_all[:, names.index(col)] - self.mean_[j]
@@ -197,7 +209,7 @@ class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
             out[:, j] = np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
         return out
 
-    def measure(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def measure(self, X: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Unshrunk values and the variance of their measurement noise.
 
         Returns
@@ -209,9 +221,8 @@ class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
         noise_var : ndarray
             ``sigma2 / (n tau2)`` for averages over ``n`` events, 0 for other columns.
         """
-        names = list(self.feature_names_in_)
-        x_all = X[names].to_numpy(dtype=float) if isinstance(X, pd.DataFrame) else X
-        x_all = np.asarray(x_all, dtype=float)
+        x_all = self._validated(X, reset=False)
+        names = self._input_names()
         values = np.full((len(x_all), len(self.columns_)), np.nan)
         noise = np.zeros_like(values)
         for j, col in enumerate(self.columns_):
@@ -229,6 +240,7 @@ class EmpiricalBayesScaler(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         """Output column names."""
+        check_is_fitted(self)
         return np.array(self.columns_, dtype=object)
 
 
@@ -357,7 +369,7 @@ def _nearest(x: np.ndarray, centres: np.ndarray, block: int = 200_000) -> np.nda
     return out
 
 
-class Segmenter(ClusterMixin, BaseEstimator):
+class Segmenter(AllowNaNMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     """Learn segments on (a sample of) a feature table and assign every subscriber.
 
     Parameters
@@ -367,21 +379,21 @@ class Segmenter(ClusterMixin, BaseEstimator):
         ``"deconvolved"`` is :class:`~workbench.segment.deconvolve.DeconvolvedMixture` on the
         unshrunk values and their noise (:meth:`EmpiricalBayesScaler.measure`); the others
         see the shrunk matrix.
-    k : int, default 8
+    n_clusters : int, default 8
         Number of clusters (ignored by HDBSCAN, which finds its own).
     min_size : int, default 50
         Smallest allowed segment, counted over the rows passed to ``fit``.
     on_small : {"merge", "error"}, default "merge"
         Merge too-small segments into the nearest one (listed in ``merges_``) or raise.
     columns : sequence of str, optional
-        Feature columns to cluster on; default :func:`workbench.features.cluster_columns`.
+        Feature columns to cluster on; default :func:`workbench.segment.policy.cluster_columns`.
     attributes : sequence of str, optional
         Categorical columns (region, acquisition source, ...) that the deconvolving mixture
         models beside ``columns``, one categorical distribution per segment; default
-        :func:`workbench.features.attribute_columns`. The other methods ignore them.
+        :func:`workbench.segment.policy.attribute_columns`. The other methods ignore them.
     sample_size : int or None, default 20000
         Rows the model is fitted on (a seeded random sample); ``None`` fits on every row.
-    seed : int, default 0
+    random_state : int, default 0
         Seed of the sample and of the clustering algorithm.
     unreachable : {"cluster", "rule"}, default "cluster"
         ``"rule"``: subscribers who cannot be emailed as of the feature date (column
@@ -393,6 +405,10 @@ class Segmenter(ClusterMixin, BaseEstimator):
 
     Attributes
     ----------
+    n_features_in_ : int
+        Number of columns of the table passed to ``fit``.
+    feature_names_in_ : ndarray of str
+        Their names (when ``X`` was a DataFrame); ``predict`` and ``transform`` need the same.
     columns_ : list of str
         Feature columns used.
     inputs_ : list of str
@@ -422,74 +438,59 @@ class Segmenter(ClusterMixin, BaseEstimator):
     def __init__(
         self,
         method: str = "deconvolved",
-        k: int = 8,
+        n_clusters: int = 8,
         min_size: int = 50,
         on_small: str = "merge",
         columns: Sequence[str] | None = None,
         attributes: Sequence[str] | None = None,
         sample_size: int | None = 20_000,
-        seed: int = 0,
+        random_state: int = 0,
         unreachable: str = "cluster",
     ) -> None:
         self.method = method
-        self.k = k
+        self.n_clusters = n_clusters
         self.min_size = min_size
         self.on_small = on_small
         self.columns = columns
         self.attributes = attributes
         self.sample_size = sample_size
-        self.seed = seed
+        self.random_state = random_state
         self.unreachable = unreachable
 
     # -------------------------------------------------------------------------------- fitting
-    def fit(self, X: pd.DataFrame, y: None = None) -> Segmenter:
-        """Fit the transform and model on a sample of ``X``, then merge too-small segments."""
-        if self.method not in METHODS:
-            raise WorkbenchError(
-                f"unknown method '{self.method}'; methods are {', '.join(METHODS)}"
+    def fit(self, X: pd.DataFrame | np.ndarray, y: None = None) -> Segmenter:
+        """Fit the transform and model on a sample of ``X``, then merge too-small segments.
+
+        ``X`` is a feature table (:func:`workbench.features.compute_features`); a plain array
+        is read as numeric columns named ``x0, x1, ...``.
+        """
+        self._check_params()
+        X = self._frame(X, reset=True)
+        k = int(self.n_clusters)
+        if len(X) < max(2, k):
+            raise EstimatorInputError(
+                f"{len(X)} subscribers cannot make {k} segments (n_samples={len(X)})"
             )
-        if self.on_small not in ("merge", "error"):
-            raise WorkbenchError("on_small must be 'merge' or 'error'")
-        if self.unreachable not in ("cluster", "rule"):
-            raise WorkbenchError("unreachable must be 'cluster' or 'rule'")
-        if int(self.k) < 1:
-            raise WorkbenchError(f"k must be at least 1, got {self.k}")
-        cols = list(self.columns) if self.columns is not None else cluster_columns(X)
-        attrs = list(self.attributes) if self.attributes is not None else attribute_columns(X)
-        missing = [c for c in [*cols, *attrs] if c not in X.columns]
-        if missing:
-            raise WorkbenchError(f"feature columns not found: {', '.join(missing)}")
-        if len(X) < max(2, int(self.k)):
-            raise WorkbenchError(f"{len(X)} subscribers cannot make {self.k} segments")
-        self.columns_ = cols
-        self.attributes_ = attrs if self.method == "deconvolved" else []
-        self.inputs_ = transform_inputs(X, cols)
         rule = self._rule_mask(X)
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self.random_state)
         pool = np.flatnonzero(~rule)
-        if len(pool) < max(2, int(self.k)):
-            raise WorkbenchError(f"{len(pool)} reachable subscribers cannot make {self.k} segments")
+        if len(pool) < max(2, k):
+            raise EstimatorInputError(f"{len(pool)} reachable subscribers cannot make {k} segments")
         if self.sample_size is not None and len(pool) > self.sample_size:
             idx = np.sort(rng.choice(pool, size=self.sample_size, replace=False))
         else:
             idx = pool
-        self.transform_ = make_transform(self.inputs_).fit(X.iloc[idx][self.inputs_])
-        self.levels_ = attribute_levels(X.iloc[idx], self.attributes_)
-        self.model_ = make_model(self.method, int(self.k), self.seed, self.min_size)
+        self._fit_transform(X, idx)
+        self.model_ = make_model(self.method, k, self.random_state, self.min_size)
         z_all, measured = self._views(X)
-        z = z_all[idx]
-        if measured is not None:
-            values, noise, codes = (m[idx] for m in measured)
-            fitted = self.model_.fit(values, noise_var=noise, categories=codes)
-            raw = np.asarray(fitted.labels_, dtype=np.int64)
-        else:
-            raw = np.asarray(self.model_.fit_predict(z), dtype=np.int64)
+        raw = self._fit_model(z_all[idx], None if measured is None else [m[idx] for m in measured])
         ids = np.unique(raw[raw >= 0])
         if len(ids) == 0:  # HDBSCAN found only noise: one segment
             raw = np.zeros_like(raw)
             ids = np.array([0])
         # centres of the raw clusters in the transformed space (noise excluded)
         self._raw_ids = ids
+        z = z_all[idx]
         centres = [z[raw == i].mean(axis=0) for i in ids]
         self._rule_pos = len(ids) if rule.any() else None
         if self._rule_pos is not None:
@@ -501,6 +502,50 @@ class Segmenter(ClusterMixin, BaseEstimator):
         self.labels_ = self.label_map_[assigned]
         self.rule_segment_ = self._rule_segment()
         return self
+
+    def _check_params(self) -> None:
+        if self.method not in METHODS:
+            raise WorkbenchError(
+                f"unknown method '{self.method}'; methods are {', '.join(METHODS)}"
+            )
+        if self.on_small not in ("merge", "error"):
+            raise WorkbenchError("on_small must be 'merge' or 'error'")
+        if self.unreachable not in ("cluster", "rule"):
+            raise WorkbenchError("unreachable must be 'cluster' or 'rule'")
+        if int(self.n_clusters) < 1:
+            raise WorkbenchError(f"k must be at least 1, got {self.n_clusters}")
+
+    def _frame(self, X: pd.DataFrame | np.ndarray, reset: bool) -> pd.DataFrame:
+        """``X`` checked against the columns seen in ``fit`` (an array becomes a DataFrame of
+        columns ``x0, x1, ...``)."""
+        if not reset:
+            check_is_fitted(self)
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            return X
+        x = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
+        return pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
+
+    def _fit_transform(self, X: pd.DataFrame, idx: np.ndarray) -> None:
+        """Choose the columns and fit the feature transform and attribute levels on rows ``idx``."""
+        cols = list(self.columns) if self.columns is not None else cluster_columns(X)
+        attrs = list(self.attributes) if self.attributes is not None else attribute_columns(X)
+        missing = [c for c in [*cols, *attrs] if c not in X.columns]
+        if missing:
+            raise WorkbenchError(f"feature columns not found: {', '.join(missing)}")
+        self.columns_ = cols
+        self.attributes_ = attrs if self.method == "deconvolved" else []
+        self.inputs_ = transform_inputs(X, cols)
+        self.transform_ = make_transform(self.inputs_).fit(X.iloc[idx][self.inputs_])
+        self.levels_ = attribute_levels(X.iloc[idx], self.attributes_)
+
+    def _fit_model(self, z: np.ndarray, measured: list[np.ndarray] | None) -> np.ndarray:
+        """Fit ``model_`` on the fitting rows' views; their raw cluster labels (-1: noise)."""
+        if measured is not None:
+            values, noise, codes = measured
+            fitted = self.model_.fit(values, noise_var=noise, categories=codes)
+            return np.asarray(fitted.labels_, dtype=np.int64)
+        return np.asarray(self.model_.fit_predict(z), dtype=np.int64)
 
     def _rule_mask(self, X: pd.DataFrame) -> np.ndarray:
         """Rows set aside by the reachability rule (all False with ``unreachable="cluster"``)."""
@@ -526,7 +571,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
         columns = self.transform_[:-1].transform(X[self.inputs_])
         scaler = self.transform_[-1]
         measured = None
-        if isinstance(self.model_, DeconvolvedMixture):
+        if self.method == "deconvolved":
             values, noise = scaler.measure(columns)
             measured = (values, noise, attribute_codes(X, self.levels_))
         return scaler.transform(columns), measured
@@ -563,7 +608,7 @@ class Segmenter(ClusterMixin, BaseEstimator):
                 "or use on_small='merge'"
             )
         while True:
-            live = np.unique(group[sizes[np.arange(n_raw)] >= 0])
+            live = np.unique(group)
             gsize = np.array([sizes[group == g].sum() for g in live])
             alive = live[gsize > 0]
             gsz = gsize[gsize > 0]
@@ -603,19 +648,26 @@ class Segmenter(ClusterMixin, BaseEstimator):
         self.n_segments_ = len(order)
 
     # ----------------------------------------------------------------------------- assigning
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
+    def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Segment of each row of ``X`` (vectorised; any number of rows)."""
+        X = self._frame(X, reset=False)
         z, measured = self._views(X)
         rule = self._rule_mask(X)
         if self._rule_pos is None and rule.any():  # fitted without any unreachable subscriber
             raise WorkbenchError("no rule segment was fitted: cannot assign unreachable rows")
         return self.label_map_[self._raw_predict(z, rule, measured)]
 
-    def transform(self, X: pd.DataFrame) -> np.ndarray:
+    def transform(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """The transformed (scaled) feature matrix the model sees."""
+        X = self._frame(X, reset=False)
         return self.transform_.transform(X[self.inputs_])
 
-    def fit_predict(self, X: pd.DataFrame, y: None = None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """Names of the columns of :meth:`transform`'s output."""
+        check_is_fitted(self)
+        return self.transform_.get_feature_names_out()
+
+    def fit_predict(self, X: pd.DataFrame | np.ndarray, y: None = None) -> np.ndarray:
         """Fit, then return the segment of every row of ``X``."""
         return self.fit(X).labels_
 
@@ -625,7 +677,7 @@ def select_k(
     ks: Sequence[int] = K_RANGE,
     method: str = "deconvolved",
     seed: int = 0,
-    sample_size: int = 5000,
+    sample_size: int = SELECTION_SAMPLE,
     columns: Sequence[str] | None = None,
     attributes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
@@ -641,13 +693,13 @@ def select_k(
         ``deconvolved``, ``kmeans``, ``gmm`` or ``agglomerative``.
     seed : int
         Seed of the sample and the models.
-    sample_size : int
+    sample_size : int, default :data:`SELECTION_SAMPLE`
         Rows scored (a seeded sample): silhouette is quadratic in the rows.
     columns : sequence of str, optional
-        Feature columns (default :func:`~workbench.features.cluster_columns`).
+        Feature columns (default :func:`~workbench.segment.policy.cluster_columns`).
     attributes : sequence of str, optional
         Categorical columns of the deconvolving mixture (default
-        :func:`~workbench.features.attribute_columns`); other methods ignore them.
+        :func:`~workbench.segment.policy.attribute_columns`); other methods ignore them.
 
     Returns
     -------
@@ -657,46 +709,63 @@ def select_k(
         BIC plus twice the entropy of the assignments). Silhouette and Davies-Bouldin are
         computed on the shrunk features (:class:`EmpiricalBayesScaler`) whatever the method.
     """
-    from sklearn.metrics import davies_bouldin_score, silhouette_score
-
     if method == "hdbscan":
         raise WorkbenchError("HDBSCAN chooses its own number of clusters: no k to select")
-    cols = list(columns) if columns is not None else cluster_columns(features)
     rng = np.random.default_rng(seed)
     n = len(features)
-    idx = np.sort(rng.choice(n, size=min(n, sample_size), replace=False))
-    inputs = transform_inputs(features, cols)
-    transform = make_transform(inputs).fit(features.iloc[idx][inputs])
-    z = transform.transform(features.iloc[idx][inputs])
-    if method == "deconvolved":
-        values, noise = transform[-1].measure(transform[:-1].transform(features.iloc[idx][inputs]))
-        attrs = list(attributes) if attributes is not None else attribute_columns(features)
-        sample = features.iloc[idx]
-        codes = attribute_codes(sample, attribute_levels(sample, attrs))
-    rows = []
-    for k in ks:
-        if k < 2 or k >= len(z):
-            continue
-        model = make_model(method, int(k), seed)
-        if isinstance(model, DeconvolvedMixture):
-            lab = model.fit(values, noise_var=noise, categories=codes).labels_
+    sample = features.iloc[np.sort(rng.choice(n, size=min(n, sample_size), replace=False))]
+    z, measured = feature_views(sample, method, columns, attributes)
+    return pd.DataFrame(
+        [_k_scores(method, int(k), seed, z, measured) for k in ks if 2 <= k < len(z)]
+    )
+
+
+def feature_views(
+    features: pd.DataFrame,
+    method: str = "deconvolved",
+    columns: Sequence[str] | None = None,
+    attributes: Sequence[str] | None = None,
+) -> tuple[np.ndarray, _Measured | None]:
+    """What a :class:`Segmenter` fitted on every row of ``features`` hands its model.
+
+    Returns
+    -------
+    z : ndarray
+        The shrunk matrix (:meth:`EmpiricalBayesScaler.transform`).
+    measured : tuple of ndarray or None
+        For ``method="deconvolved"``: the unshrunk values, their noise variances
+        (:meth:`EmpiricalBayesScaler.measure`) and the attribute codes; else ``None``.
+    """
+    views = Segmenter(method, columns=columns, attributes=attributes)
+    views._fit_transform(features, np.arange(len(features)))
+    return views._views(features)
+
+
+def _k_scores(
+    method: str, k: int, seed: int, z: np.ndarray, measured: _Measured | None
+) -> dict[str, float]:
+    """Fit ``method`` with ``k`` clusters; its row of :func:`select_k`'s table."""
+    from sklearn.metrics import davies_bouldin_score, silhouette_score
+
+    model = make_model(method, k, seed)
+    if measured is not None:
+        lab = model.fit(measured[0], noise_var=measured[1], categories=measured[2]).labels_
+    else:
+        lab = model.fit_predict(z)
+    ok = len(np.unique(lab)) > 1
+    row = {
+        "k": k,
+        "silhouette": silhouette_score(z, lab) if ok else np.nan,
+        "davies_bouldin": davies_bouldin_score(z, lab) if ok else np.nan,
+    }
+    if method in LIKELIHOOD_METHODS:
+        if measured is not None:
+            row["bic"] = float(model.bic(*measured))
+            row["icl"] = float(model.icl(*measured))
         else:
-            lab = model.fit_predict(z)
-        ok = len(np.unique(lab)) > 1
-        row = {
-            "k": int(k),
-            "silhouette": silhouette_score(z, lab) if ok else np.nan,
-            "davies_bouldin": davies_bouldin_score(z, lab) if ok else np.nan,
-        }
-        if method in LIKELIHOOD_METHODS:
-            if isinstance(model, DeconvolvedMixture):
-                row["bic"] = float(model.bic(values, noise, codes))
-                row["icl"] = float(model.icl(values, noise, codes))
-            else:
-                row["bic"] = float(model.bic(z))
-                row["icl"] = row["bic"] + 2 * assignment_entropy(model.predict_proba(z))
-        rows.append(row)
-    return pd.DataFrame(rows)
+            row["bic"] = float(model.bic(z))
+            row["icl"] = row["bic"] + 2 * assignment_entropy(model.predict_proba(z))
+    return row
 
 
 def best_k(scores: pd.DataFrame) -> int:

@@ -87,7 +87,7 @@ def bootstrap_stability(
     for b in range(n_boot):
         boot = rng.integers(0, len(base), size=len(base))
         model = clone(segmenter).set_params(
-            sample_size=None, min_size=1, seed=int(rng.integers(2**31))
+            sample_size=None, min_size=1, random_state=int(rng.integers(2**31))
         )
         model.fit(base.iloc[boot])
         lab = model.predict(base)

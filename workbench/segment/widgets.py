@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from workbench.segment.pipelines import METHODS
+from workbench.segment.methods import METHODS
 
 
 def explorer(
@@ -53,7 +53,11 @@ def explorer(
 
     def update(*_: object) -> None:
         seg = Segmenter(
-            m.value, kk.value, min_size=max(10, len(sample) // 100), sample_size=None, seed=seed
+            m.value,
+            kk.value,
+            min_size=max(10, len(sample) // 100),
+            sample_size=None,
+            random_state=seed,
         ).fit(sample)
         labels = pd.Series(seg.labels_, index=sample.index)
         z = standardized_differences(sample, labels)
