@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +104,18 @@ def test_inputs_from_a_world_without_holdout_tables(tmp_path: Path) -> None:
     assert truth is not None and set(truth["channel"]) >= set(full.data.touches["channel"])
     assert np.isclose(full.overall["total_conversions"].sum(),
                       full.data.journeys["converted"].sum())  # fmt: skip
+
+
+def test_cli_reads_model_names_without_the_numeric_stack() -> None:
+    # the CLI takes its choices and defaults from workbench.attribution.options, the one source
+    code = (
+        "import sys\n"
+        "from workbench.cli import build_parser\n"
+        "from workbench.attribution.options import MODELS\n"
+        "args = build_parser().parse_args(['attribute', '--paths', 'p', '--model', MODELS[-1], "
+        "'--out', 'o.csv'])\n"
+        "assert args.model == 'shapley' and args.order == 1, args\n"
+        "heavy = [m for m in ('pandas', 'numpy', 'pyarrow') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -29,54 +29,55 @@ steps of module ``workflow`` (inputs, model list, per-segment model) and the fun
 1     sms          2.0
 """
 
-from workbench.attribution.api import (
-    MODELS,
-    ModelOptions,
-    attribute,
-    compare_models,
-    share_spread,
-)
-from workbench.attribution.holdout import holdout_lift
-from workbench.attribution.journeys import (
-    PATH_COLUMNS,
-    Journeys,
-    aggregate_paths,
-    build_journeys,
-    journeys_from_world,
-    paths_to_pathset,
-    read_paths,
-    validate_paths,
-    write_paths,
-)
-from workbench.attribution.markov import MarkovAttribution
-from workbench.attribution.scorecard import (
-    load_channel_truth,
-    scorecard,
-    share_errors,
-    true_shares,
-)
-from workbench.attribution.shapley import shapley_attribution
+from __future__ import annotations
 
-__all__ = [
-    "MODELS",
-    "PATH_COLUMNS",
-    "Journeys",
-    "MarkovAttribution",
-    "ModelOptions",
-    "aggregate_paths",
-    "attribute",
-    "build_journeys",
-    "compare_models",
-    "holdout_lift",
-    "journeys_from_world",
-    "load_channel_truth",
-    "paths_to_pathset",
-    "read_paths",
-    "scorecard",
-    "share_errors",
-    "share_spread",
-    "shapley_attribution",
-    "true_shares",
-    "validate_paths",
-    "write_paths",
-]
+import importlib
+from typing import Any
+
+# Where each public name lives. Imported on first use (PEP 562), so that the command line can
+# read the model names of :mod:`workbench.attribution.options` without loading pandas.
+_HOME = {
+    "MODELS": "options",
+    "ModelOptions": "options",
+    "attribute": "api",
+    "compare_models": "api",
+    "share_spread": "api",
+    "holdout_lift": "holdout",
+    "PATH_COLUMNS": "journeys",
+    "Journeys": "journeys",
+    "aggregate_paths": "journeys",
+    "build_journeys": "journeys",
+    "journeys_from_world": "journeys",
+    "paths_to_pathset": "journeys",
+    "read_paths": "journeys",
+    "validate_paths": "journeys",
+    "write_paths": "journeys",
+    "MarkovAttribution": "markov",
+    "load_channel_truth": "scorecard",
+    "scorecard": "scorecard",
+    "share_errors": "scorecard",
+    "true_shares": "scorecard",
+    "shapley_attribution": "shapley",
+}
+__all__ = sorted(_HOME, key=lambda n: (not n[0].isupper(), n))
+
+
+def __getattr__(name: str) -> Any:
+    """A public name (or a submodule such as ``plots``), imported on first use."""
+    if name in _HOME:
+        value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    elif not name.startswith("__"):
+        try:
+            value = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME})

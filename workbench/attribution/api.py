@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -13,41 +11,12 @@ import pandas as pd
 from workbench.attribution._core import PathSet, credit_frame
 from workbench.attribution.journeys import Journeys, paths_to_pathset, validate_paths
 from workbench.attribution.markov import MarkovAttribution
-from workbench.attribution.rules import RULES, rule_attribution
+from workbench.attribution.options import DEFAULTS, MODELS, RULES, ModelOptions, model_and_order
+from workbench.attribution.rules import rule_attribution
 from workbench.attribution.shapley import shapley_attribution
 from workbench.errors import WorkbenchError
 
-MODELS = (*RULES, "markov", "shapley")
 Data = pd.DataFrame | PathSet | Journeys
-
-
-@dataclass(frozen=True)
-class ModelOptions:
-    """The models' options and their defaults (the one place they are set).
-
-    :func:`attribute` documents each; :func:`compare_models` passes them on by name.
-    """
-
-    order: int = 1
-    half_life: float = 7.0
-    first: float = 0.4
-    last: float = 0.4
-    direct: str = "direct"
-    shapley_method: str = "exact"
-    max_channels: int = 15
-    n_permutations: int = 2000
-    seed: int | None = 0
-
-    def replace(self, **changes: Any) -> ModelOptions:
-        """A copy with ``changes``; an unknown option is a :class:`WorkbenchError`."""
-        unknown = sorted(set(changes) - {f.name for f in fields(self)})
-        if unknown:
-            names = ", ".join(f.name for f in fields(self))
-            raise WorkbenchError(f"unknown attribution option '{unknown[0]}'; options are {names}")
-        return dataclasses.replace(self, **changes)
-
-
-DEFAULTS = ModelOptions()
 
 
 def _pathsets(data: Data, by: str | None, sep: str) -> list[tuple[str | None, PathSet]]:
@@ -218,15 +187,6 @@ def compare_models(
     out = pd.concat(frames, ignore_index=True)
     lead = ["model"] + ([col] if by is not None else [])
     return out[[*lead, *[c for c in out.columns if c not in lead]]]
-
-
-def model_and_order(name: str) -> tuple[str, int | None]:
-    """``"markov2"`` -> ``("markov", 2)``; a model of :data:`MODELS` -> ``(name, None)``."""
-    if name in MODELS:
-        return name, None
-    if name.startswith("markov") and name[6:].isdigit():
-        return "markov", int(name[6:])
-    raise WorkbenchError(f"unknown model '{name}'; models are {', '.join(MODELS)}")
 
 
 def share_spread(per_segment: pd.DataFrame) -> pd.Series:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.attribution.api import MODELS, model_and_order
 from workbench.attribution.holdout import holdout_lift
 from workbench.attribution.journeys import (
     Journeys,
@@ -21,6 +20,7 @@ from workbench.attribution.journeys import (
     journeys_from_world,
     read_paths,
 )
+from workbench.attribution.options import MODELS, model_and_order
 from workbench.errors import WorkbenchError
 
 #: The tables a channel holdout analysis needs besides the journeys' (real data may lack them).
