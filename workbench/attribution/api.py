@@ -131,13 +131,7 @@ def attribute(
     opts = ModelOptions(
         order, half_life, first, last, direct, shapley_method, max_channels, n_permutations, seed
     )
-    parts = _pathsets(data, by, sep)
-    if by is None:
-        return _one(parts[0][1], model, opts)
-    col = "segment" if isinstance(data, Journeys) else by
-    frames = [_one(ps, model, opts).assign(**{col: seg}) for seg, ps in parts]
-    out = pd.concat(frames, ignore_index=True)
-    return out[[col, *[c for c in out.columns if c != col]]]
+    return _run(data, [(model, model, opts)], by, sep).drop(columns="model")
 
 
 def compare_models(
@@ -175,14 +169,26 @@ def compare_models(
         For an unknown model or option.
     """
     opts = DEFAULTS.replace(**options)
-    runs = [(name, *model_and_order(name)) for name in models]
-    parts = _pathsets(data, by, sep)  # validate and encode once, not once per model
+    runs = []
+    for name in models:
+        model, order = model_and_order(name)
+        runs.append((name, model, opts if order is None else opts.replace(order=order)))
+    return _run(data, runs, by, sep)
+
+
+def _run(
+    data: Data, runs: Sequence[tuple[str, str, ModelOptions]], by: str | None, sep: str
+) -> pd.DataFrame:
+    """Each ``(name, model, options)`` run on the data (per segment), as one long table.
+
+    The data are validated and encoded once, not once per model.
+    """
+    parts = _pathsets(data, by, sep)
     col = "segment" if isinstance(data, Journeys) else by
     frames = []
-    for name, model, order in runs:
-        model_opts = opts if order is None else opts.replace(order=order)
+    for name, model, opts in runs:
         for seg, ps in parts:
-            f = _one(ps, model, model_opts).assign(model=name)
+            f = _one(ps, model, opts).assign(model=name)
             frames.append(f if by is None else f.assign(**{col: seg}))
     out = pd.concat(frames, ignore_index=True)
     lead = ["model"] + ([col] if by is not None else [])
