@@ -119,3 +119,23 @@ def test_cli_reads_model_names_without_the_numeric_stack() -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "from workbench.attribution import load_channel_truth",
+        "from workbench.attribution.scorecard import true_shares",
+        "import workbench.attribution.scorecard",
+    ],
+)
+def test_the_scorecard_function_is_not_hidden_by_its_module(first: str) -> None:
+    # the package imports lazily: loading the submodule `scorecard` in any order must leave
+    # `workbench.attribution.scorecard` the function, as an eager import did
+    code = (
+        f"{first}\n"
+        "from workbench.attribution import scorecard\n"
+        "import workbench.attribution as pkg\n"
+        "assert callable(scorecard) and pkg.scorecard is scorecard, scorecard\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -7,8 +7,9 @@ touchpoints and orders cut into :class:`Journeys` (:func:`journeys_from_world`, 
 ``PathSet`` (module ``_core``). **Models**: the rules (module ``rules``), the Markov chain
 (:class:`MarkovAttribution`, an estimator: ``fit`` returns ``self``, learned attributes end in
 ``_``) and Shapley values (:func:`shapley_attribution`), run through one entry point,
-:func:`attribute` (one model) or :func:`compare_models` (several), whose options and defaults
-live once in :class:`ModelOptions` (module ``api``). **Results**: one documented table, ``[model,]
+:func:`attribute` (one model) or :func:`compare_models` (several; module ``api``); their names,
+options and defaults are set once, in module ``options`` (:class:`ModelOptions`), which imports
+nothing numeric so the command line can read it. **Results**: one documented table, ``[model,]
 [segment,] channel, conversions, value, share, value_share``, summarised by :func:`share_spread`
 and, by evaluation code only, scored against a synthetic world's true incremental shares
 (:func:`scorecard`, :func:`share_errors`, with ``truth_channels`` from
@@ -17,7 +18,8 @@ and, by evaluation code only, scored against a synthetic world's true incrementa
 parameters are its controls). **Notebook and CLI**: ``notebooks/04-attribution.ipynb`` calls the
 steps of module ``workflow`` (inputs, model list, per-segment model) and the functions above;
 ``workbench attribute`` (module :mod:`workbench.commands.attribute`) reads a paths file, runs
-:func:`attribute` and writes the results table.
+:func:`attribute` and writes the results table. A new model goes into its own module, is named
+in ``options.MODELS`` and dispatched in ``api``.
 
 >>> import pandas as pd
 >>> from workbench.attribution import attribute
@@ -32,6 +34,8 @@ steps of module ``workflow`` (inputs, model list, per-segment model) and the fun
 from __future__ import annotations
 
 import importlib
+import sys
+from types import ModuleType
 from typing import Any
 
 # Where each public name lives. Imported on first use (PEP 562), so that the command line can
@@ -81,3 +85,20 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_HOME})
+
+
+class _Package(ModuleType):
+    """This package, whose public names win over submodules of the same spelling.
+
+    Importing the submodule ``scorecard`` binds it on the package, which would hide the function
+    ``scorecard`` of the same name; the function is bound instead (as an eager ``from
+    .scorecard import scorecard`` in this file would leave it).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _HOME and isinstance(value, ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
