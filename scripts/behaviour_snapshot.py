@@ -185,6 +185,7 @@ def main() -> None:
     res = compare_models(j)
     show("compare_models", res)
     show("attribution scorecard", scorecard(res, truth["truth_channels"]))
+    attribution_details(wdef)
 
     # 6. report
     if not args.skip_report:
@@ -255,6 +256,43 @@ def _experiments_api(world: Path, table: pd.DataFrame) -> None:
     show("experiments srm", srm_test(table))
     print(f"experiments chance winners: {expected_chance_winners(table, n_sim=50, seed=4)}")
     show("experiments monitoring", simulate_monitoring(n_sim=100, n_looks=8, seed=5))
+
+
+def attribution_details(wdef: Path) -> None:
+    """Attribution beyond the CLI: journeys options, simulation, notebook inputs, per segment."""
+    from workbench.attribution import attribute, compare_models, journeys_from_world
+    from workbench.attribution.simulate import simulate_paths
+    from workbench.attribution.workflow import load_inputs
+
+    sim = simulate_paths(5_000, ("a", "b", "c", "d"), seed=3, concentration=0.7)
+    show("simulate_paths", sim)
+    show("attribute markov3 simulated", attribute(sim, "markov", order=3))
+    show("attribute shapley sampling", attribute(sim, "shapley", shapley_method="sampling",
+                                                 n_permutations=50, seed=5))  # fmt: skip
+    for kw in [
+        {"collapse_repeats": True, "lookback_days": 10.0},
+        {"interactions": ["click"], "min_revenue": 20.0, "segment": "region"},
+    ]:
+        j = journeys_from_world(wdef, **kw)
+        show(f"journeys {sorted(kw)}", j.journeys)
+        show(f"touches {sorted(kw)}", j.touches)
+        print(f"untouched {sorted(kw)}: {j.untouched_conversions} {j.untouched_value:.17g}")
+        show(f"paths by segment {sorted(kw)}", j.to_paths(by_segment=True))
+    inp = load_inputs("", "", lookback_days=30.0, segment_col="acquisition_source")
+    show("notebook inputs paths", inp.paths)
+    show("notebook holdouts", inp.holdouts)
+    kw2 = {"order": 2, "half_life": 7.0, "seed": 20261126}
+    show("notebook compare_models", compare_models(inp.data, list(MODELS_ALL), **kw2))
+    show("notebook per segment", attribute(inp.data, "markov", by=inp.by, **kw2))
+    seg_paths = inp.paths
+    cols = ["total_conversions", "total_conversion_value", "total_null"]
+    overall = seg_paths.groupby("path", as_index=False)[cols].sum()  # notebook 04, by hand
+    show("notebook overall paths", overall)
+    show("paths-table per segment", compare_models(seg_paths, ["linear", "markov2"], by="segment"))
+
+
+MODELS_ALL = ("first", "last", "last_non_direct", "linear", "position", "time_decay", "markov",
+              "shapley")  # fmt: skip
 
 
 if __name__ == "__main__":

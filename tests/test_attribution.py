@@ -32,6 +32,9 @@ PATHS = pd.DataFrame(
 )
 
 
+EXACT = {"rel": 1e-12, "abs": 1e-12}  # hand-derived closed forms: only rounding error allowed
+
+
 def credits(model: str, data: pd.DataFrame = PATHS, **kw: object) -> dict[str, float]:
     r = attribute(data, model, **kw)
     return dict(zip(r["channel"], r["conversions"], strict=True))
@@ -83,8 +86,8 @@ def values(model: str, data: pd.DataFrame = PATHS, **kw: object) -> dict[str, fl
     ],
 )
 def test_rule_models_by_hand(model: str, kw: dict, conv: dict, val: dict) -> None:
-    assert credits(model, **kw) == pytest.approx(conv)
-    assert values(model, **kw) == pytest.approx(val)
+    assert credits(model, **kw) == pytest.approx(conv, **EXACT)
+    assert values(model, **kw) == pytest.approx(val, **EXACT)
 
 
 def test_last_non_direct_all_direct_path_keeps_direct() -> None:
@@ -109,16 +112,17 @@ SMALL = pd.DataFrame(
 
 def test_markov_removal_effects_by_hand() -> None:
     # start->a 6/8, start->b 2/8; a: conv 3/6, null 1/6, ->b 2/6; b: conv 1/4, null 3/4.
-    # P(conv) = 1/2; without a: 2/8 * 1/4 = 1/16; without b: 6/8 * 3/6 = 3/8.
+    # P(conv) = 6/8 * (3/6 + 2/6 * 1/4) + 2/8 * 1/4 = 1/2;
+    # without a: 2/8 * 1/4 = 1/16 (effect 7/8); without b: 6/8 * 3/6 = 3/8 (effect 1/4).
     m = MarkovAttribution(order=1).fit(paths_to_pathset(validate_paths(SMALL)))
-    assert m.conversion_probability_ == pytest.approx(0.5)
+    assert m.conversion_probability_ == pytest.approx(0.5, **EXACT)
     re = dict(zip(m.removal_effects_["channel"], m.removal_effects_["removal_effect"], strict=True))
-    assert re == pytest.approx({"a": 7 / 8, "b": 1 / 4})
-    assert credits("markov", SMALL) == pytest.approx({"a": 4 * 7 / 9, "b": 4 * 2 / 9})
+    assert re == pytest.approx({"a": 7 / 8, "b": 1 / 4}, **EXACT)
+    assert credits("markov", SMALL) == pytest.approx({"a": 4 * 7 / 9, "b": 4 * 2 / 9}, **EXACT)
     tm = m.transition_matrix()
-    assert tm.loc["(start)", "a"] == pytest.approx(6 / 8)
-    assert tm.loc["a", "(conversion)"] == pytest.approx(3 / 6)
-    np.testing.assert_allclose(tm.sum(axis=1), 1.0)
+    assert tm.loc["(start)", "a"] == pytest.approx(6 / 8, **EXACT)
+    assert tm.loc["a", "(conversion)"] == pytest.approx(3 / 6, **EXACT)
+    np.testing.assert_allclose(tm.sum(axis=1), 1.0, rtol=1e-12)
 
 
 def test_markov_value_removal_effects() -> None:
@@ -131,27 +135,59 @@ def test_markov_value_removal_effects() -> None:
             "total_null": [1, 1],
         }
     )
-    assert values("markov", df) == pytest.approx({"a": 30.0, "b": 10.0})
-    assert credits("markov", df) == pytest.approx({"a": 1.0, "b": 1.0})
+    assert values("markov", df) == pytest.approx({"a": 30.0, "b": 10.0}, **EXACT)
+    assert credits("markov", df) == pytest.approx({"a": 1.0, "b": 1.0}, **EXACT)
 
 
-def test_markov_order_k_states_and_known_values() -> None:
-    # values cross-checked against ChannelAttribution 2.2.5 (simulation, 1e6 draws)
-    df = pd.DataFrame(
-        {
-            "path": ["email > sms", "sms", "email > direct > sms > sms"],
-            "total_conversions": [2, 1, 1],
-            "total_conversion_value": [20.0, 5.0, 3.0],
-            "total_null": [3, 4, 2],
-        }
-    )
-    assert credits("markov", df) == pytest.approx({"direct": 0.5, "email": 4 / 3, "sms": 13 / 6})
-    m2 = MarkovAttribution(order=2).fit(paths_to_pathset(validate_paths(df)))
+JOURNEYS_3 = pd.DataFrame(
+    {
+        "path": ["email > sms", "sms", "email > direct > sms > sms"],
+        "total_conversions": [2, 1, 1],
+        "total_conversion_value": [20.0, 5.0, 3.0],
+        "total_null": [3, 4, 2],
+    }
+)  # 13 journeys, 4 conversions, value 28
+
+
+def test_markov_order_1_by_hand() -> None:
+    # Order 1. start->email 8/13, ->sms 5/13; email->sms 5/8, ->direct 3/8; direct->sms 1;
+    # sms->sms 3/16, conv 4/16, null 9/16. With x = P(conv | sms): x = 3/16 x + 4/16, x = 4/13,
+    # and every other state reaches sms surely, so P(conv) = 4/13.
+    # Without email: 5/13 x (effect 8/13); without sms: 0 (effect 1); without direct:
+    # 8/13 * 5/8 x + 5/13 x = 10/13 x (effect 3/13). Credits: 4 * effect / (24/13).
+    m = MarkovAttribution(order=1).fit(paths_to_pathset(validate_paths(JOURNEYS_3)))
+    assert m.conversion_probability_ == pytest.approx(4 / 13, **EXACT)
+    re = dict(zip(m.removal_effects_["channel"], m.removal_effects_["removal_effect"], strict=True))
+    assert re == pytest.approx({"direct": 3 / 13, "email": 8 / 13, "sms": 1.0}, **EXACT)
+    expected = {"direct": 1 / 2, "email": 4 / 3, "sms": 13 / 6}
+    assert credits("markov", JOURNEYS_3) == pytest.approx(expected, **EXACT)
+
+
+def test_markov_order_2_by_hand() -> None:
+    # Order 2: a state is the last two channels. start->(email) 8/13, ->(sms) 5/13;
+    # (email)->(email,sms) 5/8, ->(email,direct) 3/8; (email,direct)->(direct,sms)->(sms,sms).
+    # Ends: (email,sms) conv 2/5, value 20/5 per journey; (sms) conv 1/5, value 5/5;
+    # (sms,sms) conv 1/3, value 3/3.
+    # P(conv) = 8/13 (5/8 * 2/5 + 3/8 * 1/3) + 5/13 * 1/5 = 4/13;
+    # E(value) = 8/13 (5/8 * 4 + 3/8 * 1) + 5/13 * 1 = 28/13.
+    # Without email: conv 1/13, value 5/13 (effects 3/4, 23/28); without sms: 0, 0 (1, 1);
+    # without direct: conv 3/13, value 25/13 (effects 1/4, 3/28).
+    # Conversions 4 * effect / 2; value 28 * effect / (54/28).
+    m2 = MarkovAttribution(order=2).fit(paths_to_pathset(validate_paths(JOURNEYS_3)))
     assert ("email", "direct") in m2.states_ and ("sms", "sms") in m2.states_
-    assert credits("markov", df, order=2) == pytest.approx({"direct": 0.5, "email": 1.5, "sms": 2})
-    assert values("markov", df, order=2) == pytest.approx(
-        {"direct": 1.5556, "email": 11.9259, "sms": 14.5185}, abs=1e-4
+    assert m2.conversion_probability_ == pytest.approx(4 / 13, **EXACT)
+    assert m2.expected_value_ == pytest.approx(28 / 13, **EXACT)
+    re = m2.removal_effects_.set_index("channel")
+    assert re["removal_effect"].to_dict() == pytest.approx(
+        {"direct": 1 / 4, "email": 3 / 4, "sms": 1.0}, **EXACT
     )
+    assert re["value_removal_effect"].to_dict() == pytest.approx(
+        {"direct": 3 / 28, "email": 23 / 28, "sms": 1.0}, **EXACT
+    )
+    expected = {"direct": 1 / 2, "email": 3 / 2, "sms": 2.0}
+    assert credits("markov", JOURNEYS_3, order=2) == pytest.approx(expected, **EXACT)
+    expected_value = {"direct": 14 / 9, "email": 322 / 27, "sms": 392 / 27}
+    assert values("markov", JOURNEYS_3, order=2) == pytest.approx(expected_value, **EXACT)
 
 
 def test_markov_order_1_equals_classic_and_higher_orders_rank_alike() -> None:
@@ -184,13 +220,44 @@ def test_shapley_efficiency_symmetry_and_methods_agree() -> None:
     assert exact["conversions"].sum() == pytest.approx(8.0)
     assert exact["value"].sum() == pytest.approx(20.0)
     c = credits("shapley", df)
-    assert c["a"] == pytest.approx(c["b"])  # a and b are symmetric
-    assert c == pytest.approx({"a": 2 + 1, "b": 2 + 1, "c": 2.0, "d": 0.0})
+    assert c["a"] == pytest.approx(c["b"], **EXACT)  # a and b are symmetric
+    # closed form: each channel set's worth split equally among its members
+    assert c == pytest.approx({"a": 4 / 2 + 3 / 3, "b": 4 / 2 + 3 / 3, "c": 1 + 3 / 3, "d": 0.0},
+                              **EXACT)  # fmt: skip
+    v = values("shapley", df)
+    assert v == pytest.approx({"a": 10 / 2 + 9 / 3, "b": 10 / 2 + 9 / 3, "c": 1 + 9 / 3, "d": 0.0},
+                              **EXACT)  # fmt: skip
     enum = attribute(df, "shapley", shapley_method="coalitions")
     pd.testing.assert_frame_equal(exact, enum, check_exact=False, rtol=1e-12)
     samp = attribute(df, "shapley", shapley_method="sampling", n_permutations=400, seed=1)
     np.testing.assert_allclose(samp["conversions"], exact["conversions"], atol=0.3)
     assert samp["conversions"].sum() == pytest.approx(8.0)
+
+
+@pytest.mark.parametrize("method", ["exact", "coalitions"])
+def test_shapley_three_player_game_by_the_definition(method: str) -> None:
+    # Channel sets {a}: 1 conversion, {a,b}: 2, {a,b,c}: 3 (order and repeats do not count), so
+    # v(a)=1, v(b)=v(c)=v(bc)=0, v(ab)=3, v(ac)=1, v(abc)=6. Shapley weights for 3 players:
+    # 1/3 (empty coalition), 1/6 (one other), 1/3 (both others).
+    # phi(a) = 1/3*1 + 1/6*(3-0) + 1/6*(1-0) + 1/3*(6-0) = 3
+    # phi(b) = 1/3*0 + 1/6*(3-1) + 1/6*(0-0) + 1/3*(6-1) = 2
+    # phi(c) = 1/3*0 + 1/6*(1-1) + 1/6*(0-0) + 1/3*(6-3) = 1
+    df = pd.DataFrame(
+        {
+            "path": ["a", "b > a > b", "c > b > a > c"],
+            "total_conversions": [1, 2, 3],
+            "total_conversion_value": [10.0, 0.0, 30.0],
+            "total_null": [5, 0, 1],
+        }
+    )
+    assert credits("shapley", df, shapley_method=method) == pytest.approx(
+        {"a": 3.0, "b": 2.0, "c": 1.0}, **EXACT
+    )
+    # value game: v(a)=10, v(ab)=10, v(ac)=10, v(abc)=40, others 0
+    # phi(a) = 1/3*10 + 1/6*10 + 1/6*10 + 1/3*40 = 20; phi(b) = phi(c) = 1/3*(40-10) = 10
+    assert values("shapley", df, shapley_method=method) == pytest.approx(
+        {"a": 20.0, "b": 10.0, "c": 10.0}, **EXACT
+    )
 
 
 def test_shapley_coalitions_refuse_too_many_channels() -> None:

@@ -11,23 +11,12 @@ import pandas as pd
 from workbench.attribution._core import PathSet, credit_frame
 from workbench.attribution.journeys import Journeys, paths_to_pathset, validate_paths
 from workbench.attribution.markov import MarkovAttribution
-from workbench.attribution.rules import RULES, rule_attribution
+from workbench.attribution.options import DEFAULTS, MODELS, RULES, ModelOptions, model_and_order
+from workbench.attribution.rules import rule_attribution
 from workbench.attribution.shapley import shapley_attribution
 from workbench.errors import WorkbenchError
 
-MODELS = (*RULES, "markov", "shapley")
 Data = pd.DataFrame | PathSet | Journeys
-_DEFAULTS: dict[str, Any] = {
-    "order": 1,
-    "half_life": 7.0,
-    "first": 0.4,
-    "last": 0.4,
-    "direct": "direct",
-    "shapley_method": "exact",
-    "max_channels": 15,
-    "n_permutations": 2000,
-    "seed": 0,
-}
 
 
 def _pathsets(data: Data, by: str | None, sep: str) -> list[tuple[str | None, PathSet]]:
@@ -52,7 +41,8 @@ def _pathsets(data: Data, by: str | None, sep: str) -> list[tuple[str | None, Pa
     return [(s, ps.subset(seg == s)) for s in sorted(pd.unique(seg))]
 
 
-def _one(ps: PathSet, model: str, kw: dict[str, Any]) -> pd.DataFrame:
+def _one(ps: PathSet, model: str, opts: ModelOptions) -> pd.DataFrame:
+    """One model on one set of paths (all zeros when there are none)."""
     if ps.n_paths == 0:
         z = np.zeros(ps.n_channels)
         return credit_frame(ps.channels, z, z)
@@ -60,20 +50,20 @@ def _one(ps: PathSet, model: str, kw: dict[str, Any]) -> pd.DataFrame:
         return rule_attribution(
             ps,
             model,
-            half_life=kw["half_life"],
-            first=kw["first"],
-            last=kw["last"],
-            direct=kw["direct"],
+            half_life=opts.half_life,
+            first=opts.first,
+            last=opts.last,
+            direct=opts.direct,
         )
     if model == "markov":
-        return MarkovAttribution(order=kw["order"]).fit(ps).attribution_
+        return MarkovAttribution(order=opts.order).fit(ps).attribution_
     if model == "shapley":
         return shapley_attribution(
             ps,
-            method=kw["shapley_method"],
-            max_channels=kw["max_channels"],
-            n_permutations=kw["n_permutations"],
-            seed=kw["seed"],
+            method=opts.shapley_method,
+            max_channels=opts.max_channels,
+            n_permutations=opts.n_permutations,
+            seed=opts.seed,
         )
     raise WorkbenchError(f"unknown model '{model}'; models are {', '.join(MODELS)}")
 
@@ -82,15 +72,15 @@ def attribute(
     data: Data,
     model: str = "markov",
     *,
-    order: int = 1,
-    half_life: float = 7.0,
-    first: float = 0.4,
-    last: float = 0.4,
-    direct: str = "direct",
-    shapley_method: str = "exact",
-    max_channels: int = 15,
-    n_permutations: int = 2000,
-    seed: int | None = 0,
+    order: int = DEFAULTS.order,
+    half_life: float = DEFAULTS.half_life,
+    first: float = DEFAULTS.first,
+    last: float = DEFAULTS.last,
+    direct: str = DEFAULTS.direct,
+    shapley_method: str = DEFAULTS.shapley_method,
+    max_channels: int = DEFAULTS.max_channels,
+    n_permutations: int = DEFAULTS.n_permutations,
+    seed: int | None = DEFAULTS.seed,
     by: str | None = None,
     sep: str = ">",
 ) -> pd.DataFrame:
@@ -138,29 +128,19 @@ def attribute(
     """
     if model not in MODELS:
         raise WorkbenchError(f"unknown model '{model}'; models are {', '.join(MODELS)}")
-    kw = {
-        **_DEFAULTS,
-        "order": order,
-        "half_life": half_life,
-        "first": first,
-        "last": last,
-        "direct": direct,
-        "shapley_method": shapley_method,
-        "max_channels": max_channels,
-        "n_permutations": n_permutations,
-        "seed": seed,
-    }
-    parts = _pathsets(data, by, sep)
-    if by is None:
-        return _one(parts[0][1], model, kw)
-    col = "segment" if isinstance(data, Journeys) else by
-    frames = [_one(ps, model, kw).assign(**{col: seg}) for seg, ps in parts]
-    out = pd.concat(frames, ignore_index=True)
-    return out[[col, *[c for c in out.columns if c != col]]]
+    opts = ModelOptions(
+        order, half_life, first, last, direct, shapley_method, max_channels, n_permutations, seed
+    )
+    return _run(data, [(model, model, opts)], by, sep).drop(columns="model")
 
 
 def compare_models(
-    data: Data, models: Sequence[str] = MODELS, *, by: str | None = None, **kwargs: Any
+    data: Data,
+    models: Sequence[str] = MODELS,
+    *,
+    by: str | None = None,
+    sep: str = ">",
+    **options: Any,
 ) -> pd.DataFrame:
     """Run several models on the same data; return one long table with a ``model`` column.
 
@@ -173,29 +153,61 @@ def compare_models(
         order per entry.
     by : str, optional
         Per-segment attribution, as in :func:`attribute`.
-    **kwargs
-        Passed to :func:`attribute`.
+    sep : str, default ">"
+        Channel separator of a paths table.
+    **options
+        The model options of :func:`attribute` (``order``, ``half_life``, ``seed``...).
 
     Returns
     -------
     DataFrame
         ``model, [segment,] channel, conversions, value, share, value_share``.
+
+    Raises
+    ------
+    WorkbenchError
+        For an unknown model or option.
     """
-    sep = kwargs.pop("sep", ">")
+    opts = DEFAULTS.replace(**options)
+    runs = []
     for name in models:
-        if name not in MODELS and not (name.startswith("markov") and name[6:].isdigit()):
-            raise WorkbenchError(f"unknown model '{name}'; models are {', '.join(MODELS)}")
-    parts = _pathsets(data, by, sep)  # validate and encode once, not once per model
+        model, order = model_and_order(name)
+        runs.append((name, model, opts if order is None else opts.replace(order=order)))
+    return _run(data, runs, by, sep)
+
+
+def _run(
+    data: Data, runs: Sequence[tuple[str, str, ModelOptions]], by: str | None, sep: str
+) -> pd.DataFrame:
+    """Each ``(name, model, options)`` run on the data (per segment), as one long table.
+
+    The data are validated and encoded once, not once per model.
+    """
+    parts = _pathsets(data, by, sep)
     col = "segment" if isinstance(data, Journeys) else by
     frames = []
-    for name in models:
-        kw = {**_DEFAULTS, **kwargs}
-        model = name
-        if name.startswith("markov") and name[6:].isdigit():
-            model, kw["order"] = "markov", int(name[6:])
+    for name, model, opts in runs:
         for seg, ps in parts:
-            f = _one(ps, model, kw).assign(model=name)
+            f = _one(ps, model, opts).assign(model=name)
             frames.append(f if by is None else f.assign(**{col: seg}))
     out = pd.concat(frames, ignore_index=True)
     lead = ["model"] + ([col] if by is not None else [])
     return out[[*lead, *[c for c in out.columns if c not in lead]]]
+
+
+def share_spread(per_segment: pd.DataFrame) -> pd.Series:
+    """How far apart the segments are on each channel: largest minus smallest credited share.
+
+    Parameters
+    ----------
+    per_segment : DataFrame
+        One model's per-segment :func:`attribute` output (``channel, share`` and a segment
+        column).
+
+    Returns
+    -------
+    Series
+        Indexed by channel, sorted: the spread of its ``share`` across segments.
+    """
+    share = per_segment.groupby("channel")["share"]
+    return share.max() - share.min()

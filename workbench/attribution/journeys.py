@@ -20,7 +20,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -93,6 +93,48 @@ def validate_paths(
     WorkbenchError
         When ``sep`` is empty.
     """
+    _check_columns(df, source, segment_col)
+    if not sep:
+        raise WorkbenchError("the channel separator must not be empty")
+    df = df.reset_index(drop=True)
+    if len(df) == 0:
+        raise DataError(source, None, "no rows")
+    counts = _counts(df, source)
+    frame = pd.DataFrame({"path": _normalised_paths(df, source, sep)}).assign(**counts)
+    if segment_col:
+        seg = df[segment_col]
+        if seg.isna().any():
+            n, ex = _examples(seg.isna().to_numpy(), seg, df)
+            raise DataError(source, segment_col, "missing segment values", n, ex)
+        frame.insert(0, segment_col, seg.astype(str).to_numpy())
+    if aggregate:
+        frame = aggregate_paths(frame, segment_col)
+    return frame.reset_index(drop=True)
+
+
+def aggregate_paths(paths: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Sum the counts of identical paths (within each value of ``by``), sorted by ``by`` and path.
+
+    Parameters
+    ----------
+    paths : DataFrame
+        A paths table in the ChannelAttribution layout (all four columns), paths written
+        ``"a > b"``; any column besides ``by`` and the layout's is dropped (a segment column
+        when ``by`` is ``None``: the segments are summed into one overall table).
+    by : str, optional
+        A segment column to keep: paths are summed within each of its values.
+
+    Returns
+    -------
+    DataFrame
+        ``[by,] path, total_conversions, total_conversion_value, total_null``.
+    """
+    keys = [by, "path"] if by else ["path"]
+    return paths.groupby(keys, sort=True, as_index=False)[list(_COUNT_COLUMNS)].sum()
+
+
+def _check_columns(df: pd.DataFrame, source: str, segment_col: str | None) -> None:
+    """Required columns present (a close misspelling named), no unknown column."""
     allowed = set(PATH_COLUMNS) | ({segment_col} if segment_col else set())
     for col in ("path", "total_conversions") + ((segment_col,) if segment_col else ()):
         if col not in df.columns:
@@ -111,12 +153,11 @@ def validate_paths(
             + (f", {segment_col}" if segment_col else "")
             + ")",
         )
-    if not sep:
-        raise WorkbenchError("the channel separator must not be empty")
-    df = df.reset_index(drop=True)
-    if len(df) == 0:
-        raise DataError(source, None, "no rows")
-    out: dict[str, Any] = {}
+
+
+def _counts(df: pd.DataFrame, source: str) -> dict[str, np.ndarray]:
+    """The three count columns as float arrays (absent optional ones: zeros), checked."""
+    out: dict[str, np.ndarray] = {}
     for col in _COUNT_COLUMNS:
         if col not in df.columns:
             out[col] = np.zeros(len(df))
@@ -131,6 +172,11 @@ def validate_paths(
             n, ex = _examples(num < 0, raw, df)
             raise DataError(source, col, "negative counts", n, ex)
         out[col] = num
+    return out
+
+
+def _normalised_paths(df: pd.DataFrame, source: str, sep: str) -> pd.Series:
+    """Paths rewritten ``"a > b > c"``; refuses empty paths or channels and foreign separators."""
     raw_path = df["path"]
     missing = raw_path.isna().to_numpy()
     if missing.any():
@@ -143,34 +189,21 @@ def validate_paths(
         raise DataError(source, "path", "empty paths", n, ex)
     tokens, lengths = _split(arr, sep)
     row_of_token = np.repeat(np.arange(len(df)), lengths)
-    blank = pc.equal(tokens, "").to_numpy(zero_copy_only=False)
-    if blank.any():
-        n, ex = _examples(np.isin(np.arange(len(df)), row_of_token[blank]), raw_path, df)
-        raise DataError(
-            source, "path", f"empty channel name (doubled or trailing '{sep}' separator)", n, ex
-        )
-    foreign = pc.match_substring_regex(tokens, _FOREIGN_SEPARATORS).to_numpy(zero_copy_only=False)
-    if foreign.any():
-        n, ex = _examples(np.isin(np.arange(len(df)), row_of_token[foreign]), raw_path, df)
-        raise DataError(
-            source, "path", f"bad separator: channels must be separated by '{sep}'", n, ex
-        )
+    for bad, problem in (
+        (pc.equal(tokens, ""), f"empty channel name (doubled or trailing '{sep}' separator)"),
+        (
+            pc.match_substring_regex(tokens, _FOREIGN_SEPARATORS),
+            f"bad separator: channels must be separated by '{sep}'",
+        ),
+    ):
+        flagged = bad.to_numpy(zero_copy_only=False)
+        if flagged.any():
+            n, ex = _examples(np.isin(np.arange(len(df)), row_of_token[flagged]), raw_path, df)
+            raise DataError(source, "path", problem, n, ex)
     offsets = np.zeros(len(df) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
     joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), tokens), " > ")
-    frame = pd.DataFrame({"path": joined.to_pandas(types_mapper=pd.ArrowDtype).astype("str")})
-    frame = frame.assign(**out)
-    keys = ["path"]
-    if segment_col:
-        seg = df[segment_col]
-        if seg.isna().any():
-            n, ex = _examples(seg.isna().to_numpy(), seg, df)
-            raise DataError(source, segment_col, "missing segment values", n, ex)
-        frame.insert(0, segment_col, seg.astype(str).to_numpy())
-        keys = [segment_col, "path"]
-    if aggregate:
-        frame = frame.groupby(keys, sort=True, as_index=False)[list(_COUNT_COLUMNS)].sum()
-    return frame.reset_index(drop=True)
+    return joined.to_pandas(types_mapper=pd.ArrowDtype).astype("str")
 
 
 def _split(arr: pa.Array, sep: str) -> tuple[pa.Array, np.ndarray]:
@@ -181,21 +214,23 @@ def _split(arr: pa.Array, sep: str) -> tuple[pa.Array, np.ndarray]:
     return tokens, lengths
 
 
-def read_paths(
-    path: str | os.PathLike[str],
-    *,
-    sep: str = ">",
-    segment_col: str | None = None,
-    aggregate: bool = True,
-) -> pd.DataFrame:
+class PathsOptions(TypedDict, total=False):
+    """Keyword options of :func:`read_paths`, passed on to :func:`validate_paths`."""
+
+    sep: str
+    segment_col: str | None
+    aggregate: bool
+
+
+def read_paths(path: str | os.PathLike[str], **options: Unpack[PathsOptions]) -> pd.DataFrame:
     """Read a paths file (CSV, CSV.gz or Parquet) in the ChannelAttribution layout.
 
     Parameters
     ----------
     path : path
         The file. ``.parquet`` is read as Parquet, anything else as CSV.
-    sep, segment_col, aggregate
-        As in :func:`validate_paths`.
+    **options
+        ``sep``, ``segment_col``, ``aggregate``: as in :func:`validate_paths`.
 
     Returns
     -------
@@ -218,7 +253,7 @@ def read_paths(
             raise
         hint = " (a comma in an unquoted path? separate channels with ' > ')"
         raise DataError(err.source, "path", err.problem + hint, err.n_rows, err.examples) from None
-    return validate_paths(df, str(p), sep=sep, segment_col=segment_col, aggregate=aggregate)
+    return validate_paths(df, str(p), **options)
 
 
 def write_paths(df: pd.DataFrame, out: str | os.PathLike[str]) -> Path:
@@ -327,12 +362,10 @@ class Journeys:
                 "total_null": 1.0 - conv,
             }
         )
-        keys = ["path"]
         if by_segment:
             frame.insert(0, "segment", self.journeys["segment"].to_numpy())
-            keys = ["segment", "path"]
         frame["path"] = frame["path"].astype("str")
-        return frame.groupby(keys, sort=True, as_index=False)[list(_COUNT_COLUMNS)].sum()
+        return aggregate_paths(frame, "segment" if by_segment else None)
 
 
 def build_journeys(
@@ -381,6 +414,33 @@ def build_journeys(
     """
     if lookback_days <= 0:
         raise WorkbenchError(f"lookback_days must be positive, got {lookback_days}")
+    tp, od = _touches_and_orders(touchpoints, orders, interactions, min_revenue, categories)
+    m = _match_touches(tp, od, pd.Timedelta(days=float(lookback_days)))
+    m, jid = _journey_ids(m, collapse_repeats)
+    touches, journeys, head = _journey_tables(m, jid)
+    journeys.insert(2, "segment", _segments(journeys["subscriber_id"], segment, subscribers))
+    used = pd.Index(head.loc[head["converted"], "order_id"].to_numpy())
+    untouched = od[~od["order_id"].isin(used)]
+    return Journeys(
+        journeys,
+        touches,
+        float(lookback_days),
+        int(len(untouched)),
+        float(untouched["revenue"].sum()),
+    )
+
+
+def _touches_and_orders(
+    touchpoints: pd.DataFrame,
+    orders: pd.DataFrame,
+    interactions: Sequence[str] | None,
+    min_revenue: float,
+    categories: Sequence[str] | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The touches and the orders that count, with the columns journeys need.
+
+    The orders' ``ts`` is renamed ``end_ts``: an order ends its journey.
+    """
     for name, df, cols in (
         ("touchpoints", touchpoints, ("subscriber_id", "ts", "channel")),
         ("orders", orders, ("order_id", "subscriber_id", "ts", "revenue")),
@@ -398,9 +458,16 @@ def build_journeys(
     if categories is not None:
         od = od[od["category"].isin(list(categories))]
     od = od[["order_id", "subscriber_id", "ts", "revenue"]].rename(columns={"ts": "end_ts"})
-    window = pd.Timedelta(days=float(lookback_days))
+    return tp, od
 
-    # each touch goes to the subscriber's next order at or after it (stable sorts: determinism)
+
+def _match_touches(tp: pd.DataFrame, od: pd.DataFrame, window: pd.Timedelta) -> pd.DataFrame:
+    """Each touch with the order it leads to (or none) and its journey's end, inside ``window``.
+
+    A touch goes to the subscriber's next order at or after it; touches after the last order
+    end at the subscriber's last touch. Sorted by subscriber, journey and time (stable sorts:
+    deterministic).
+    """
     tp = tp.sort_values(["ts", "subscriber_id", "channel"], kind="stable").reset_index(drop=True)
     od = od.sort_values(["end_ts", "order_id"], kind="stable").reset_index(drop=True)
     m = pd.merge_asof(
@@ -417,9 +484,13 @@ def build_journeys(
         order_id=m["order_id"].fillna(-1).astype("int64"),
         revenue=m["revenue"].fillna(0.0),
     )
-    m = m.sort_values(
+    return m.sort_values(
         ["subscriber_id", "end_ts", "converted", "order_id", "ts", "channel"], kind="stable"
     ).reset_index(drop=True)
+
+
+def _journey_ids(m: pd.DataFrame, collapse_repeats: bool) -> tuple[pd.DataFrame, np.ndarray]:
+    """Number the journeys of the matched touches; drop repeats when ``collapse_repeats``."""
     sub = m["subscriber_id"].to_numpy()
     oid = m["order_id"].to_numpy()
     conv = m["converted"].to_numpy()
@@ -433,6 +504,13 @@ def build_journeys(
         keep = ~nxt_same  # keep the latest touch of each run
         m, jid = m[keep].reset_index(drop=True), jid[keep]
     m["journey_id"] = jid
+    return m, jid
+
+
+def _journey_tables(
+    m: pd.DataFrame, jid: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The touches table, the journeys table (no segment yet) and each journey's first touch."""
     age = (m["end_ts"] - m["ts"]).dt.total_seconds().to_numpy() / 86400.0
     touches = pd.DataFrame(
         {
@@ -454,16 +532,7 @@ def build_journeys(
             "n_touches": np.bincount(jid, minlength=len(first)).astype(np.int64),
         }
     )
-    journeys.insert(2, "segment", _segments(journeys["subscriber_id"], segment, subscribers))
-    used = pd.Index(head.loc[head["converted"], "order_id"].to_numpy())
-    untouched = od[~od["order_id"].isin(used)]
-    return Journeys(
-        journeys,
-        touches,
-        float(lookback_days),
-        int(len(untouched)),
-        float(untouched["revenue"].sum()),
-    )
+    return touches, journeys, head
 
 
 def _segments(

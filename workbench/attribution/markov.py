@@ -23,6 +23,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from workbench.attribution._core import PathSet, credit_frame
+from workbench.attribution.options import DEFAULTS, MAX_MARKOV_ORDER
 from workbench.errors import WorkbenchError
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
@@ -52,12 +53,12 @@ class MarkovAttribution:
         ``channel, conversions, value, share, value_share``.
     """
 
-    def __init__(self, order: int = 1) -> None:
+    def __init__(self, order: int = DEFAULTS.order) -> None:
         self.order = order
 
     def fit(self, ps: PathSet) -> MarkovAttribution:
         """Estimate the chain from encoded paths and compute removal effects and credits."""
-        if self.order not in (1, 2, 3, 4):
+        if self.order not in range(1, MAX_MARKOV_ORDER + 1):
             raise WorkbenchError(f"Markov order must be 1, 2, 3 or 4, got {self.order}")
         ps = ps.drop_empty()
         c = ps.n_channels

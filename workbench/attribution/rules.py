@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 
 from workbench.attribution._core import PathSet, spread
+from workbench.attribution.options import DEFAULTS, RULES
 from workbench.errors import WorkbenchError
-
-RULES = ("first", "last", "last_non_direct", "linear", "position", "time_decay")
 
 
 def _one_hot(ps: PathSet, touch: np.ndarray) -> np.ndarray:
@@ -32,7 +31,7 @@ def last_touch_weights(ps: PathSet) -> np.ndarray:
     return _one_hot(ps, ps.offsets[1:] - 1)
 
 
-def last_non_direct_weights(ps: PathSet, direct: str = "direct") -> np.ndarray:
+def last_non_direct_weights(ps: PathSet, direct: str = DEFAULTS.direct) -> np.ndarray:
     """All credit to the last touch not on ``direct`` (to ``direct`` if the path has no other)."""
     last = ps.offsets[1:] - 1
     if direct not in ps.channels:
@@ -48,7 +47,9 @@ def linear_weights(ps: PathSet) -> np.ndarray:
     return 1.0 / np.repeat(ps.lengths, ps.lengths).astype(np.float64)
 
 
-def position_weights(ps: PathSet, first: float = 0.4, last: float = 0.4) -> np.ndarray:
+def position_weights(
+    ps: PathSet, first: float = DEFAULTS.first, last: float = DEFAULTS.last
+) -> np.ndarray:
     """``first`` to the first touch, ``last`` to the last, the rest shared by the middle touches.
 
     A one-touch path gives its touch everything; a two-touch path splits in proportion
@@ -70,7 +71,7 @@ def position_weights(ps: PathSet, first: float = 0.4, last: float = 0.4) -> np.n
     return np.where(n == 1, 1.0, w)
 
 
-def time_decay_weights(ps: PathSet, half_life: float = 7.0) -> np.ndarray:
+def time_decay_weights(ps: PathSet, half_life: float = DEFAULTS.half_life) -> np.ndarray:
     """Weights halving every ``half_life`` of age before the journey's end.
 
     Ages are in days for journeys built from a world, and in touches (number of later touches)
@@ -90,10 +91,10 @@ def rule_attribution(
     ps: PathSet,
     rule: str,
     *,
-    half_life: float = 7.0,
-    first: float = 0.4,
-    last: float = 0.4,
-    direct: str = "direct",
+    half_life: float = DEFAULTS.half_life,
+    first: float = DEFAULTS.first,
+    last: float = DEFAULTS.last,
+    direct: str = DEFAULTS.direct,
 ) -> pd.DataFrame:
     """Credit conversions and value by one rule.
 

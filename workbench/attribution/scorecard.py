@@ -9,6 +9,8 @@ module scores credited shares against the true ones.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -96,3 +98,15 @@ def scorecard(results: pd.DataFrame, truth_channels: pd.DataFrame) -> pd.DataFra
         )
     card = pd.DataFrame(rows)
     return card.sort_values(["mean_abs_error", "model"], kind="stable").reset_index(drop=True)
+
+
+def load_channel_truth(world: str | Path | None) -> pd.DataFrame | None:
+    """The world's ``truth_channels`` table, or ``None`` (a paths file, or real data).
+
+    Evaluation code only: the table is read with :func:`workbench.truth.load_truth`.
+    """
+    if world is None:
+        return None
+    from workbench.truth import load_truth
+
+    return load_truth(world, tables=["truth_channels"]).get("truth_channels")

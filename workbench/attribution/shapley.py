@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 
 from workbench.attribution._core import PathSet, credit_frame
+from workbench.attribution.options import DEFAULTS, SHAPLEY_METHODS
 from workbench.errors import WorkbenchError
 
-METHODS = ("exact", "coalitions", "sampling")
+METHODS = SHAPLEY_METHODS
 
 
 def _channel_sets(ps: PathSet) -> tuple[np.ndarray, np.ndarray]:
@@ -46,10 +47,10 @@ def _masks(ps: PathSet) -> np.ndarray:
 def shapley_attribution(
     ps: PathSet,
     *,
-    method: str = "exact",
-    max_channels: int = 15,
-    n_permutations: int = 2000,
-    seed: int | None = 0,
+    method: str = DEFAULTS.shapley_method,
+    max_channels: int = DEFAULTS.max_channels,
+    n_permutations: int = DEFAULTS.n_permutations,
+    seed: int | None = DEFAULTS.seed,
 ) -> pd.DataFrame:
     """Credit conversions and value by Shapley values of the simplified attribution game.
 

@@ -45,28 +45,8 @@ def simulate_paths(
     """
     rng = np.random.default_rng(seed)
     c = len(channels)
-    start = rng.dirichlet(np.full(c, concentration))
-    move = rng.dirichlet(np.full(c, concentration), size=c) * (1 - p_end)
-    conv_rate = rng.uniform(0.1, 0.9, size=c) * p_end  # per last channel
-    basket = rng.uniform(20, 120, size=c)
-    step = np.column_stack([move, conv_rate, p_end - conv_rate])  # to channels, conv, null
-    cum = np.cumsum(step, axis=1)
-    state = np.searchsorted(np.cumsum(start), rng.random(n_journeys), side="right")
-    state = np.minimum(state, c - 1)
-    seq = np.full((n_journeys, max_length), -1, dtype=np.int64)
-    outcome = np.full(n_journeys, c + 1)  # null unless converted
-    alive = np.arange(n_journeys)
-    for t in range(max_length):
-        seq[alive, t] = state[alive]
-        nxt = (rng.random(len(alive))[:, None] > cum[state[alive]]).sum(axis=1)
-        nxt = np.minimum(nxt, c + 1)
-        done = nxt >= c
-        outcome[alive[done]] = nxt[done]
-        state[alive[~done]] = nxt[~done]
-        alive = alive[~done]
-        if not len(alive):
-            break
-    converted = outcome == c
+    start, cum, basket = _random_chain(rng, c, p_end, concentration)
+    seq, converted = _walk(rng, start, cum, n_journeys, max_length)
     lengths = (seq >= 0).sum(axis=1)
     last = seq[np.arange(n_journeys), lengths - 1]
     value = np.where(converted, rng.gamma(4.0, basket[last] / 4.0), 0.0)
@@ -83,3 +63,52 @@ def simulate_paths(
         }
     )
     return validate_paths(frame, "simulated")
+
+
+def _random_chain(
+    rng: np.random.Generator, c: int, p_end: float, concentration: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A random order-1 chain over ``c`` channels.
+
+    Returns
+    -------
+    start : ndarray, shape (c,)
+        Probabilities of the first channel.
+    cum : ndarray, shape (c, c + 2)
+        Cumulative step probabilities from each channel: to each channel, to conversion, to null.
+    basket : ndarray, shape (c,)
+        Mean order value by the journey's last channel.
+    """
+    start = rng.dirichlet(np.full(c, concentration))
+    move = rng.dirichlet(np.full(c, concentration), size=c) * (1 - p_end)
+    conv_rate = rng.uniform(0.1, 0.9, size=c) * p_end  # per last channel
+    basket = rng.uniform(20, 120, size=c)
+    step = np.column_stack([move, conv_rate, p_end - conv_rate])  # to channels, conv, null
+    return start, np.cumsum(step, axis=1), basket
+
+
+def _walk(
+    rng: np.random.Generator, start: np.ndarray, cum: np.ndarray, n: int, max_length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Walk ``n`` journeys through the chain, all at once.
+
+    Returns the channel sequences, shape ``(n, max_length)`` padded with -1, and whether each
+    journey converted.
+    """
+    c = len(start)
+    state = np.searchsorted(np.cumsum(start), rng.random(n), side="right")
+    state = np.minimum(state, c - 1)
+    seq = np.full((n, max_length), -1, dtype=np.int64)
+    outcome = np.full(n, c + 1)  # null unless converted
+    alive = np.arange(n)
+    for t in range(max_length):
+        seq[alive, t] = state[alive]
+        nxt = (rng.random(len(alive))[:, None] > cum[state[alive]]).sum(axis=1)
+        nxt = np.minimum(nxt, c + 1)
+        done = nxt >= c
+        outcome[alive[done]] = nxt[done]
+        state[alive[~done]] = nxt[~done]
+        alive = alive[~done]
+        if not len(alive):
+            break
+    return seq, outcome == c

@@ -1,19 +1,30 @@
-"""The attribution notebook's inputs in one call: journeys or paths, and holdouts.
+"""The attribution notebook's steps, each one call: inputs, model list, per-segment summary.
 
-The truth (``truth_channels``) is not among them: the notebook's scorecard section loads it with
-:func:`workbench.truth.load_truth` from :attr:`AttributionInputs.world`.
+The truth (``truth_channels``) is not among the inputs: the notebook's scorecard section loads it
+with :func:`workbench.attribution.scorecard.load_channel_truth` from
+:attr:`AttributionInputs.world`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
 from workbench.attribution.holdout import holdout_lift
-from workbench.attribution.journeys import Journeys, journeys_from_world, read_paths
-from workbench.errors import DataError
+from workbench.attribution.journeys import (
+    Journeys,
+    aggregate_paths,
+    journeys_from_world,
+    read_paths,
+)
+from workbench.attribution.options import MODELS, model_and_order
+from workbench.errors import WorkbenchError
+
+#: The tables a channel holdout analysis needs besides the journeys' (real data may lack them).
+HOLDOUT_TABLES = ("experiments", "assignments", "orders")
 
 
 @dataclass
@@ -43,6 +54,25 @@ class AttributionInputs:
     holdouts: pd.DataFrame
     source: str
 
+    @cached_property
+    def overall(self) -> pd.DataFrame:
+        """The paths with the segments summed: one row per distinct path."""
+        return aggregate_paths(self.paths)
+
+    @property
+    def n_journeys(self) -> int:
+        """Journeys analysed, converting and not."""
+        return int(self.overall["total_conversions"].sum() + self.overall["total_null"].sum())
+
+    def summary(self) -> str:
+        """One line: the source, its journeys, conversions and distinct paths."""
+        o = self.overall
+        n = o["total_conversions"].sum() + o["total_null"].sum()
+        return (
+            f"{self.source}: {n:,.0f} journeys, {o['total_conversions'].sum():,.0f} "
+            f"conversions, {len(o):,} distinct paths"
+        )
+
 
 def load_inputs(
     world: str | Path = "",
@@ -51,9 +81,10 @@ def load_inputs(
     lookback_days: float = 30.0,
     segment_col: str = "",
 ) -> AttributionInputs:
-    """Journeys from a world (or the sample world), a paths file, or simulated paths.
+    """Journeys from a world (or the sample world), or a paths file.
 
     ``paths_file`` wins over ``world``; an empty ``world`` means the committed sample world.
+    A world without channel holdout experiments (real data) gets an empty ``holdouts`` table.
     """
     from workbench import paths as wpaths
 
@@ -62,19 +93,39 @@ def load_inputs(
         p = read_paths(paths_file, segment_col=segment_col or None)
         return AttributionInputs(p, p, segment_col or None, None, empty, f"paths file {paths_file}")
     folder = wpaths.world_dir(world)
-    from workbench.schema import load_world
+    from workbench.schema import load_world, read_checked
 
     tables = ["subscribers", "touchpoints", "orders"]
     w = load_world(folder, tables=tables)
     j = journeys_from_world(w, lookback_days=lookback_days, segment=segment_col or None)
-    holdouts = empty
-    try:
-        x = load_world(folder, tables=["experiments", "assignments", "orders"])
-        holdouts = holdout_lift(x["experiments"], x["assignments"], x["orders"])
-    except DataError as exc:  # a world without experiments (real data) is fine
-        if "table not found" not in exc.problem:
-            raise
+    x = read_checked(folder, HOLDOUT_TABLES)  # the tables the world lacks are left out
+    holdouts = (
+        holdout_lift(*(x[t] for t in HOLDOUT_TABLES))
+        if all(t in x for t in HOLDOUT_TABLES)
+        else empty
+    )
     by = "segment" if segment_col else None
     return AttributionInputs(
         j, j.to_paths(by_segment=bool(segment_col)), by, Path(folder), holdouts, f"world {folder}"
     )
+
+
+def parse_models(models: str) -> list[str]:
+    """The model names of a comma-separated list (``"markov2"`` sets the Markov order).
+
+    Raises
+    ------
+    WorkbenchError
+        When the list is empty or names an unknown model.
+    """
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    if not names:
+        raise WorkbenchError(f"no attribution model given; models are {', '.join(MODELS)}")
+    for name in names:
+        model_and_order(name)
+    return names
+
+
+def segment_model(models: list[str]) -> str:
+    """The model to run per segment: Markov when it is among ``models``, else the first."""
+    return "markov" if "markov" in models else models[0]

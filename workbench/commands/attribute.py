@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 
+from workbench.attribution.options import DEFAULTS, MAX_MARKOV_ORDER, MODELS, SHAPLEY_METHODS
 from workbench.commands._args import (
     OUTPUT_RULE,
     OVERWRITE_HELP,
@@ -24,16 +25,6 @@ from workbench.commands._args import (
 HELP = "multi-touch attribution of a paths file (rule-based, Markov, Shapley)"
 ORDER = 40
 OUTPUTS = OUTPUT_RULE
-MODELS = (
-    "first",
-    "last",
-    "last_non_direct",
-    "linear",
-    "time_decay",
-    "position",
-    "markov",
-    "shapley",
-)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +36,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     parser.add_argument(
-        "--order", type=int_in(1, 4), default=1, metavar="K", help="Markov order, 1-4 (default 1)"
+        "--order",
+        type=int_in(1, MAX_MARKOV_ORDER),
+        default=DEFAULTS.order,
+        metavar="K",
+        help=f"Markov order, 1-{MAX_MARKOV_ORDER} (default {DEFAULTS.order})",
     )
     parser.add_argument(
         "--half-life",
@@ -58,10 +53,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--position",
         type=share,
         nargs=2,
-        default=(0.4, 0.4),
+        default=(DEFAULTS.first, DEFAULTS.last),
         metavar=("FIRST", "LAST"),
         help="position-based shares of the first and last touch, from 0 to 1 with a sum of at "
-        "most 1 (default 0.4 0.4)",
+        f"most 1 (default {DEFAULTS.first:g} {DEFAULTS.last:g})",
     )
     parser.add_argument("--segment-col", metavar="C", help="attribute within each value of C")
     parser.add_argument(
@@ -69,12 +64,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--shapley-method",
-        choices=("exact", "coalitions", "sampling"),
-        default="exact",
+        choices=SHAPLEY_METHODS,
+        default=DEFAULTS.shapley_method,
         help="Shapley computation (default exact closed form)",
     )
     parser.add_argument(
-        "--seed", type=seed, default=0, metavar="S", help="seed of Shapley sampling (0)"
+        "--seed",
+        type=seed,
+        default=DEFAULTS.seed,
+        metavar="S",
+        help=f"seed of Shapley sampling ({DEFAULTS.seed})",
     )
 
 
