@@ -149,6 +149,22 @@ def add_options(
 OVERWRITE_HELP = "replace an existing output (never a folder by a file, nor an input)"
 """Help of ``--overwrite`` for verbs that write one table."""
 
+
+def table_output(where: str = "") -> list[Option]:
+    """The ``--out FILE`` and ``--overwrite`` options of a verb that writes one table.
+
+    Parameters
+    ----------
+    where : str, optional
+        Appended to the help of ``--out`` (e.g. ``" (not inside the world)"``).
+    """
+    out_help = "output table: .csv, .csv.gz or .parquet" + where
+    return [
+        ("--out", dict(required=True, metavar="FILE", help=out_help)),
+        ("--overwrite", dict(action="store_true", help=OVERWRITE_HELP)),
+    ]
+
+
 OUTPUT_RULE = (
     "Outputs: an existing output is replaced only with --overwrite; an output may not be an "
     "input nor lie inside an input folder; it appears only once complete (nothing is left "

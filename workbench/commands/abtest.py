@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.commands._args import (
     OUTPUT_RULE,
-    OVERWRITE_HELP,
+    add_options,
     non_negative_float,
     non_negative_int,
     positive_float,
@@ -24,6 +24,7 @@ from workbench.commands._args import (
     positive_int,
     probability,
     seed,
+    table_output,
 )
 
 if TYPE_CHECKING:
@@ -89,10 +90,7 @@ def _io_options(io: Any) -> None:
         default="aggregated",
         help="aggregated rows (segment, arm, n, conversions) or one row per recipient",
     )
-    io.add_argument(
-        "--out", required=True, metavar="FILE", help="output table: .csv, .csv.gz or .parquet"
-    )
-    io.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    add_options(io, table_output())
 
 
 def _column_options(cols: Any) -> None:

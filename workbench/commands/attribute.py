@@ -14,12 +14,13 @@ import argparse
 from workbench.attribution.options import DEFAULTS, MAX_MARKOV_ORDER, MODELS, SHAPLEY_METHODS
 from workbench.commands._args import (
     OUTPUT_RULE,
-    OVERWRITE_HELP,
+    add_options,
     int_in,
     non_empty,
     positive_float,
     seed,
     share,
+    table_output,
 )
 
 HELP = "multi-touch attribution of a paths file (rule-based, Markov, Shapley)"
@@ -31,10 +32,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``workbench attribute``."""
     parser.add_argument("--paths", required=True, metavar="FILE", help="paths file (CSV/Parquet)")
     parser.add_argument("--model", required=True, choices=MODELS, help="attribution model")
-    parser.add_argument(
-        "--out", required=True, metavar="FILE", help="output table: .csv, .csv.gz or .parquet"
-    )
-    parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    add_options(parser, table_output())
     parser.add_argument(
         "--order",
         type=int_in(1, MAX_MARKOV_ORDER),

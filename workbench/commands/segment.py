@@ -16,10 +16,11 @@ import sys
 
 from workbench.commands._args import (
     OUTPUT_RULE,
-    OVERWRITE_HELP,
+    add_options,
     int_or_auto,
     positive_int,
     seed,
+    table_output,
 )
 from workbench.segment.methods import METHODS
 
@@ -31,13 +32,7 @@ OUTPUTS = OUTPUT_RULE
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``workbench segment``."""
     parser.add_argument("--world", required=True, metavar="DIR", help="world folder")
-    parser.add_argument(
-        "--out",
-        required=True,
-        metavar="FILE",
-        help="output table: .csv, .csv.gz or .parquet (not inside the world)",
-    )
-    parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    add_options(parser, table_output(" (not inside the world)"))
     parser.add_argument(
         "--method",
         choices=METHODS,
