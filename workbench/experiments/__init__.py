@@ -7,14 +7,14 @@
 ``factorial``     Bayesian logistic model of factorial tests: :class:`FactorialLogisticModel`
 ``_summary``      the segment × arm layout, posterior summaries and the decision columns that
                   every model's results table shares
-
-The PyMC models are :class:`workbench.bayes.ModelBuilder` subclasses: priors in
-``model_config``, NUTS settings in ``sampler_config``, ``save`` / ``load`` of a fit.
 ``checks``        sample-ratio mismatch, chance winners, incremental lift over a holdout
 ``sequential``    expected-loss stopping vs peeking at p-values (simulation)
 ``plots``         figures; ``widgets``: the teaching explorer (ipywidgets, imported lazily)
+``notebook``      the few helpers only notebook 03 uses
 
-PyMC is imported only when a PyMC model is fitted.
+The PyMC models are :class:`workbench.bayes.ModelBuilder` subclasses: priors in
+``model_config``, NUTS settings in ``sampler_config``, ``save`` / ``load`` of a fit. PyMC is
+imported only when a PyMC model is fitted.
 """
 
 from workbench.experiments.checks import expected_chance_winners, incremental, srm_test
