@@ -93,7 +93,8 @@ def load_inputs(
         p = read_paths(paths_file, segment_col=segment_col or None)
         return AttributionInputs(p, p, segment_col or None, None, empty, f"paths file {paths_file}")
     folder = wpaths.world_dir(world)
-    from workbench.schema import load_world, read_checked
+    from workbench.db import read_checked
+    from workbench.schema import load_world
 
     tables = ["subscribers", "touchpoints", "orders"]
     w = load_world(folder, tables=tables)
