@@ -53,6 +53,11 @@ class DataError(WorkbenchError, ValueError):
         super().__init__(msg)
 
 
+class EstimatorInputError(WorkbenchError, ValueError):
+    """Input an estimator cannot use: a :class:`WorkbenchError` (the command line reports it on
+    one line, status 2) and a ``ValueError`` (scikit-learn's convention for bad input)."""
+
+
 def plain(value: Any) -> Any:
     """``value`` as a plain Python object: numpy scalars unwrapped, NA as ``None``.
 

@@ -38,18 +38,13 @@ from sklearn.cluster import KMeans
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from workbench.errors import WorkbenchError
+from workbench.errors import EstimatorInputError
 
 _LOG_2PI = float(np.log(2 * np.pi))
 #: Subscribers per block of the vectorised E-step (bounds memory: block x k x d floats).
 _BLOCK = 50_000
 #: Pseudo-count added to every level of a categorical attribute in every component.
 _PSEUDOCOUNT = 1.0
-
-
-class EstimatorInputError(WorkbenchError, ValueError):
-    """Input an estimator cannot use: a :class:`~workbench.errors.WorkbenchError` (the command
-    line reports it on one line, status 2) and a ``ValueError`` (scikit-learn's convention)."""
 
 
 class AllowNaNMixin:

@@ -19,12 +19,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from workbench.errors import WorkbenchError
+from workbench.errors import EstimatorInputError, WorkbenchError
 from workbench.features import count_column, evidence_column
 from workbench.segment.deconvolve import (
     AllowNaNMixin,
     DeconvolvedMixture,
-    EstimatorInputError,
     assignment_entropy,
 )
 from workbench.segment.methods import K_RANGE, LIKELIHOOD_METHODS, METHODS, SELECTION_SAMPLE
