@@ -137,7 +137,7 @@ def test_factorial_effects_match_cell_logits():
     df = pd.DataFrame(rows, columns=["segment", "arm", "n", "conversions"])
     table = from_aggregated(df, control="subject=plain;cta=shop")
     model = FactorialLogisticModel(
-        draws=300, tune=400, chains=2, seed=2, ess_min=100, sampler="nutpie"
+        draws=1000, tune=600, chains=2, seed=2, ess_min=100, sampler="nutpie"
     )
     eff = model.fit(table).effects_.set_index("term")
     # with this much data the 2 × 2 saturated model's effects are the contrasts of cell logits
