@@ -9,10 +9,11 @@ worlds, seeds and commands. Used for the architecture issue's "behaviour and fig
 The hierarchical PyMC fit is included; its draws are reproducible on one machine for one seed,
 not across machines (compiled arithmetic differs), so compare snapshots from the same machine.
 Within one machine, too, the first run after the model's graph is compiled into an empty PyTensor
-cache differs from the runs that load it from the cache (ulp-level differences in the compiled
-code, which NUTS turns into different draws; measured here: prob_best moves by up to 0.08 at 300
-draws; the same upstream behaviour is described in pymc-labs/CausalPy#1139). Compare warm runs:
-run the script twice and keep the second output.
+cache differs from the runs that load it from the cache (PyTensor's ``numba__cache``: ulp-level
+differences in the compiled code, which NUTS turns into different draws; measured here: prob_best
+moves by up to 0.08 at 300 draws; ``PYTENSOR_FLAGS=numba__cache=False`` makes every run equal to
+the cold one, at about 18 s more per fit; the same upstream behaviour is described in
+pymc-labs/CausalPy#1139). Compare warm runs: run the script twice and keep the second output.
 """
 
 from __future__ import annotations
