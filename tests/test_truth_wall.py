@@ -49,6 +49,7 @@ ALLOWED: dict[str, str] = {
     "synth/generate.py": "the generator writes the truth",
     "synth/simulate.py": "the simulator computes it",
     "synth/scenario.py": "the scenario defines the persona mix and true lifts",
+    "synth/family.py": "draws random scenarios, persona mixes included",
     "synth/personas.py": "the personas are the truth",
     "segment/evaluate.py": "scores segments against the true personas",
     "attribution/scorecard.py": "scores attribution against truth_channels",

@@ -32,6 +32,8 @@ of segments.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
@@ -39,10 +41,10 @@ from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from workbench.errors import EstimatorInputError
+from workbench.segment._em_kernel import em_pass
 
-_LOG_2PI = float(np.log(2 * np.pi))
-#: Subscribers per block of the vectorised E-step (bounds memory: block x k x d floats).
-_BLOCK = 50_000
+#: Subscribers per call of the compiled pass (bounds memory: block x components floats).
+_BLOCK = 200_000
 #: Pseudo-count added to every level of a categorical attribute in every component.
 _PSEUDOCOUNT = 1.0
 
@@ -120,6 +122,8 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
         max_iter: int = 200,
         tol: float = 1e-3,
         random_state: int = 0,
+        n_states: int = 1,
+        state_features: Sequence[int] | None = None,
     ) -> None:
         self.n_components = n_components
         self.reg_covar = reg_covar
@@ -127,6 +131,8 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.n_states = n_states
+        self.state_features = state_features
 
     # ------------------------------------------------------------------------------ fitting
     def fit(
@@ -146,6 +152,8 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
             raise EstimatorInputError(
                 f"{len(x)} rows cannot make {k} mixture components (n_samples={len(x)})"
             )
+        self.state_mask_ = _state_mask(self.state_features, x.shape[1])
+        n_states = max(1, int(self.n_states)) if self.state_mask_.any() else 1
         # every other start weighs each row by how well it is measured, so that rows with
         # little evidence (shrunk to the centre) do not shape the starting segments
         shrunk = np.where(obs, x / (1.0 + s), 0.0)
@@ -156,14 +164,23 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
             weight = evidence if start % 2 else np.ones(len(x))
             km = KMeans(k, n_init=1, random_state=seed).fit(shrunk, sample_weight=weight)
             resp = np.eye(k)[km.labels_] * weight[:, None]
-            params = self._m_step_start(x, obs, resp)
+            params = _split_states(self._m_step_start(x, obs, resp), n_states, self.state_mask_)
             probs = [_level_probs(resp, c, n) for c, n in zip(codes.T, self.n_levels_, strict=True)]
-            fit = self._em(x, s, obs, codes, params, probs)
+            fit = self._em(x, s, obs, codes, params, probs, n_states)
             if best is None or fit[4] > best[4]:
                 best = fit
         assert best is not None
-        self.weights_, self.means_, self.variances_, self.category_probs_ = best[:4]
+        w, m, v, self.category_probs_ = best[:4]
         self.lower_bound_, self.n_iter_, self.converged_ = best[4:]
+        d = x.shape[1]
+        self.state_weights_ = w.reshape(k, n_states)
+        self.state_means_ = m.reshape(k, n_states, d)
+        self.state_variances_ = v.reshape(k, n_states, d)
+        self.weights_ = self.state_weights_.sum(axis=1)
+        share = self.state_weights_ / self.weights_[:, None]
+        self.means_ = np.einsum("kl,kld->kd", share, self.state_means_)
+        second = np.einsum("kl,kld->kd", share, self.state_variances_ + self.state_means_**2)
+        self.variances_ = second - self.means_**2
         self.labels_ = self._resp_and_ll(x, s, obs, codes)[0].argmax(axis=1)
         return self
 
@@ -175,9 +192,14 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
         codes: np.ndarray,
         start: tuple[np.ndarray, np.ndarray, np.ndarray],
         probs: list[np.ndarray],
+        n_states: int = 1,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray], float, int, bool]:
+        """EM over the ``n_components * n_states`` sub-components (state-major per component);
+        the sub-components of a component share everything but the state features."""
         reg = float(self.reg_covar)
         w, m, v = start
+        k = len(w) // n_states
+        pooled = ~self.state_mask_
         prev, ll, n_iter, converged = -np.inf, -np.inf, 0, False
         while n_iter < int(self.max_iter):
             n_iter += 1
@@ -188,24 +210,33 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
             ll = 0.0
             for lo in range(0, len(x), _BLOCK):
                 sl = slice(lo, lo + _BLOCK)
-                extra = _category_ll(codes[sl], probs)
-                r, lli, inv_t, d = _e_step(x[sl], s[sl], obs[sl], w, m, v, extra)
+                extra = _category_ll(codes[sl], probs, n_states)
+                r, lli, nk_b, b_b, b2_b = em_pass(
+                    x[sl], s[sl], obs[sl], np.log(w), m, v, _or_empty(extra), True
+                )
                 ll += float(lli.sum())
-                v32 = v[None].astype(np.float32)
-                gain = v32 * inv_t  # 0 where the value is missing
-                b = m[None].astype(np.float32) + gain * d  # posterior mean of the true value
-                second = b * b + v32 * (1.0 - gain)  # its second moment
-                r32 = r.astype(np.float32)
-                nk += r.sum(axis=0)
-                sum_b += np.einsum("ik,ikd->kd", r32, b, dtype=np.float64)
-                sum_b2 += np.einsum("ik,ikd->kd", r32, second, dtype=np.float64)
+                nk += nk_b
+                sum_b += b_b
+                sum_b2 += b2_b
+                rk = r if n_states == 1 else r.reshape(len(r), k, n_states).sum(axis=2)
                 for j, counts in enumerate(level_counts):
-                    counts += _level_counts(r, codes[sl, j], counts.shape[1])
+                    counts += _level_counts(rk, codes[sl, j], counts.shape[1])
             ll /= len(x)
             nk = np.maximum(nk, 1e-12)
             w = nk / nk.sum()
-            m = sum_b / nk[:, None]
-            v = np.maximum(sum_b2 / nk[:, None] - m * m, 0.0) + reg
+            if n_states > 1:  # pool the sub-components' sums over the shared features
+                for arr in (sum_b, sum_b2):
+                    total = arr.reshape(k, n_states, -1).sum(axis=1)
+                    arr[:, pooled] = np.repeat(total, n_states, axis=0)[:, pooled]
+                nk_d = np.where(
+                    pooled[None],
+                    np.repeat(nk.reshape(k, n_states).sum(axis=1), n_states)[:, None],
+                    nk[:, None],
+                )
+            else:
+                nk_d = nk[:, None]
+            m = sum_b / nk_d
+            v = np.maximum(sum_b2 / nk_d - m * m, 0.0) + reg
             probs = [_normalise(c) for c in level_counts]
             if ll - prev < self.tol:
                 converged = True
@@ -228,14 +259,17 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
     def _resp_and_ll(
         self, x: np.ndarray, s: np.ndarray, obs: np.ndarray, codes: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        resp = np.empty((len(x), len(self.weights_)))
+        k, n_states = self.state_weights_.shape
+        w = self.state_weights_.ravel()
+        m = self.state_means_.reshape(k * n_states, -1)
+        v = self.state_variances_.reshape(k * n_states, -1)
+        resp = np.empty((len(x), k))
         ll = np.empty(len(x))
         for lo in range(0, len(x), _BLOCK):
             sl = slice(lo, lo + _BLOCK)
-            extra = _category_ll(codes[sl], self.category_probs_)
-            resp[sl], ll[sl] = _e_step(
-                x[sl], s[sl], obs[sl], self.weights_, self.means_, self.variances_, extra
-            )[:2]
+            extra = _category_ll(codes[sl], self.category_probs_, n_states)
+            r, ll[sl] = em_pass(x[sl], s[sl], obs[sl], np.log(w), m, v, _or_empty(extra), False)[:2]
+            resp[sl] = r if n_states == 1 else r.reshape(len(r), k, n_states).sum(axis=2)
         return resp, ll
 
     def _score_inputs(
@@ -275,11 +309,18 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
         return self._resp_and_ll(*self._score_inputs(X, noise_var, categories))[1]
 
     def n_parameters(self) -> int:
-        """Free parameters: weights, a mean and a variance per component and feature, and the
-        level probabilities of each categorical attribute."""
+        """Free parameters: weights, a mean and a variance per component and feature (per
+        sub-component for the state features), and the level probabilities of each
+        categorical attribute."""
         check_is_fitted(self)
-        k, d = self.means_.shape
-        return (k - 1) + 2 * k * d + sum(k * max(n - 1, 0) for n in self.n_levels_)
+        k, n_states, d = self.state_means_.shape
+        d_state = int(np.count_nonzero(self.state_mask_)) if n_states > 1 else 0
+        return (
+            (k * n_states - 1)
+            + 2 * k * (d - d_state)
+            + 2 * k * n_states * d_state
+            + sum(k * max(n - 1, 0) for n in self.n_levels_)
+        )
 
     def bic(
         self,
@@ -377,46 +418,48 @@ def _level_probs(resp: np.ndarray, code: np.ndarray, n_levels: int) -> np.ndarra
     return _normalise(_level_counts(resp, code, n_levels))
 
 
-def _category_ll(codes: np.ndarray, probs: list[np.ndarray]) -> np.ndarray | None:
-    """Log-probability of each row's levels under each component, ``(n_rows, k)``."""
+def _category_ll(
+    codes: np.ndarray, probs: list[np.ndarray], n_states: int = 1
+) -> np.ndarray | None:
+    """Log-probability of each row's levels under each component, ``(n_rows, k * n_states)``
+    (the sub-components of a component share its level probabilities)."""
     if not probs:
         return None
     out = np.zeros((len(codes), len(probs[0])))
     for j, p in enumerate(probs):
         ok = codes[:, j] >= 0
         out[ok] += np.log(p).T[codes[ok, j]]
-    return out
+    return out if n_states == 1 else np.repeat(out, n_states, axis=1)
 
 
-def _e_step(
-    x: np.ndarray,
-    s: np.ndarray,
-    obs: np.ndarray,
-    w: np.ndarray,
-    m: np.ndarray,
-    v: np.ndarray,
-    extra: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Responsibilities, row log-likelihoods, inverse total variances and deviations of a block.
+def _state_mask(state_features: Sequence[int] | None, n_features: int) -> np.ndarray:
+    """Boolean mask of the state features among ``n_features`` columns."""
+    mask = np.zeros(n_features, dtype=bool)
+    if state_features is not None:
+        idx = np.asarray(list(state_features), dtype=np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= n_features):
+            raise EstimatorInputError(
+                f"state_features must be column positions below {n_features}, got {idx.tolist()}"
+            )
+        mask[idx] = True
+    return mask
 
-    ``extra`` is added to the log-likelihood of each row and component (the categorical
-    attributes).
 
-    Missing values get an inverse total variance of 0, so they add nothing to the likelihood
-    and their posterior is the component's own distribution. The per-value arrays are single
-    precision (half the memory traffic); sums over features are accumulated in double.
-    """
-    o = obs[:, None, :].astype(np.float32)
-    t = v[None].astype(np.float32) + s[:, None, :].astype(np.float32)
-    inv_t = o / t
-    d = x[:, None, :].astype(np.float32) - m[None].astype(np.float32)
-    terms = o * np.log(t)
-    terms += d * d * inv_t
-    ll = -0.5 * (terms.sum(axis=2, dtype=np.float64) + _LOG_2PI * obs.sum(axis=1)[:, None])
-    ll += np.log(w)[None]
-    if extra is not None:
-        ll += extra
-    top = ll.max(axis=1, keepdims=True)
-    p = np.exp(ll - top)
-    total = p.sum(axis=1, keepdims=True)
-    return p / total, (top + np.log(total)).ravel(), inv_t, d
+def _split_states(
+    params: tuple[np.ndarray, np.ndarray, np.ndarray], n_states: int, state: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Starting sub-components: each component's state features spread over +-half a standard
+    deviation, everything else shared."""
+    w, m, v = params
+    if n_states == 1:
+        return w, m, v
+    offsets = np.linspace(-0.5, 0.5, n_states)
+    m = np.repeat(m, n_states, axis=0)
+    v = np.repeat(v, n_states, axis=0)
+    m[:, state] += np.tile(offsets, len(w))[:, None] * np.sqrt(v[:, state])
+    return np.repeat(w / n_states, n_states), m, v
+
+
+def _or_empty(extra: np.ndarray | None) -> np.ndarray:
+    """``extra`` as the compiled pass takes it: an empty array when there is none."""
+    return np.zeros((0, 0)) if extra is None else np.ascontiguousarray(extra, dtype=np.float64)

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from workbench.errors import EstimatorInputError, WorkbenchError
 from workbench.features import count_column, evidence_column
+from workbench.segment import policy
 from workbench.segment.deconvolve import (
     AllowNaNMixin,
     DeconvolvedMixture,
@@ -43,6 +44,9 @@ UNREACHABLE_NAME = "not reachable by email"
 #: (the base); without a floor of this order a mixture spends components on those exact
 #: values and their variance collapses. 0.1 is a floor of about a third of a standard deviation.
 GMM_REG_COVAR = 0.1
+#: Starts of each candidate model :func:`select_k` scores (the final fit makes 4): half the
+#: time of the selection, which fits every candidate k.
+SELECTION_STARTS = 2
 
 
 #: Unshrunk values, their noise variances and the attribute codes of a feature table.
@@ -334,20 +338,40 @@ def make_transform(columns: Sequence[str]) -> Pipeline:
     return Pipeline([("columns", columns_step), ("scale", EmpiricalBayesScaler(counts, evidence))])
 
 
-def make_model(method: str, k: int, seed: int, min_size: int = 50) -> BaseEstimator:
-    """The clustering estimator for ``method`` with ``k`` clusters (HDBSCAN: ``k`` unused)."""
+def make_model(
+    method: str,
+    k: int,
+    seed: int,
+    min_size: int = 50,
+    state_features: Sequence[int] = (),
+    n_init: int = 4,
+) -> BaseEstimator:
+    """The clustering estimator for ``method`` with ``k`` clusters (HDBSCAN: ``k`` unused).
+
+    ``state_features``: positions of the lifecycle-state features among the deconvolving
+    mixture's columns (:func:`state_positions`); the other methods ignore them. ``n_init``:
+    starts of the mixtures and k-means (:func:`select_k` scores each candidate with
+    :data:`SELECTION_STARTS`).
+    """
     from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
     from sklearn.mixture import GaussianMixture
 
     if method == "deconvolved":
-        return DeconvolvedMixture(k, reg_covar=GMM_REG_COVAR, n_init=4, random_state=seed)
+        return DeconvolvedMixture(
+            k,
+            reg_covar=GMM_REG_COVAR,
+            n_init=n_init,
+            random_state=seed,
+            n_states=policy.N_STATES if len(state_features) else 1,
+            state_features=list(state_features),
+        )
     if method == "kmeans":
-        return KMeans(n_clusters=k, n_init=4, random_state=seed)
+        return KMeans(n_clusters=k, n_init=n_init, random_state=seed)
     if method == "gmm":
         return GaussianMixture(
             n_components=k,
             covariance_type="diag",
-            n_init=2,
+            n_init=max(1, n_init // 2),
             random_state=seed,
             reg_covar=GMM_REG_COVAR,
         )
@@ -356,6 +380,11 @@ def make_model(method: str, k: int, seed: int, min_size: int = 50) -> BaseEstima
     if method == "hdbscan":
         return HDBSCAN(min_cluster_size=max(5, min_size // 2), min_samples=10, copy=True)
     raise WorkbenchError(f"unknown method '{method}'; methods are {', '.join(METHODS)}")
+
+
+def state_positions(columns: Sequence[str]) -> list[int]:
+    """Positions of :data:`~workbench.segment.policy.STATE_FEATURES` among transformed columns."""
+    return [i for i, c in enumerate(columns) if c in policy.STATE_FEATURES]
 
 
 def _nearest(x: np.ndarray, centres: np.ndarray, block: int = 200_000) -> np.ndarray:
@@ -480,7 +509,13 @@ class Segmenter(AllowNaNMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         else:
             idx = pool
         self._fit_transform(X, idx)
-        self.model_ = make_model(self.method, k, self.random_state, self.min_size)
+        self.model_ = make_model(
+            self.method,
+            k,
+            self.random_state,
+            self.min_size,
+            state_positions(self.transform_[-1].columns_),
+        )
         z_all, measured = self._views(X)
         raw = self._fit_model(z_all[idx], None if measured is None else [m[idx] for m in measured])
         ids = np.unique(raw[raw >= 0])
@@ -713,9 +748,12 @@ def select_k(
     rng = np.random.default_rng(seed)
     n = len(features)
     sample = features.iloc[np.sort(rng.choice(n, size=min(n, sample_size), replace=False))]
-    z, measured = feature_views(sample, method, columns, attributes)
+    views = Segmenter(method, columns=columns, attributes=attributes)
+    views._fit_transform(sample, np.arange(len(sample)))
+    z, measured = views._views(sample)
+    states = state_positions(views.transform_[-1].columns_)
     return pd.DataFrame(
-        [_k_scores(method, int(k), seed, z, measured) for k in ks if 2 <= k < len(z)]
+        [_k_scores(method, int(k), seed, z, measured, states) for k in ks if 2 <= k < len(z)]
     )
 
 
@@ -741,12 +779,17 @@ def feature_views(
 
 
 def _k_scores(
-    method: str, k: int, seed: int, z: np.ndarray, measured: _Measured | None
+    method: str,
+    k: int,
+    seed: int,
+    z: np.ndarray,
+    measured: _Measured | None,
+    states: Sequence[int] = (),
 ) -> dict[str, float]:
     """Fit ``method`` with ``k`` clusters; its row of :func:`select_k`'s table."""
     from sklearn.metrics import davies_bouldin_score, silhouette_score
 
-    model = make_model(method, k, seed)
+    model = make_model(method, k, seed, state_features=states, n_init=SELECTION_STARTS)
     if measured is not None:
         lab = model.fit(measured[0], noise_var=measured[1], categories=measured[2]).labels_
     else:

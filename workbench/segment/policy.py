@@ -13,6 +13,8 @@ __all__ = [
     "HOUR_FEATURES",
     "LOG_FEATURES",
     "NOT_CLUSTERED",
+    "N_STATES",
+    "STATE_FEATURES",
     "attribute_columns",
     "cluster_columns",
 ]
@@ -76,6 +78,26 @@ NOT_CLUSTERED: frozenset[str] = frozenset(
         "push_response_rate",
     }  # fmt: skip
 )
+
+#: Clustered features that measure *how much* a subscriber does, which moves with where they are
+#: in their lifecycle (new, active, lapsing, lapsed) and with when they joined, rather than what
+#: they do, when and how: within one habit these spread from "reads everything" to "went quiet in
+#: week 3". The deconvolving mixture gives each segment :data:`N_STATES` sub-components that
+#: differ only in these features, so that a stage of decline or a signup cohort is a state inside
+#: a segment, not a segment of its own; everything else (hours, content and category shares,
+#: order value, click-to-open, region, source) is shared by a segment's states.
+STATE_FEATURES: frozenset[str] = frozenset(
+    {
+        "tenure_days",
+        "open_rate",
+        "click_rate",
+        "opens_per_week",
+        "orders_per_30d",
+        "emails_per_week",
+    }
+)
+#: Sub-components (lifecycle states) per segment of the deconvolving mixture.
+N_STATES = 2
 
 
 def cluster_columns(features: pd.DataFrame) -> list[str]:

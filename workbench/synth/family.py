@@ -88,8 +88,9 @@ def draw_scenario(seed: int, subscribers: int | None = None) -> dict[str, Any]:
     content = [str(c) for c in rng.permutation(list(CONTENT_CATEGORIES))[:n_content]]
     flows = [f for f in ("welcome", "cart_abandonment", "reactivation")
              if rng.random() < FAMILY["flow_probability"]]  # fmt: skip
+    hour_lo, hour_hi = FAMILY["send_hour_utc"]
     calendar = {
-        "send_hour_utc": int(rng.integers(FAMILY["send_hour_utc"][0], FAMILY["send_hour_utc"][1] + 1)),
+        "send_hour_utc": int(rng.integers(hour_lo, hour_hi + 1)),
         "email_weekdays": email_days,
         "sms_weekdays": one_day_or_none(),
         "push_weekdays": one_day_or_none(),
