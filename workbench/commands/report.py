@@ -45,6 +45,8 @@ OPTIONS: tuple[Option, ...] = (
                         help="notebook registry (default: notebooks/registry.toml)")),
     ("--list", dict(action="store_true",
                     help="list the registered notebooks and their parameters; run nothing")),
+    ("--jobs", dict(type=positive_int, metavar="N", help=(
+        "notebooks run side by side, each in its own kernel (default: 2, or 1 on one core)"))),
     ("--no-progress", dict(dest="progress", action="store_false", help="no progress output")),
 )  # fmt: skip
 """The options of ``workbench report``: ``(flag, keywords of add_argument)``."""
@@ -52,7 +54,7 @@ OPTIONS: tuple[Option, ...] = (
 CONFIG_OPTIONS = {"scenario": "scenario", "n_subscribers": "subscribers", "seed": "seed"}
 """Fields of :class:`~workbench.reports.ReportConfig` set by an option (field: option dest)."""
 
-RUN_OPTIONS = ("registry", "out", "only", "kernel", "world", "progress")
+RUN_OPTIONS = ("registry", "out", "only", "kernel", "world", "progress", "jobs")
 """Options passed on to :func:`~workbench.reports.run_report` as keywords of the same name."""
 
 

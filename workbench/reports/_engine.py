@@ -79,9 +79,15 @@ class Engine(NBClientEngine):
         stop: KernelStop,
         kernel_dir: Path | None = None,
         ipc: bool = False,
+        kernel_cwd: str | None = None,
         **kwargs: Any,
     ) -> Any:
-        """As ``NBClientEngine.execute_managed_notebook``, with our client (over IPC if asked)."""
+        """As ``NBClientEngine.execute_managed_notebook``, with our client (over IPC if asked).
+
+        ``kernel_cwd`` is the kernel's working folder, given to the kernel alone (papermill's
+        own ``cwd`` changes the whole process's folder while the notebook runs, which two
+        notebooks running side by side cannot share).
+        """
         kwargs = remove_args(["input_path"], **kwargs)
         safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
         final_kwargs = merge_kwargs(
@@ -94,6 +100,8 @@ class Engine(NBClientEngine):
             stdout_file=stdout_file,
             stderr_file=stderr_file,
         )
+        if kernel_cwd is not None:
+            final_kwargs["resources"] = {"metadata": {"path": kernel_cwd}}
         if ipc and kernel_dir is not None and os.name == "posix":
             from traitlets.config import Config
 
