@@ -3,8 +3,9 @@
 The run folder holds the executed notebooks, report.html (one page, no code, for stakeholders)
 and manifest.json (parameters, seed, package versions, git revision, input hashes, timings,
 headline numbers). The world is generated from --scenario/--subscribers/--seed
-(cached in datasets/generated/) unless --world names an existing folder. A failing notebook stops
-the run: its executed copy keeps the error, the manifest says "failed", and the exit status is 1.
+(cached in datasets/generated/) unless --world names an existing folder. Notebooks run two at a
+time (--jobs). A failing notebook stops the run (no further notebook starts): its executed copy
+keeps the error, the manifest says "failed", and the exit status is 1.
 The manifest is updated as each notebook starts and ends (its status is "running" meanwhile).
 """
 

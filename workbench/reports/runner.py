@@ -8,13 +8,15 @@ A run (:func:`run_report`):
    ``world`` folder given), and hashes its files;
 3. creates ``reports/<UTC timestamp>-<parameter hash>/`` (never an existing folder) and writes
    ``manifest.json`` with status ``running``;
-4. executes the notebooks in registry order with papermill, each with the parameters it
-   declares, stopping at the first failure (the executed notebook keeps the error); the
-   manifest is updated as each notebook starts (``running``) and ends;
+4. executes the notebooks with papermill, each with the parameters it declares, started in
+   registry order, up to ``jobs`` at a time (two by default, each in its own kernel); after a
+   failure no further notebook starts (the executed notebook keeps the error; one running
+   beside it finishes); the manifest is updated as each notebook starts (``running``) and
+   ends;
 5. on success writes ``report.html``, then the manifest with status ``ok``; on failure the
    manifest says ``failed`` and names the notebook and cell.
 
-Interruptions: SIGINT (Ctrl-C) or SIGTERM while a notebook runs interrupts its kernel like
+Interruptions: SIGINT (Ctrl-C) or SIGTERM while notebooks run interrupts their kernels like
 Jupyter's stop button, so the cell stops and the executed notebook keeps what ran; the manifest
 then says ``interrupted``, each notebook its true state (``ok`` for those that finished,
 ``interrupted`` for the running one, ``pending`` for those not started), and
