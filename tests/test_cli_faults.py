@@ -328,3 +328,51 @@ def test_a_cell_deaf_to_interrupts_is_stopped_after_a_few_seconds(tmp_path: Path
     assert [n["status"] for n in m["notebooks"]] == ["interrupted"]
     assert _still_running(kernels) == []
     assert waited < 60  # the interrupt is repeated for 5 s, then the kernel is shut down
+
+
+def test_a_deaf_cell_beside_another_notebook_is_stopped_after_a_few_seconds(
+    tmp_path: Path,
+) -> None:
+    """Side by side (``--jobs 2``), a kernel deaf to interrupts is killed after the patience
+    runs out, the well-behaved one beside it is interrupted, and no kernel is left."""
+    world = tmp_path / "world"
+    world.mkdir()
+    (world / "world.json").write_text("{}")
+    deaf = _notebook(
+        tmp_path / "deaf.ipynb",
+        "import signal, time\nfrom pathlib import Path\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "Path(marker).write_text('deaf')\ntime.sleep(seconds)",
+    )
+    slow = _notebook(
+        tmp_path / "slow.ipynb",
+        "import time\nfrom pathlib import Path\n"
+        "Path(marker).write_text('slow')\ntime.sleep(seconds)",
+    )
+    registry = tmp_path / "registry.toml"
+    registry.write_text(
+        "".join(
+            f'[[notebook]]\nfile = "{nb.as_posix()}"\ntitle = "{nb.stem}"\n'
+            f'[notebook.parameters]\nmarker = "{(tmp_path / nb.stem).as_posix()}-started"\n'
+            "seconds = 600.0\n"
+            for nb in (deaf, slow)
+        )
+    )
+    out = tmp_path / "reports"
+    argv = [str(WORKBENCH), "report", "--registry", str(registry), "--world", str(world)]
+    argv += ["--out", str(out), "--no-progress", "--jobs", "2"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    markers = [tmp_path / "deaf-started", tmp_path / "slow-started"]
+    _wait_for("both cells to run", lambda: all(m.exists() for m in markers), proc)
+    kernels = _descendants(proc.pid)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = _finish(proc)
+    waited = time.monotonic() - t0
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and len(_stderr_lines(err)) == 1, err
+    m = _manifest(out)
+    assert m is not None and m["status"] == "interrupted"
+    assert [n["status"] for n in m["notebooks"]] == ["interrupted", "interrupted"]
+    assert _still_running(kernels) == []
+    assert waited < 60  # the interrupt is repeated for 5 s, then the kernels are killed

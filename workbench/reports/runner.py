@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
@@ -720,17 +721,25 @@ class _Run:
                     raise stopped
         except KeyboardInterrupt as exc:
             signum = getattr(exc, "signum", group.signum or 2)
-            group.kill(signum)
-            for fut, i in running.items():  # the killed kernels' clients end within seconds
-                r = runs[i]
-                try:
-                    fut.result()
-                except BaseException:  # the stop is what is reported
-                    pass
-                if r.status != "interrupted":
-                    r.status = "interrupted"
-                    r.error = _interruption(r.name, exc, (None, None), None)
-            pool.shutdown(wait=True)
+            # the clients of the killed kernels would log "Kernel died ..." : the stop is what
+            # is reported
+            papermill_log = logging.getLogger("papermill")
+            level = papermill_log.level
+            papermill_log.setLevel(logging.CRITICAL)
+            try:
+                group.kill(signum)
+                for fut, i in running.items():  # their clients notice within a second or two
+                    r = runs[i]
+                    try:
+                        fut.result()
+                    except BaseException:  # the stop is what is reported
+                        pass
+                    if r.status != "interrupted":
+                        r.status = "interrupted"
+                        r.error = _interruption(r.name, exc, (None, None), None)
+                pool.shutdown(wait=True)
+            finally:
+                papermill_log.setLevel(level)
             self._record_interruption(exc)
             raise
         except BaseException:  # a bug of ours: leave no kernel behind
