@@ -183,6 +183,7 @@ CASES: list[tuple[str, list[str], str]] = [
     # ---- report
     ("rep-subscribers-0", ["report", "--subscribers", "0"], "--subscribers"),
     ("rep-seed-neg", ["report", "--seed", "-1"], "--seed"),
+    ("rep-jobs-0", ["report", "--jobs", "0"], "--jobs"),
     ("rep-out-file", ["report", *W, "--out", "{existing}"], "is a file"),
     ("rep-out-in-world", ["report", *W, "--out", "{world}/reports"], "inside the input folder"),
     # ---- the parser itself

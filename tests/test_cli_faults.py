@@ -131,7 +131,7 @@ def test_signal_during_report_records_each_notebooks_true_state(
 ) -> None:
     s = report_setup
     argv = [str(WORKBENCH), "report", "--registry", str(s["registry"]), "--world", str(s["world"])]
-    argv += ["--out", str(s["out"]), "--no-progress"]
+    argv += ["--out", str(s["out"]), "--no-progress", "--jobs", "1"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def slow_is_running() -> bool:
@@ -181,6 +181,69 @@ def test_signal_during_report_records_each_notebooks_true_state(
     else:
         assert count in (3, 4) and f"interrupted by {name} at In [{count}]" in message
         assert errors == [(count, "KeyboardInterrupt")]
+    assert not (run / "after.ipynb").exists() and not (run / "report.html").exists()
+    assert _still_running(kernels) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_during_notebooks_side_by_side_stops_every_kernel(
+    tmp_path: Path, signum: int
+) -> None:
+    """Two notebooks run at once (``--jobs 2``): one signal interrupts both, none starts after."""
+    world = tmp_path / "world"
+    world.mkdir()
+    (world / "world.json").write_text(json.dumps({"n_subscribers": 3, "seed": 1}))
+    cells = (
+        "from pathlib import Path\nPath(marker).write_text('started')",
+        "import time\ntime.sleep(seconds)",
+    )
+    entries = []
+    for name in ("slow1", "slow2"):
+        nb = _notebook(tmp_path / f"{name}.ipynb", *cells)
+        marker = tmp_path / f"{name}-started"
+        entries.append(
+            f'[[notebook]]\nfile = "{nb.as_posix()}"\ntitle = "{name}"\n[notebook.parameters]\n'
+            f'marker = "{marker.as_posix()}"\nseconds = 600.0\n'
+        )
+    after = _notebook(tmp_path / "after.ipynb", "z = 3")
+    entries.append(f'[[notebook]]\nfile = "{after.as_posix()}"\ntitle = "After"\n')
+    registry = tmp_path / "registry.toml"
+    registry.write_text("".join(entries))
+    out = tmp_path / "reports"
+    argv = [str(WORKBENCH), "report", "--registry", str(registry), "--world", str(world)]
+    argv += ["--out", str(out), "--no-progress", "--jobs", "2"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def both_running() -> bool:
+        m = _manifest(out)
+        return (
+            m is not None
+            and [n["status"] for n in m["notebooks"]] == ["running", "running", "pending"]
+            and all((tmp_path / f"{n}-started").exists() for n in ("slow1", "slow2"))
+        )
+
+    _wait_for("both slow notebooks to run", both_running, proc)
+    kernels = _descendants(proc.pid)
+    assert len(kernels) >= 2, "each running notebook has its kernel"
+    proc.send_signal(signum)
+    out_text, err = _finish(proc)
+
+    (run,) = out.iterdir()
+    name = signal.Signals(signum).name
+    assert proc.returncode == STATUS[signum], err
+    assert "Traceback" not in err, err
+    assert _stderr_lines(err) == [
+        f"workbench report: interrupted by {name}; the partial run is in {run}"
+    ], err
+    assert out_text == ""
+    m = json.loads((run / "manifest.json").read_text())
+    assert m["status"] == "interrupted" and m["reason"] == f"interrupted by {name}"
+    assert m["jobs"] == 2
+    states = [(n["name"], n["status"]) for n in m["notebooks"]]
+    assert states == [("slow1", "interrupted"), ("slow2", "interrupted"), ("after", "pending")]
+    for n in m["notebooks"][:2]:
+        assert f"interrupted by {name}" in n["error"]["message"], n
+        assert (run / f"{n['name']}.ipynb").exists()  # the partial notebooks are kept
     assert not (run / "after.ipynb").exists() and not (run / "report.html").exists()
     assert _still_running(kernels) == []
 
@@ -265,3 +328,51 @@ def test_a_cell_deaf_to_interrupts_is_stopped_after_a_few_seconds(tmp_path: Path
     assert [n["status"] for n in m["notebooks"]] == ["interrupted"]
     assert _still_running(kernels) == []
     assert waited < 60  # the interrupt is repeated for 5 s, then the kernel is shut down
+
+
+def test_a_deaf_cell_beside_another_notebook_is_stopped_after_a_few_seconds(
+    tmp_path: Path,
+) -> None:
+    """Side by side (``--jobs 2``), a kernel deaf to interrupts is killed after the patience
+    runs out, the well-behaved one beside it is interrupted, and no kernel is left."""
+    world = tmp_path / "world"
+    world.mkdir()
+    (world / "world.json").write_text("{}")
+    deaf = _notebook(
+        tmp_path / "deaf.ipynb",
+        "import signal, time\nfrom pathlib import Path\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "Path(marker).write_text('deaf')\ntime.sleep(seconds)",
+    )
+    slow = _notebook(
+        tmp_path / "slow.ipynb",
+        "import time\nfrom pathlib import Path\n"
+        "Path(marker).write_text('slow')\ntime.sleep(seconds)",
+    )
+    registry = tmp_path / "registry.toml"
+    registry.write_text(
+        "".join(
+            f'[[notebook]]\nfile = "{nb.as_posix()}"\ntitle = "{nb.stem}"\n'
+            f'[notebook.parameters]\nmarker = "{(tmp_path / nb.stem).as_posix()}-started"\n'
+            "seconds = 600.0\n"
+            for nb in (deaf, slow)
+        )
+    )
+    out = tmp_path / "reports"
+    argv = [str(WORKBENCH), "report", "--registry", str(registry), "--world", str(world)]
+    argv += ["--out", str(out), "--no-progress", "--jobs", "2"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    markers = [tmp_path / "deaf-started", tmp_path / "slow-started"]
+    _wait_for("both cells to run", lambda: all(m.exists() for m in markers), proc)
+    kernels = _descendants(proc.pid)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = _finish(proc)
+    waited = time.monotonic() - t0
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and len(_stderr_lines(err)) == 1, err
+    m = _manifest(out)
+    assert m is not None and m["status"] == "interrupted"
+    assert [n["status"] for n in m["notebooks"]] == ["interrupted", "interrupted"]
+    assert _still_running(kernels) == []
+    assert waited < 60  # the interrupt is repeated for 5 s, then the kernels are killed

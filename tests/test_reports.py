@@ -161,7 +161,7 @@ def test_failing_notebook_exits_1_and_keeps_the_error(
         tmp_path / "registry.toml", entry(FAIL_NB, "Fails"), entry(OK_NB, "Random draws")
     )
     argv = ["report", "--registry", str(reg), "--subscribers", "30", "--seed", "5"]
-    assert main([*argv, "--no-progress"]) == 1
+    assert main([*argv, "--no-progress", "--jobs", "1"]) == 1
     out = tmp_path / "reports"  # the default, under WORKBENCH_HOME
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
@@ -185,6 +185,67 @@ def test_failing_notebook_exits_1_and_keeps_the_error(
     assert m["world"]["generated"] is True and m["world"]["path"] == str(cache)
     assert m["world"]["sha256"] == tree_sha256(cache)
     assert m["notebooks"][0]["parameters"]["world"] == str(cache)
+
+
+def _notebook(path: Path, *sources: str) -> Path:
+    v4 = nbformat.v4
+    params = v4.new_code_cell(
+        'out: str = ""  # help: the reports folder', metadata={"tags": ["parameters"]}
+    )
+    nb = v4.new_notebook(cells=[params, *(v4.new_code_cell(s) for s in sources)])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def test_side_by_side_a_failure_starts_nothing_more(tmp_path: Path, world: Path) -> None:
+    """With two notebooks at a time, the one beside a failing notebook finishes; none starts
+    after the failure, and the reason names the failed notebook."""
+    out = tmp_path / "reports"
+    # the second notebook ends only once the runner has recorded the failure of the first
+    waits = _notebook(
+        tmp_path / "waits.ipynb",
+        "import json, time\nfrom pathlib import Path\n"
+        "def failed():\n"
+        "    for m in Path(out).glob('*/manifest.json'):\n"
+        "        try:\n"
+        "            states = [n['status'] for n in json.loads(m.read_text())['notebooks']]\n"
+        "        except ValueError:\n"
+        "            continue\n"
+        "        if states[0] == 'failed':\n"
+        "            return True\n"
+        "    return False\n"
+        "while not failed():\n"
+        "    time.sleep(0.1)",
+    )
+    later = _notebook(tmp_path / "later.ipynb", "x = 1")
+    reg = write_registry(
+        tmp_path / "registry.toml",
+        entry(FAIL_NB, "Fails"),
+        entry(waits, "Waits", f'out = "{out.as_posix()}"'),
+        entry(later, "Later"),
+    )
+    result = run_report(registry=reg, world=world, out=out, progress=False, jobs=2)
+    assert result.status == "failed" and "report_fail" in str(result.reason)
+    assert [(n.name, n.status) for n in result.notebooks] == [
+        ("report_fail", "failed"),
+        ("waits", "ok"),
+        ("later", "skipped"),
+    ]
+    assert result.manifest["jobs"] == 2 and result.html is None
+    assert not (result.run_dir / "later.ipynb").exists()
+    assert (result.run_dir / "waits.ipynb").exists()
+
+
+def test_jobs_must_be_positive(tmp_path: Path, world: Path) -> None:
+    reg = write_registry(tmp_path / "registry.toml", entry(OK_NB, "Random draws"))
+    with pytest.raises(WorkbenchError, match="jobs must be at least 1"):
+        run_report(registry=reg, world=world, out=tmp_path / "reports", jobs=0)
+    assert not (tmp_path / "reports").exists()
 
 
 def test_empty_registry(tmp_path: Path) -> None:

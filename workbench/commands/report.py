@@ -3,8 +3,9 @@
 The run folder holds the executed notebooks, report.html (one page, no code, for stakeholders)
 and manifest.json (parameters, seed, package versions, git revision, input hashes, timings,
 headline numbers). The world is generated from --scenario/--subscribers/--seed
-(cached in datasets/generated/) unless --world names an existing folder. A failing notebook stops
-the run: its executed copy keeps the error, the manifest says "failed", and the exit status is 1.
+(cached in datasets/generated/) unless --world names an existing folder. Notebooks run two at a
+time (--jobs). A failing notebook stops the run (no further notebook starts): its executed copy
+keeps the error, the manifest says "failed", and the exit status is 1.
 The manifest is updated as each notebook starts and ends (its status is "running" meanwhile).
 """
 
@@ -45,6 +46,8 @@ OPTIONS: tuple[Option, ...] = (
                         help="notebook registry (default: notebooks/registry.toml)")),
     ("--list", dict(action="store_true",
                     help="list the registered notebooks and their parameters; run nothing")),
+    ("--jobs", dict(type=positive_int, metavar="N", help=(
+        "notebooks run side by side, each in its own kernel (default: 2, or 1 on one core)"))),
     ("--no-progress", dict(dest="progress", action="store_false", help="no progress output")),
 )  # fmt: skip
 """The options of ``workbench report``: ``(flag, keywords of add_argument)``."""
@@ -52,7 +55,7 @@ OPTIONS: tuple[Option, ...] = (
 CONFIG_OPTIONS = {"scenario": "scenario", "n_subscribers": "subscribers", "seed": "seed"}
 """Fields of :class:`~workbench.reports.ReportConfig` set by an option (field: option dest)."""
 
-RUN_OPTIONS = ("registry", "out", "only", "kernel", "world", "progress")
+RUN_OPTIONS = ("registry", "out", "only", "kernel", "world", "progress", "jobs")
 """Options passed on to :func:`~workbench.reports.run_report` as keywords of the same name."""
 
 

@@ -101,6 +101,24 @@ class KernelStop:
         threading.Thread(target=self._insist, name="workbench-stop", daemon=True).start()
         return True
 
+    def kill(self, signum: int) -> None:
+        """Stop at once: no further cell starts, and the kernel's process group is killed.
+
+        For a notebook that runs beside others when the run must stop without waiting for its
+        cell (a second signal, or an interrupt the kernel did not take): its client then
+        finds the kernel dead within a second and saves what ran.
+        """
+        if self.signum is None:
+            self.signum = signum
+        self.settled = True
+        try:
+            if self.pgid and hasattr(os, "killpg"):
+                os.killpg(self.pgid, signal.SIGKILL)
+            elif self.pid:
+                os.kill(self.pid, signal.SIGKILL)
+        except OSError:  # already gone
+            pass
+
     def check(self, cell_index: int | None = None) -> None:
         """Raise before the next cell (of index ``cell_index``) once a stop was requested."""
         if self.signum is not None:

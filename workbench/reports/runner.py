@@ -8,13 +8,15 @@ A run (:func:`run_report`):
    ``world`` folder given), and hashes its files;
 3. creates ``reports/<UTC timestamp>-<parameter hash>/`` (never an existing folder) and writes
    ``manifest.json`` with status ``running``;
-4. executes the notebooks in registry order with papermill, each with the parameters it
-   declares, stopping at the first failure (the executed notebook keeps the error); the
-   manifest is updated as each notebook starts (``running``) and ends;
+4. executes the notebooks with papermill, each with the parameters it declares, started in
+   registry order, up to ``jobs`` at a time (two by default, each in its own kernel); after a
+   failure no further notebook starts (the executed notebook keeps the error; one running
+   beside it finishes); the manifest is updated as each notebook starts (``running``) and
+   ends;
 5. on success writes ``report.html``, then the manifest with status ``ok``; on failure the
    manifest says ``failed`` and names the notebook and cell.
 
-Interruptions: SIGINT (Ctrl-C) or SIGTERM while a notebook runs interrupts its kernel like
+Interruptions: SIGINT (Ctrl-C) or SIGTERM while notebooks run interrupts their kernels like
 Jupyter's stop button, so the cell stops and the executed notebook keeps what ran; the manifest
 then says ``interrupted``, each notebook its true state (``ok`` for those that finished,
 ``interrupted`` for the running one, ``pending`` for those not started), and
@@ -28,6 +30,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
@@ -335,21 +338,25 @@ def _papermill(
     kdir: Path,
     ipc: bool,
 ) -> None:
-    """Execute ``nb`` with papermill through the engine that honours ``stop``."""
+    """Execute ``nb`` with papermill through the engine that honours ``stop``.
+
+    The kernel runs in ``cwd``; this process keeps its own working folder (notebooks may run
+    side by side in threads).
+    """
     import papermill as pm
 
     with kernel_env():
         pm.execute_notebook(
-            str(nb.source),
-            str(nb.output),
+            str(nb.source.resolve()),
+            str(nb.output.resolve()),
             parameters=nb.parameters,
             engine_name=engine(),
             kernel_name=kernel,
             progress_bar=progress,
-            cwd=str(cwd),
             stop=stop,
             kernel_dir=kdir,
             ipc=ipc,
+            kernel_cwd=str(cwd.resolve()),
         )
 
 
@@ -441,6 +448,48 @@ def _facts(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 # ------------------------------------------------------------------------------------- a run
+
+
+def default_jobs() -> int:
+    """Notebooks a run executes side by side by default: 2, or 1 on a single-core machine.
+
+    Each notebook keeps mostly one core busy (its kernel runs the cells one after the other), so
+    two kernels use a 2-core laptop; more would only compete for the same cores.
+    """
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+class _StopGroup:
+    """The :class:`KernelStop` of every notebook running side by side, as one signal callback.
+
+    The first signal interrupts every running kernel (graceful when at least one runs); any
+    later signal, or the first when no kernel runs, raises.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.stops: list[KernelStop] = []
+
+    def new(self) -> KernelStop:
+        """The stop of a notebook about to start (active at once: a signal reaches it)."""
+        stop = KernelStop()
+        stop.active = True
+        self.stops.append(stop)
+        return stop
+
+    def request(self, signum: int) -> bool:
+        """Signal callback: interrupt the running kernels (True), or let the signal raise."""
+        if self.signum is not None:
+            return False
+        self.signum = signum
+        handled = [stop.request(signum) for stop in self.stops if stop.active]
+        return any(handled)
+
+    def kill(self, signum: int) -> None:
+        """Kill the kernels still running (:meth:`KernelStop.kill`)."""
+        for stop in self.stops:
+            if stop.active:
+                stop.kill(signum)
 
 
 def _chosen(
@@ -573,14 +622,18 @@ class _Run:
         self.manifest["headlines"] = {r.name: r.headlines for r in self.notebooks if r.headlines}
         write_manifest(self.manifest, self.run_dir / "manifest.json")
 
-    def execute(self, kernel: str, progress: bool, ipc: bool) -> str | None:
+    def execute(self, kernel: str, progress: bool, ipc: bool, jobs: int = 1) -> str | None:
         """Run the notebooks in order until one fails; the one-line reason of the failure.
+
+        With ``jobs`` > 1, up to that many notebooks run side by side (:meth:`_side_by_side`).
 
         Raises
         ------
         KeyboardInterrupt
             On a signal, once the manifest says ``interrupted``.
         """
+        if jobs > 1 and len(self.notebooks) > 1:
+            return self._side_by_side(kernel, progress, ipc, jobs)
         stop = KernelStop()
         runs = self.notebooks
         try:
@@ -602,6 +655,105 @@ class _Run:
             self._record_interruption(exc)
             raise
         return None
+
+    def _side_by_side(self, kernel: str, progress: bool, ipc: bool, jobs: int) -> str | None:
+        """Run up to ``jobs`` notebooks at a time, each in its own kernel, started in order.
+
+        Notebooks start in registry order as slots free up. After a failure no further
+        notebook starts, those already running finish (and keep their own state), the rest are
+        ``skipped``; the reason is that of the first failed notebook in registry order. A
+        signal interrupts every running kernel (as :class:`KernelStop` does for one), none
+        starts after it; a second signal, or a kernel deaf to the interrupt, kills the running
+        kernels' process groups and the run stops at once. The manifest is written by this
+        thread only; papermill's cell progress bars are replaced by a line per notebook.
+        """
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+        runs = self.notebooks
+        group = _StopGroup()
+        waiting = list(range(len(runs)))
+        running: dict[Future[None], int] = {}
+        failed: list[int] = []
+        stopped: KeyboardInterrupt | None = None
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="workbench-notebook")
+        try:
+            with kernel_env(), signals_raise(on_signal=group.request):
+                self.save("running")
+                while waiting or running:
+                    while waiting and len(running) < jobs and not failed and stopped is None:
+                        if group.signum is not None:
+                            break
+                        i = waiting.pop(0)
+                        r = runs[i]
+                        if progress:
+                            print(
+                                f"[{i + 1}/{len(runs)}] {r.name}: {r.title}",
+                                file=sys.stderr,
+                                flush=True,
+                            )
+                        r.status = "running"
+                        self.save("running")
+                        stop = group.new()
+                        cwd = r.source.parent
+                        running[pool.submit(_execute, r, kernel, False, cwd, stop, ipc)] = i
+                    if not running:
+                        break
+                    done, _ = wait(list(running), timeout=1.0, return_when=FIRST_COMPLETED)
+                    for fut in sorted(done, key=running.__getitem__):
+                        i = running.pop(fut)
+                        r = runs[i]
+                        exc = fut.exception()
+                        if isinstance(exc, KeyboardInterrupt):
+                            stopped = exc
+                        elif exc is not None:
+                            raise exc
+                        elif r.status != "ok":
+                            failed.append(i)
+                        if progress:
+                            print(
+                                f"[{i + 1}/{len(runs)}] {r.name}: {r.status} "
+                                f"in {r.wall_time_s:.1f} s",
+                                file=sys.stderr,
+                                flush=True,
+                            )
+                        self.save("running")
+                if stopped is not None:
+                    raise stopped
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", group.signum or 2)
+            # the clients of the killed kernels would log "Kernel died ..." : the stop is what
+            # is reported
+            papermill_log = logging.getLogger("papermill")
+            level = papermill_log.level
+            papermill_log.setLevel(logging.CRITICAL)
+            try:
+                group.kill(signum)
+                for fut, i in running.items():  # their clients notice within a second or two
+                    r = runs[i]
+                    try:
+                        fut.result()
+                    except BaseException:  # the stop is what is reported
+                        pass
+                    if r.status != "interrupted":
+                        r.status = "interrupted"
+                        r.error = _interruption(r.name, exc, (None, None), None)
+                pool.shutdown(wait=True)
+            finally:
+                papermill_log.setLevel(level)
+            self._record_interruption(exc)
+            raise
+        except BaseException:  # a bug of ours: leave no kernel behind
+            group.kill(2)
+            pool.shutdown(wait=True)
+            raise
+        pool.shutdown(wait=True)
+        if not failed:
+            return None
+        for i in waiting:
+            runs[i].status = "skipped"
+        r = runs[min(failed)]
+        assert r.error is not None
+        return f"{r.error['message']}; see {r.output}"
 
     def _record_interruption(self, exc: KeyboardInterrupt) -> None:
         with deferred():  # the record of the interruption is written whatever comes next
@@ -635,6 +787,7 @@ def run_report(
     world: str | os.PathLike[str] | None = None,
     generate: WorldGenerator | None = None,
     progress: bool = True,
+    jobs: int | None = None,
 ) -> RunResult:
     """Execute the registered notebooks into a new run folder with HTML and manifest.
 
@@ -657,7 +810,12 @@ def run_report(
         World generator with the signature of :func:`workbench.synth.generate_world`
         (default: that function).
     progress : bool, default True
-        Print one line per notebook and papermill's cell progress bar to stderr.
+        Print one line per notebook and papermill's cell progress bar to stderr (side by side:
+        a line as each notebook starts and ends).
+    jobs : int, optional
+        Notebooks executed side by side, each in its own kernel (default
+        :func:`default_jobs`: 2 on a machine with 2 cores or more); 1 runs them one after the
+        other. Notebooks are independent, so the numbers do not depend on it.
 
     Returns
     -------
@@ -676,6 +834,9 @@ def run_report(
     """
     config = config or ReportConfig()
     kernel = kernel or "python3"
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise WorkbenchError(f"jobs must be at least 1, not {jobs}")
     chosen, declared = _chosen(config, registry, only)
     ipc = check_kernel(kernel)
     out_root = _out_root(out, world)
@@ -704,7 +865,8 @@ def run_report(
     run = _Run(
         run_dir, runs, _new_manifest(run_dir, parameters, config.seed, world_dir, generated, meta)
     )
-    return run.finish(run.execute(kernel, progress, ipc))
+    run.manifest["jobs"] = jobs
+    return run.finish(run.execute(kernel, progress, ipc, jobs))
 
 
 def _write_html(runs: Sequence[NotebookRun], manifest: Mapping[str, Any], run_dir: Path) -> Path:
