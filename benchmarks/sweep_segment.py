@@ -29,7 +29,9 @@ from pathlib import Path
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenarios", type=int, default=24)
-    ap.add_argument("--seed", type=int, default=None, help="draws the scenario seeds (default: fresh)")
+    ap.add_argument(
+        "--seed", type=int, default=None, help="draws the scenario seeds (default: fresh)"
+    )
     ap.add_argument("--methods", default="deconvolved,kmeans,gmm,agglomerative,hdbscan")
     ap.add_argument("--max-subscribers", type=int, default=None, help="cap the drawn sizes")
     ap.add_argument("--keep", default=None, help="folder to keep the worlds in (default: temp)")

@@ -204,3 +204,41 @@ def test_attribute_codes_map_unseen_and_missing_levels_to_minus_one():
     assert attribute_codes(new, levels)[:, 0].tolist() == [1, -1, -1]
     with pytest.raises(WorkbenchError, match="'source' not found"):
         attribute_codes(new, {"source": ["a"]})
+
+
+def _groups_with_a_state(n=3000, seed=0):
+    """Two habits (feature 0) and, inside each, two lifecycle states of feature 1 (active
+    around +2, lapsed around -2): four bumps, two segments."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    state = rng.random(n) < 0.4
+    x = np.column_stack([np.where(y == 1, 3.0, -3.0), np.where(state, -2.0, 2.0)])
+    return x + rng.normal(0, 0.5, x.shape), y
+
+
+def test_states_inside_a_segment_are_not_segments():
+    x, y = _groups_with_a_state()
+
+    def icl(k, **kw):
+        return DeconvolvedMixture(k, n_init=2, random_state=0, **kw).fit(x).icl(x)
+
+    plain = {k: icl(k) for k in (2, 3, 4)}
+    states = {k: icl(k, n_states=2, state_features=[1]) for k in (2, 3, 4)}
+    assert min(plain, key=plain.get) == 4  # each state is a segment of its own
+    assert min(states, key=states.get) == 2  # the states live inside the two segments
+    m = DeconvolvedMixture(2, n_init=2, random_state=0, n_states=2, state_features=[1]).fit(x)
+    assert adjusted_rand_score(y, m.labels_) > 0.99
+    assert m.state_weights_.shape == (2, 2) and m.state_means_.shape == (2, 2, 2)
+    # the habit (feature 0) is shared by a segment's states; the state feature is not
+    assert np.allclose(m.state_means_[:, 0, 0], m.state_means_[:, 1, 0])
+    assert np.all(np.abs(m.state_means_[:, 0, 1] - m.state_means_[:, 1, 1]) > 3)
+
+
+def test_states_without_state_features_change_nothing():
+    x, _ = _groups_with_a_state()
+    one = DeconvolvedMixture(3, n_init=2, random_state=0).fit(x)
+    two = DeconvolvedMixture(3, n_init=2, random_state=0, n_states=2).fit(x)
+    np.testing.assert_array_equal(one.labels_, two.labels_)
+    assert one.n_parameters() == two.n_parameters()
+    with pytest.raises(WorkbenchError, match="state_features"):
+        DeconvolvedMixture(2, state_features=[5]).fit(x)
