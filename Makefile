@@ -6,13 +6,14 @@ STAMP := $(VENV)/.installed
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: help env test report sample lock bench clean
+.PHONY: help env test report sample lock bench sweep clean
 
 help:
 	@echo "make report   generate a world and write reports/<run-id>/ (report.html, notebooks, manifest)"
 	@echo "make test     lint + the whole test suite (unit, property, notebooks)"
 	@echo "make sample   regenerate the committed sample world datasets/sample/"
 	@echo "make bench    every README figure: benchmarks, then scores against the truth (slow)"
+	@echo "make sweep    every segmentation method on 20 new random scenarios (slow; SWEEP_ARGS=...)"
 	@echo "make lock     re-resolve requirements.lock from pyproject.toml (needs the registry)"
 
 env: $(STAMP)
@@ -45,6 +46,11 @@ bench: $(STAMP)
 	@for s in "0 --cadence" 1; do echo "== benchmarks/eval_segment.py --seed $$s --ceiling --unreachable cluster"; \
 	  $(BIN)/python benchmarks/eval_segment.py --seed $$s --ceiling --unreachable cluster || exit 1; done
 	@echo "== benchmarks/calibration.py --replicates 12"; $(BIN)/python benchmarks/calibration.py --replicates 12
+
+# The robustness sweep of issue 12: new random scenarios each run (the seed is printed).
+sweep: $(STAMP)
+	@echo "== machine: $$(nproc) cores, load average $$(cut -d' ' -f1-3 /proc/loadavg), $$(git rev-parse --short HEAD)"
+	$(BIN)/python benchmarks/sweep_segment.py --scenarios 20 --ceiling $(SWEEP_ARGS)
 
 lock:
 	@py=$$(scripts/find-python) || exit 1; tmp=$$(mktemp -d); \

@@ -13,7 +13,8 @@ generated with its own seed, then every method segments it with ``k="auto"`` as
 
 Printed: one row per scenario (size, weeks, email days, the persona shares, true number of
 personas present, then chosen k and ARI per method, and the recommended method's seconds),
-then a summary per method: median / worst / 10th-percentile ARI, how often the chosen k is
+(``--ceiling``: the two truth-fitted references of ``eval_segment.py``, what the features carry
+at best), then a summary per method: median / worst / 10th-percentile ARI, how often the chosen k is
 within 1 of the truth, and how often it is at the top of the search range.
 """
 
@@ -35,6 +36,7 @@ def main() -> None:
     ap.add_argument("--methods", default="deconvolved,kmeans,gmm,agglomerative,hdbscan")
     ap.add_argument("--max-subscribers", type=int, default=None, help="cap the drawn sizes")
     ap.add_argument("--keep", default=None, help="folder to keep the worlds in (default: temp)")
+    ap.add_argument("--ceiling", action="store_true", help="add eval_segment.py's two references")
     args = ap.parse_args()
 
     import numpy as np
@@ -83,12 +85,20 @@ def main() -> None:
             row[f"{method}_s"] = time.perf_counter() - t
             row[f"{method}_k"] = int(res.segmenter.n_segments_)
             row[f"{method}_ari"] = agreement(res.segments, truth)["ari"]
+        if args.ceiling:
+            from eval_segment import ceilings
+
+            for name, labels in ceilings(feats, truth, int(s)).items():
+                row[name] = agreement(labels, truth)["ari"]
         rows.append(row)
         cells = "  ".join(f"{m[:6]} k={row[f'{m}_k']:>2} {row[f'{m}_ari']:.3f}" for m in methods)
         print(f"[{i + 1:>2}] scenario {s:>6}: n={n:>6} weeks={row['weeks']:>2} "
               f"days/wk={row['email_days']} true k={row['true_k']} shares {row['shares']}\n"
               f"       {cells}   ({methods[0]} {row[f'{methods[0]}_s']:.1f} s, "
               f"world {t_gen:.0f} s)", flush=True)  # fmt: skip
+        refs = {c: v for c, v in row.items() if c.startswith("ceiling")}
+        if refs:
+            print("       " + "  ".join(f"{c} {v:.3f}" for c, v in refs.items()), flush=True)
     table = pd.DataFrame(rows)
     print("\nsummary over", len(table), "scenarios (sweep seed", seed, ")")
     print(f"{'method':<14}{'median ARI':>11}{'worst':>8}{'p10':>8}{'|k-true|<=1':>13}"
@@ -97,8 +107,11 @@ def main() -> None:
         ari = table[f"{m}_ari"]
         dk = (table[f"{m}_k"] - table["true_k"]).abs()
         top = (table[f"{m}_k"] >= K_RANGE.stop - 1).mean()
+        secs = table[f"{m}_s"].median()
         print(f"{m:<14}{ari.median():>11.3f}{ari.min():>8.3f}{ari.quantile(0.1):>8.3f}"
-              f"{(dk <= 1).mean():>13.0%}{top:>10.0%}{table[f'{m}_s'].median():>10.1f}")  # fmt: skip
+              f"{(dk <= 1).mean():>13.0%}{top:>10.0%}{secs:>10.1f}")  # fmt: skip
+    for c in [c for c in table.columns if c.startswith("ceiling")]:
+        print(f"{c:<30} median {table[c].median():.3f}  worst {table[c].min():.3f}")
     if args.keep is None:
         import shutil
 
