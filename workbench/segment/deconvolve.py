@@ -23,6 +23,12 @@ latent-class model, with one pseudo-count per level so that no level has probabi
 attributes are known exactly and do not fade when a subscriber stops reading, so they keep a
 lapsed reader beside the segment it came from.
 
+With ``n_states > 1`` each segment is itself a small mixture of lifecycle *states* that share
+everything but a few features (how much a subscriber opens, clicks and buys, and since when they
+are on the list): a lasting habit is what a segment's states share, and a stage of decline or a
+signup cohort is a state inside it rather than a segment of its own (issue 12: with one Gaussian
+per segment, the information criterion kept one segment per stage).
+
 The model is fitted by the EM algorithm of *extreme deconvolution* (Bovy, Hogg & Roweis 2011,
 Annals of Applied Statistics 5(2B)), restricted to diagonal covariances so that it is vectorised
 over subscribers, segments and features. Its likelihood is exact, so the information criteria
@@ -80,14 +86,29 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
         Stop when the mean log-likelihood per row improves by less than this.
     random_state : int, default 0
         Seed of the starts.
+    n_states : int, default 1
+        Sub-components (lifecycle states) per component. They share every feature but the
+        ``state_features``, which get their own mean and variance per state: a segment whose
+        members are at different stages of their lifecycle (reading everything, went quiet, just
+        joined) stays one segment with several states instead of one segment per stage.
+    state_features : sequence of int, optional
+        Column positions of the state features (:data:`workbench.segment.policy.STATE_FEATURES`
+        in a :class:`~workbench.segment.Segmenter`). Without any, ``n_states`` is unused.
 
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
     means_ : ndarray of shape (n_components, n_features)
-        Component means of the true values.
+        Component means of the true values (over its states).
     variances_ : ndarray of shape (n_components, n_features)
-        Component variances of the true values (noise removed).
+        Component variances of the true values (noise removed; over its states).
+    state_weights_ : ndarray of shape (n_components, n_states)
+        Weight of each state of each component (they sum to ``weights_``).
+    state_means_, state_variances_ : ndarray of shape (n_components, n_states, n_features)
+        Mean and variance of each state (equal across a component's states except for the
+        state features).
+    state_mask_ : ndarray of bool, shape (n_features,)
+        Which features are state features.
     lower_bound_ : float
         Mean log-likelihood per row of the kept fit.
     n_iter_ : int
