@@ -748,10 +748,7 @@ def select_k(
     rng = np.random.default_rng(seed)
     n = len(features)
     sample = features.iloc[np.sort(rng.choice(n, size=min(n, sample_size), replace=False))]
-    views = Segmenter(method, columns=columns, attributes=attributes)
-    views._fit_transform(sample, np.arange(len(sample)))
-    z, measured = views._views(sample)
-    states = state_positions(views.transform_[-1].columns_)
+    z, measured, states = _views_and_states(sample, method, columns, attributes)
     return pd.DataFrame(
         [_k_scores(method, int(k), seed, z, measured, states) for k in ks if 2 <= k < len(z)]
     )
@@ -773,9 +770,20 @@ def feature_views(
         For ``method="deconvolved"``: the unshrunk values, their noise variances
         (:meth:`EmpiricalBayesScaler.measure`) and the attribute codes; else ``None``.
     """
+    return _views_and_states(features, method, columns, attributes)[:2]
+
+
+def _views_and_states(
+    features: pd.DataFrame,
+    method: str,
+    columns: Sequence[str] | None,
+    attributes: Sequence[str] | None,
+) -> tuple[np.ndarray, _Measured | None, list[int]]:
+    """:func:`feature_views` and the positions of the state features among its columns."""
     views = Segmenter(method, columns=columns, attributes=attributes)
     views._fit_transform(features, np.arange(len(features)))
-    return views._views(features)
+    z, measured = views._views(features)
+    return z, measured, state_positions(views.transform_[-1].columns_)
 
 
 def _k_scores(
