@@ -242,3 +242,31 @@ def test_states_without_state_features_change_nothing():
     assert one.n_parameters() == two.n_parameters()
     with pytest.raises(WorkbenchError, match="state_features"):
         DeconvolvedMixture(2, state_features=[5]).fit(x)
+
+
+def test_threads_do_not_change_the_fit():
+    x, _ = _groups_with_a_state()
+    kw = dict(n_init=4, random_state=3, n_states=2, state_features=[1])
+    one = DeconvolvedMixture(3, **kw).fit(x)
+    two = DeconvolvedMixture(3, n_jobs=2, **kw).fit(x)
+    np.testing.assert_array_equal(one.labels_, two.labels_)
+    np.testing.assert_allclose(one.state_means_, two.state_means_)
+    assert one.lower_bound_ == two.lower_bound_
+
+
+def test_starts_on_a_subsample_are_refined_on_every_row():
+    x, y = _groups_with_a_state()
+    sub = DeconvolvedMixture(
+        2, n_init=2, random_state=0, n_states=2, state_features=[1], init_size=len(x) // 4
+    ).fit(x)
+    full = DeconvolvedMixture(2, n_init=2, random_state=0, n_states=2, state_features=[1]).fit(x)
+    assert sub.labels_.shape == (len(x),)
+    assert adjusted_rand_score(y, sub.labels_) > 0.99
+    # the refinement ran EM on every row: it reaches the full fit's likelihood
+    assert sub.lower_bound_ == pytest.approx(full.lower_bound_, abs=1e-3)
+    # an init_size at least the number of rows is the plain fit
+    same = DeconvolvedMixture(
+        2, n_init=2, random_state=0, n_states=2, state_features=[1], init_size=len(x)
+    ).fit(x)
+    np.testing.assert_array_equal(same.labels_, full.labels_)
+    assert same.lower_bound_ == full.lower_bound_

@@ -71,6 +71,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="subscribers the model is fitted on, >= 1 (default 20000)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="threads for model selection and the model's starts (default: every core); "
+        "the segments do not depend on it",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         sample_size=args.sample_size,
         on_small=args.on_small,
         unreachable=args.unreachable,
+        n_jobs=-1 if args.jobs is None else args.jobs,
     )
     for m in result.segmenter.merges_:
         print(

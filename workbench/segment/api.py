@@ -68,6 +68,7 @@ def segment_subscribers(
     on_small: str = "merge",
     unreachable: str = "cluster",
     scores: bool = False,
+    n_jobs: int | None = -1,
 ) -> Segmentation:
     """Segment every subscriber of a feature table.
 
@@ -98,12 +99,17 @@ def segment_subscribers(
     scores : bool, default False
         Score the candidate ``ks`` (``selection``) even when ``k`` is a number, for the
         model-selection figure; ``k="auto"`` always does (except for HDBSCAN).
+    n_jobs : int or None, default -1
+        Threads for scoring the candidate ``ks`` and for the model's starts (-1: every core,
+        ``None``: 1). The segments do not depend on it.
 
     Returns
     -------
     Segmentation
     """
-    k_val, selection = choose_k(features, method, k, seed, ks, unreachable, scores=scores)
+    k_val, selection = choose_k(
+        features, method, k, seed, ks, unreachable, scores=scores, n_jobs=n_jobs
+    )
     seg = Segmenter(
         method,
         k_val,
@@ -112,6 +118,7 @@ def segment_subscribers(
         sample_size=sample_size,
         random_state=seed,
         unreachable=unreachable,
+        n_jobs=n_jobs,
     ).fit(features)
     segments = pd.Series(seg.labels_, index=features.index, name="segment")
     names = {int(s): n for s, n in name_segments(features, segments).items()}
@@ -128,6 +135,7 @@ def choose_k(
     ks: Sequence[int] = K_RANGE,
     unreachable: str = "cluster",
     scores: bool = False,
+    n_jobs: int | None = -1,
 ) -> tuple[int, pd.DataFrame | None]:
     """The number of segments :func:`segment_subscribers` fits, and the scores behind it.
 
@@ -135,7 +143,7 @@ def choose_k(
     ----------
     features : DataFrame
         Feature table.
-    method, seed, ks, unreachable
+    method, seed, ks, unreachable, n_jobs
         As in :func:`segment_subscribers`.
     k : int or "auto"
         A number is returned as it is; ``"auto"`` is the best of ``ks`` by :func:`select_k`
@@ -159,7 +167,7 @@ def choose_k(
         base = features
         if unreachable == "rule" and REACHABLE_COLUMN in features.columns:
             base = features.loc[features[REACHABLE_COLUMN].to_numpy() != 0]
-        selection = select_k(base, ks, method=method, seed=seed)
+        selection = select_k(base, ks, method=method, seed=seed, n_jobs=n_jobs)
     if not auto:
         return int(k), selection
     return (2 if selection is None else best_k(selection)), selection

@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.utils import Tags
@@ -51,6 +52,9 @@ from workbench.segment._em_kernel import em_pass
 
 #: Subscribers per call of the compiled pass (bounds memory: block x components floats).
 _BLOCK = 200_000
+#: One EM run: weights, means, variances, level probabilities, mean log-likelihood per row,
+#: iterations, converged.
+_Fit = tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray], float, int, bool]
 #: Pseudo-count added to every level of a categorical attribute in every component.
 _PSEUDOCOUNT = 1.0
 
@@ -94,6 +98,13 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
     state_features : sequence of int, optional
         Column positions of the state features (:data:`workbench.segment.policy.STATE_FEATURES`
         in a :class:`~workbench.segment.Segmenter`). Without any, ``n_states`` is unused.
+    init_size : int or None, default None
+        Rows (a seeded random subsample) the ``n_init`` starts are run on; EM then refines the
+        most likely of them on every row. ``None``: the starts run on every row. As in
+        :class:`~sklearn.cluster.MiniBatchKMeans`, this buys speed on large inputs.
+    n_jobs : int or None, default None
+        Threads the starts run on (the compiled EM pass releases the GIL); ``None`` means 1 and
+        -1 every core, as in scikit-learn. The fit does not depend on it.
 
     Attributes
     ----------
@@ -145,6 +156,8 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
         random_state: int = 0,
         n_states: int = 1,
         state_features: Sequence[int] | None = None,
+        init_size: int | None = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.n_components = n_components
         self.reg_covar = reg_covar
@@ -154,6 +167,8 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
         self.random_state = random_state
         self.n_states = n_states
         self.state_features = state_features
+        self.init_size = init_size
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------------------ fitting
     def fit(
@@ -163,7 +178,8 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
         noise_var: np.ndarray | None = None,
         categories: np.ndarray | None = None,
     ) -> DeconvolvedMixture:
-        """Fit the mixture by EM from ``n_init`` k-means starts; keep the most likely fit."""
+        """Fit the mixture by EM from ``n_init`` k-means starts; keep the most likely fit
+        (with ``init_size``: the starts on a subsample, the most likely refined on all rows)."""
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
         x, s, obs = _inputs(X, noise_var)
         codes = _codes(categories, len(x))
@@ -175,21 +191,35 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
             )
         self.state_mask_ = _state_mask(self.state_features, x.shape[1])
         n_states = max(1, int(self.n_states)) if self.state_mask_.any() else 1
+        # the starts run on a seeded subsample of init_size rows (all rows when None or more)
+        rows = np.arange(len(x))
+        if self.init_size is not None and len(x) > max(int(self.init_size), k):
+            rng = np.random.default_rng(self.random_state)
+            rows = np.sort(rng.choice(len(x), size=int(self.init_size), replace=False))
+        xs, ss, os_, cs = x[rows], s[rows], obs[rows], codes[rows]
         # every other start weighs each row by how well it is measured, so that rows with
         # little evidence (shrunk to the centre) do not shape the starting segments
-        shrunk = np.where(obs, x / (1.0 + s), 0.0)
-        evidence = np.where(obs, 1.0 / (1.0 + s), 0.0).mean(axis=1) + 1e-6
-        best = None
-        for start in range(max(1, int(self.n_init))):
+        shrunk = np.where(os_, xs / (1.0 + ss), 0.0)
+        evidence = np.where(os_, 1.0 / (1.0 + ss), 0.0).mean(axis=1) + 1e-6
+
+        def run(start: int) -> _Fit:
             seed = int(self.random_state) + start
-            weight = evidence if start % 2 else np.ones(len(x))
+            weight = evidence if start % 2 else np.ones(len(xs))
             km = KMeans(k, n_init=1, random_state=seed).fit(shrunk, sample_weight=weight)
             resp = np.eye(k)[km.labels_] * weight[:, None]
-            params = _split_states(self._m_step_start(x, obs, resp), n_states, self.state_mask_)
-            probs = [_level_probs(resp, c, n) for c, n in zip(codes.T, self.n_levels_, strict=True)]
-            fit = self._em(x, s, obs, codes, params, probs, n_states)
+            params = _split_states(self._m_step_start(xs, os_, resp), n_states, self.state_mask_)
+            probs = [_level_probs(resp, c, n) for c, n in zip(cs.T, self.n_levels_, strict=True)]
+            return self._em(xs, ss, os_, cs, params, probs, n_states)
+
+        fits = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(run)(start) for start in range(max(1, int(self.n_init)))
+        )
+        best = None
+        for fit in fits:  # the first of equally likely fits, whatever the threads' order
             if best is None or fit[4] > best[4]:
                 best = fit
+        if best is not None and len(rows) < len(x):  # the best start, refined on every row
+            best = self._em(x, s, obs, codes, best[:3], best[3], n_states)
         assert best is not None
         w, m, v, self.category_probs_ = best[:4]
         self.lower_bound_, self.n_iter_, self.converged_ = best[4:]
@@ -214,7 +244,7 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
         start: tuple[np.ndarray, np.ndarray, np.ndarray],
         probs: list[np.ndarray],
         n_states: int = 1,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray], float, int, bool]:
+    ) -> _Fit:
         """EM over the ``n_components * n_states`` sub-components (state-major per component);
         the sub-components of a component share everything but the state features."""
         reg = float(self.reg_covar)

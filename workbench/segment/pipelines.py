@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
@@ -345,13 +346,16 @@ def make_model(
     min_size: int = 50,
     state_features: Sequence[int] = (),
     n_init: int = 4,
+    n_jobs: int | None = None,
 ) -> BaseEstimator:
     """The clustering estimator for ``method`` with ``k`` clusters (HDBSCAN: ``k`` unused).
 
     ``state_features``: positions of the lifecycle-state features among the deconvolving
     mixture's columns (:func:`state_positions`); the other methods ignore them. ``n_init``:
     starts of the mixtures and k-means (:func:`select_k` scores each candidate with
-    :data:`SELECTION_STARTS`).
+    :data:`SELECTION_STARTS`). ``n_jobs``: threads of the deconvolving mixture's starts, which
+    run on :data:`~workbench.segment.methods.SELECTION_SAMPLE` rows (``init_size``) before the
+    most likely is refined on every row.
     """
     from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
     from sklearn.mixture import GaussianMixture
@@ -364,6 +368,8 @@ def make_model(
             random_state=seed,
             n_states=policy.N_STATES if len(state_features) else 1,
             state_features=list(state_features),
+            init_size=SELECTION_SAMPLE,
+            n_jobs=n_jobs,
         )
     if method == "kmeans":
         return KMeans(n_clusters=k, n_init=n_init, random_state=seed)
@@ -430,6 +436,9 @@ class Segmenter(AllowNaNMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         reachable base only. The rule segment is numbered by size like the others, obeys the
         min-size guard (too small: merged into the nearest segment) and never absorbs a small
         learned cluster. ``"cluster"``: everyone is clustered on behaviour.
+    n_jobs : int or None, default None
+        Threads of the deconvolving mixture's starts (``None``: 1, -1: every core); the
+        segments do not depend on it.
 
     Attributes
     ----------
@@ -474,6 +483,7 @@ class Segmenter(AllowNaNMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         sample_size: int | None = 20_000,
         random_state: int = 0,
         unreachable: str = "cluster",
+        n_jobs: int | None = None,
     ) -> None:
         self.method = method
         self.n_clusters = n_clusters
@@ -484,6 +494,7 @@ class Segmenter(AllowNaNMixin, TransformerMixin, ClusterMixin, BaseEstimator):
         self.sample_size = sample_size
         self.random_state = random_state
         self.unreachable = unreachable
+        self.n_jobs = n_jobs
 
     # -------------------------------------------------------------------------------- fitting
     def fit(self, X: pd.DataFrame | np.ndarray, y: None = None) -> Segmenter:
@@ -515,6 +526,7 @@ class Segmenter(AllowNaNMixin, TransformerMixin, ClusterMixin, BaseEstimator):
             self.random_state,
             self.min_size,
             state_positions(self.transform_[-1].columns_),
+            n_jobs=self.n_jobs,
         )
         z_all, measured = self._views(X)
         raw = self._fit_model(z_all[idx], None if measured is None else [m[idx] for m in measured])
@@ -714,6 +726,7 @@ def select_k(
     sample_size: int = SELECTION_SAMPLE,
     columns: Sequence[str] | None = None,
     attributes: Sequence[str] | None = None,
+    n_jobs: int | None = None,
 ) -> pd.DataFrame:
     """Model-selection scores for each number of clusters.
 
@@ -734,6 +747,9 @@ def select_k(
     attributes : sequence of str, optional
         Categorical columns of the deconvolving mixture (default
         :func:`~workbench.segment.policy.attribute_columns`); other methods ignore them.
+    n_jobs : int or None, default None
+        Threads the candidates are scored on (``None``: 1, -1: every core); the scores do not
+        depend on it.
 
     Returns
     -------
@@ -749,9 +765,12 @@ def select_k(
     n = len(features)
     sample = features.iloc[np.sort(rng.choice(n, size=min(n, sample_size), replace=False))]
     z, measured, states = _views_and_states(sample, method, columns, attributes)
-    return pd.DataFrame(
-        [_k_scores(method, int(k), seed, z, measured, states) for k in ks if 2 <= k < len(z)]
+    rows = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(_k_scores)(method, int(k), seed, z, measured, states)
+        for k in ks
+        if 2 <= k < len(z)
     )
+    return pd.DataFrame(rows)
 
 
 def feature_views(
