@@ -766,9 +766,7 @@ def select_k(
     sample = features.iloc[np.sort(rng.choice(n, size=min(n, sample_size), replace=False))]
     z, measured, states = _views_and_states(sample, method, columns, attributes)
     rows = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_k_scores)(method, int(k), seed, z, measured, states)
-        for k in ks
-        if 2 <= k < len(z)
+        delayed(_k_scores)(method, int(k), seed, z, measured, states) for k in ks if 2 <= k < len(z)
     )
     return pd.DataFrame(rows)
 
