@@ -51,7 +51,7 @@ from workbench.errors import EstimatorInputError
 from workbench.segment._em_kernel import em_pass
 
 #: Subscribers per call of the compiled pass (bounds memory: block x components floats).
-_BLOCK = 200_000
+_BLOCK = 100_000
 #: One EM run: weights, means, variances, level probabilities, mean log-likelihood per row,
 #: iterations, converged.
 _Fit = tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray], float, int, bool]
@@ -103,8 +103,9 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
         most likely of them on every row. ``None``: the starts run on every row. As in
         :class:`~sklearn.cluster.MiniBatchKMeans`, this buys speed on large inputs.
     n_jobs : int or None, default None
-        Threads the starts run on (the compiled EM pass releases the GIL); ``None`` means 1 and
-        -1 every core, as in scikit-learn. The fit does not depend on it.
+        Threads the starts, and the scoring of large inputs, run on (the compiled EM pass
+        releases the GIL); ``None`` means 1 and -1 every core, as in scikit-learn. The results
+        do not depend on it.
 
     Attributes
     ----------
@@ -316,11 +317,18 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
         v = self.state_variances_.reshape(k * n_states, -1)
         resp = np.empty((len(x), k))
         ll = np.empty(len(x))
-        for lo in range(0, len(x), _BLOCK):
+
+        def block(lo: int) -> None:  # rows lo .. lo + _BLOCK, written in place
             sl = slice(lo, lo + _BLOCK)
             extra = _category_ll(codes[sl], self.category_probs_, n_states)
             r, ll[sl] = em_pass(x[sl], s[sl], obs[sl], np.log(w), m, v, _or_empty(extra), False)[:2]
             resp[sl] = r if n_states == 1 else r.reshape(len(r), k, n_states).sum(axis=2)
+
+        starts = range(0, len(x), _BLOCK)
+        if len(starts) > 1:
+            Parallel(n_jobs=self.n_jobs, prefer="threads")(delayed(block)(lo) for lo in starts)
+        else:
+            block(0)
         return resp, ll
 
     def _score_inputs(
