@@ -270,3 +270,15 @@ def test_starts_on_a_subsample_are_refined_on_every_row():
     ).fit(x)
     np.testing.assert_array_equal(same.labels_, full.labels_)
     assert same.lower_bound_ == full.lower_bound_
+
+
+def test_scoring_in_blocks_on_threads_matches_one_pass(monkeypatch):
+    import workbench.segment.deconvolve as dec
+
+    x, _ = _groups_with_a_state()
+    m = DeconvolvedMixture(2, n_init=1, random_state=0, n_states=2, state_features=[1]).fit(x)
+    whole, whole_ll = m.predict_proba(x), m.score_samples(x)
+    monkeypatch.setattr(dec, "_BLOCK", 37)  # many blocks, the last one short
+    m.set_params(n_jobs=2)
+    np.testing.assert_allclose(m.predict_proba(x), whole, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(m.score_samples(x), whole_ll, rtol=1e-12)
