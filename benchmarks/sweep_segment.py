@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--max-subscribers", type=int, default=None, help="cap the drawn sizes")
     ap.add_argument("--keep", default=None, help="folder to keep the worlds in (default: temp)")
     ap.add_argument("--ceiling", action="store_true", help="add eval_segment.py's two references")
+    ap.add_argument("--csv", default=None, help="also write the per-scenario table to this CSV")
     args = ap.parse_args()
 
     import numpy as np
@@ -112,6 +113,8 @@ def main() -> None:
               f"{(dk <= 1).mean():>13.0%}{top:>10.0%}{secs:>10.1f}")  # fmt: skip
     for c in [c for c in table.columns if c.startswith("ceiling")]:
         print(f"{c:<30} median {table[c].median():.3f}  worst {table[c].min():.3f}")
+    if args.csv:
+        table.to_csv(args.csv, index=False)
     if args.keep is None:
         import shutil
 
