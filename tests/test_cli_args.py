@@ -119,6 +119,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("seg-k-text", [*SEG, "--k", "many", "--out", "{out}.csv"], "'many'"),
     ("seg-min-size-0", [*SEG, "--min-size", "0", "--out", "{out}.csv"], "--min-size"),
     ("seg-sample-size-0", [*SEG, "--sample-size", "0", "--out", "{out}.csv"], "--sample-size"),
+    ("seg-jobs-0", [*SEG, "--jobs", "0", "--out", "{out}.csv"], "--jobs"),
     ("seg-seed-neg", [*SEG, "--seed", "-3", "--out", "{out}.csv"], "--seed"),
     # ---- segment: outputs
     ("seg-ext-txt", [*SEG, "--out", "{out}.txt"], "must end in .csv, .csv.gz or .parquet"),
@@ -306,6 +307,11 @@ def test_segment_writes_beside_the_world_not_inside(
     argv = ["segment", "--world", str(copy), "--k", "2", "--min-size", "1", "--out", str(out)]
     assert main(argv) == 0, capsys.readouterr().err
     assert len(pd.read_csv(out)) == 120
+    # one thread or every core: the same segments
+    one = tmp_path / "one.csv"
+    assert main([*argv[:-1], str(one), "--k", "auto", "--jobs", "1"]) == 0
+    assert main([*argv[:-2], "--k", "auto", "--out", str(out), "--overwrite"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(one), pd.read_csv(out))
     capsys.readouterr()
 
 
