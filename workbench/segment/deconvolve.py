@@ -219,9 +219,9 @@ class DeconvolvedMixture(AllowNaNMixin, ClusterMixin, BaseEstimator):
         for fit in fits:  # the first of equally likely fits, whatever the threads' order
             if best is None or fit[4] > best[4]:
                 best = fit
-        if best is not None and len(rows) < len(x):  # the best start, refined on every row
-            best = self._em(x, s, obs, codes, best[:3], best[3], n_states)
         assert best is not None
+        if len(rows) < len(x):  # the most likely start, refined on every row
+            best = self._em(x, s, obs, codes, best[:3], best[3], n_states)
         w, m, v, self.category_probs_ = best[:4]
         self.lower_bound_, self.n_iter_, self.converged_ = best[4:]
         d = x.shape[1]
