@@ -23,12 +23,15 @@ from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.reports import (
     HEADLINE_MIME,
+    SKIPPED_MIME,
     ReportConfig,
     load_config,
     load_registry,
     read_headlines,
+    read_skipped,
     record,
     run_report,
+    skip,
 )
 from workbench.reports._record import _jsonable
 from workbench.reports.html import Section, render_html
@@ -108,6 +111,8 @@ def test_html_has_prose_and_figures_but_no_code(ok_runs: dict) -> None:
     assert "data:image/png;base64," in page  # figure embedded
     assert "Headline numbers" in page and "mean of the random draws" in page
     assert 'href="#nb-report_ok"' in page and 'id="nb-report_ok"' in page  # contents link
+    assert "SKIPPED-PROSE-MARKER" not in page  # a skipped section is listed, not shown
+    assert "<li>Against the truth: this test world has no truth</li>" in page
     assert "Seed</th><td>7<" in page and "Scenario</th><td>tiny<" in page
 
 
@@ -135,6 +140,9 @@ def test_manifest_pins_what_produced_the_report(ok_runs: dict, world: Path) -> N
     assert heads["mean_draw"]["caption"] == "mean of the random draws"
     assert heads["world_scenario"]["value"] == "tiny"
     assert heads["n_draws"] == {"value": 200, "caption": ""}
+    assert m["skipped"] == {
+        "report_ok": [{"section": "Against the truth", "reason": "this test world has no truth"}]
+    }
 
 
 def test_second_run_gets_new_folder_and_same_headlines(ok_runs: dict) -> None:
@@ -485,6 +493,50 @@ def test_render_html_hides_code_and_tagged_cells() -> None:
     assert "noisy warning" not in page and "VBox(children" not in page
     assert "Section &lt;one&gt;" in page and "<td>things</td>" in page
     assert '<h3 id="Title">' in page  # notebook headings sit below the section heading
+
+
+def test_skip_prints_one_sentence_outside_a_kernel(capsys: pytest.CaptureFixture[str]) -> None:
+    skip("The lifecycle", "this world has no ground truth.")
+    assert capsys.readouterr().out == "The lifecycle: not shown: this world has no ground truth.\n"
+    with pytest.raises(WorkbenchError, match="reason must be a non-empty string"):
+        skip("The lifecycle", " ")
+
+
+def _skipped_bundle(section: str, reason: str) -> dict:
+    return {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {
+            SKIPPED_MIME: {"section": section, "reason": reason},
+            "text/markdown": f"_{section}: not shown: {reason}._",
+        },
+    }
+
+
+def test_skipped_sections_are_listed_and_left_out_of_the_page() -> None:
+    v4 = nbformat.v4
+    nb = v4.new_notebook(
+        cells=[
+            v4.new_markdown_cell("# Title\nThe notebook's opening words."),
+            v4.new_code_cell("A = 1", outputs=[v4.new_output("stream", text="first table\n")]),
+            v4.new_markdown_cell("## Against the truth\nHow far the model is from the truth."),
+            v4.new_markdown_cell("A second paragraph of the same section."),
+            v4.new_code_cell(
+                "skip(...)", outputs=[_skipped_bundle("Against the truth", "no truth")]
+            ),
+            v4.new_markdown_cell("## Next\nThe section after it stays."),
+            v4.new_code_cell("B = 2", outputs=[v4.new_output("stream", text="last table\n")]),
+        ]
+    )
+    skipped = read_skipped(nb)
+    assert skipped == [{"section": "Against the truth", "reason": "no truth"}]
+    page = render_html([Section("nb1", "One", nb, {}, skipped)], [], title="T")
+    assert "opening words" in page and "first table" in page
+    assert "The section after it stays" in page and "last table" in page
+    # the section's prose and cell are gone; the intro lists it with its reason
+    assert "How far the model is" not in page and "A second paragraph" not in page
+    assert "not shown: no truth" not in page
+    assert "Not shown for this data" in page and "<li>Against the truth: no truth</li>" in page
 
 
 def test_import_is_cheap() -> None:

@@ -1,7 +1,8 @@
 """Reproducible reports: run the registered notebooks with papermill, write HTML and a manifest.
 
-In a notebook, :func:`record` marks a headline number for the manifest (cheap to import: this
-package pulls in papermill and nbconvert only when a report runs). From Python::
+In a notebook, :func:`record` marks a headline number for the manifest and :func:`skip` a section
+the data does not allow (cheap to import: this package pulls in papermill and nbconvert only when
+a report runs). From Python::
 
     from workbench.reports import ReportConfig, run_report
     result = run_report(ReportConfig(scenario="tiny", seed=1))
@@ -10,7 +11,14 @@ package pulls in papermill and nbconvert only when a report runs). From Python::
 From the shell: ``workbench report`` (see ``workbench report --help``).
 """
 
-from workbench.reports._record import HEADLINE_MIME, read_headlines, record
+from workbench.reports._record import (
+    HEADLINE_MIME,
+    SKIPPED_MIME,
+    read_headlines,
+    read_skipped,
+    record,
+    skip,
+)
 from workbench.reports.registry import (
     NotebookEntry,
     ReportConfig,
@@ -21,6 +29,7 @@ from workbench.reports.runner import RunResult, notebook_parameters, run_report
 
 __all__ = [
     "HEADLINE_MIME",
+    "SKIPPED_MIME",
     "NotebookEntry",
     "ReportConfig",
     "RunResult",
@@ -28,6 +37,8 @@ __all__ = [
     "load_registry",
     "notebook_parameters",
     "read_headlines",
+    "read_skipped",
     "record",
     "run_report",
+    "skip",
 ]

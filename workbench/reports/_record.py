@@ -1,9 +1,12 @@
-"""Headline numbers: :func:`record` in a notebook, :func:`read_headlines` in the runner.
+"""What a notebook tells its report: :func:`record` and :func:`skip` in a notebook,
+:func:`read_headlines` and :func:`read_skipped` in the runner.
 
 A headline is one number (or short text) a notebook wants in the report's manifest, e.g. the
-uplift of the winning arm. :func:`record` displays it as a small bundle with its own MIME type, so
-the executed notebook carries it in its outputs; the runner reads the bundles back with
-:func:`read_headlines`. This module imports nothing heavy: notebooks import it first thing.
+uplift of the winning arm. A skipped section is a part of a notebook the data does not allow (no
+ground truth to score against, no experiment of a kind), with the reason in one sentence. Both are
+displayed as small bundles with their own MIME types, so the executed notebook carries them in its
+outputs and the runner reads them back. This module imports nothing heavy: notebooks import it
+first thing.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from workbench.errors import WorkbenchError
 
 HEADLINE_MIME = "application/vnd.workbench.headline+json"
 """MIME type of the display bundle :func:`record` emits."""
+
+SKIPPED_MIME = "application/vnd.workbench.skipped+json"
+"""MIME type of the display bundle :func:`skip` emits."""
 
 Headline = dict[str, Any]  # {"value": float | int | str | bool | None, "caption": str}
 
@@ -101,4 +107,55 @@ def read_headlines(nb: Mapping[str, Any]) -> dict[str, Headline]:
                     "value": payload.get("value"),
                     "caption": str(payload.get("caption", "")),
                 }
+    return out
+
+
+def skip(section: str, reason: str) -> None:
+    """Say that a section of the notebook does not apply to this data, and why.
+
+    Call it from the section's code cell instead of the analysis. The executed notebook shows the
+    sentence "*section*: not shown: *reason*"; the report lists the section under its notebook
+    (manifest ``skipped``, and the notebook's part of ``report.html``) and leaves the section's
+    cell and the prose right before it out of the page, so that a report on real data has no
+    empty "against the truth" sections.
+
+    Parameters
+    ----------
+    section : str
+        The section's title, as in its heading (``"Agreement with the true personas"``).
+    reason : str
+        Why, in one plain sentence (``"this world has no ground truth (real data)"``).
+
+    Examples
+    --------
+    >>> skip("The lifecycle", "this world has no ground truth")
+    The lifecycle: not shown: this world has no ground truth.
+    """
+    for what, text in (("section", section), ("reason", reason)):
+        if not isinstance(text, str) or not text.strip():
+            raise WorkbenchError(f"skip(): {what} must be a non-empty string, got {text!r}")
+    sentence = f"{section.strip()}: not shown: {reason.strip().rstrip('.')}."
+    from IPython.core.interactiveshell import InteractiveShell
+
+    if not InteractiveShell.initialized():
+        print(sentence)
+        return
+    from IPython.display import display
+
+    bundle = {SKIPPED_MIME: {"section": section.strip(), "reason": reason.strip()}}
+    display({**bundle, "text/markdown": f"_{sentence}_", "text/plain": sentence}, raw=True)
+
+
+def read_skipped(nb: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Sections an executed notebook skipped (:func:`skip`), in order: ``{section, reason}``."""
+    out: list[dict[str, str]] = []
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []) or []:
+            if output.get("output_type") not in ("display_data", "execute_result"):
+                continue
+            payload = output.get("data", {}).get(SKIPPED_MIME)
+            if isinstance(payload, Mapping) and "section" in payload:
+                out.append(
+                    {"section": str(payload["section"]), "reason": str(payload.get("reason", ""))}
+                )
     return out

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.reports._record import HEADLINE_MIME, Headline
+from workbench.reports._record import HEADLINE_MIME, SKIPPED_MIME, Headline
 
 _HEADING = re.compile(r"^(#{1,4})(?=\s)", flags=re.MULTILINE)
 
@@ -35,12 +35,16 @@ class Section:
         The executed notebook.
     headlines : dict
         Its recorded headline numbers, ``{name: {"value": ..., "caption": ...}}``.
+    skipped : list of dict
+        The sections it skipped for this data (:func:`~workbench.reports.skip`),
+        ``{"section": ..., "reason": ...}``.
     """
 
     name: str
     title: str
     notebook: Any
     headlines: Mapping[str, Headline] = field(default_factory=dict)
+    skipped: Sequence[Mapping[str, str]] = field(default_factory=list)
 
 
 def _anchor(name: str) -> str:
@@ -72,6 +76,14 @@ def _headline_table(headlines: Mapping[str, Headline]) -> str:
     )
 
 
+def _skipped_list(skipped: Sequence[Mapping[str, str]]) -> str:
+    items = "".join(
+        f"<li>{html.escape(x.get('section', ''))}: {html.escape(x.get('reason', ''))}</li>"
+        for x in skipped
+    )
+    return f'<div class="wb-skipped"><p>Not shown for this data:</p><ul>{items}</ul></div>'
+
+
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
@@ -79,10 +91,20 @@ def _clean_cells(nb: Any) -> list[Any]:
     """The cells worth showing: no headline bundles, no stderr, no code cells left empty.
 
     Interactive widgets are left out too: a static page cannot run them, and their text
-    fallback (``VBox(children=...)``) means nothing to a reader.
+    fallback (``VBox(children=...)``) means nothing to a reader. A section the notebook skipped
+    (a code cell that displayed a :func:`~workbench.reports.skip` bundle) is left out with the
+    prose right before it: the section's intro lists it instead.
     """
-    cells = []
+    cells: list[Any] = []
+    prose = 0  # markdown cells kept since the last code cell: the prose of the coming section
     for cell in nb.cells:
+        if cell.cell_type == "code" and any(
+            SKIPPED_MIME in o.get("data", {}) for o in cell.get("outputs", [])
+        ):
+            del cells[len(cells) - prose :]
+            prose = 0
+            continue
+        prose = prose + 1 if cell.cell_type == "markdown" else 0
         cell = copy.deepcopy(cell)
         if cell.cell_type == "markdown":
             cell.source = _HEADING.sub(r"##\1", cell.source)  # sections are h2: # -> ###
@@ -110,6 +132,8 @@ _CSS = """
   .wb-headlines { background: #f6f8fa; padding: 0.5em; }
   .wb-headlines caption { text-align: left; font-weight: 600; padding-bottom: 0.3em; }
   .wb-headlines td { padding: 0.3em 1.5em 0.3em 0.5em; }
+  .wb-skipped { color: #555; margin: 0 0 1.5em; }
+  .wb-skipped p { margin: 0; }
   .wb-section { border-top: 1px solid #ddd; margin-top: 2.5em; padding-top: 0.5em; }
 </style>
 """
@@ -151,6 +175,8 @@ def render_html(
         intro = f'<div class="wb-section"></div>\n{heading}'
         if s.headlines:
             intro += "\n" + _headline_table(s.headlines)
+        if s.skipped:
+            intro += "\n" + _skipped_list(s.skipped)
         cells.append(nbformat.v4.new_markdown_cell(intro))
         cells.extend(_clean_cells(s.notebook))
     merged = nbformat.v4.new_notebook(cells=cells)

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from workbench._signals import Interrupted, deferred, signal_name, signals_raise
 from workbench.errors import WorkbenchError
 from workbench.reports._kernel import KernelStop, check_kernel, engine, kernel_dir, kernel_env
-from workbench.reports._record import Headline, read_headlines
+from workbench.reports._record import Headline, read_headlines, read_skipped
 from workbench.reports.manifest import environment, git_revision, world_hashes, write_manifest
 from workbench.reports.registry import (
     NotebookEntry,
@@ -75,6 +75,7 @@ class NotebookRun:
     status: str = "pending"  # pending | running | ok | failed | skipped | interrupted
     wall_time_s: float | None = None
     headlines: dict[str, Headline] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)
     error: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -361,13 +362,15 @@ def _papermill(
 
 
 def _collect_headlines(nb: NotebookRun, cut_short: bool) -> None:
-    """Read the headlines the executed notebook recorded (lost if it was cut short unreadable)."""
+    """Read the headlines and skipped sections the executed notebook recorded (lost if it was
+    cut short unreadable)."""
     import nbformat
 
     if not nb.output.is_file():
         return
     try:
-        nb.headlines = read_headlines(nbformat.read(nb.output, as_version=4))
+        executed = nbformat.read(nb.output, as_version=4)
+        nb.headlines, nb.skipped = read_headlines(executed), read_skipped(executed)
     except Exception:  # a notebook cut short may be unreadable: its headlines are lost
         if not cut_short:
             raise
@@ -599,6 +602,7 @@ def _new_manifest(
         },
         "notebooks": [],
         "headlines": {},
+        "skipped": {},
         "html": None,
         "workbench_version": __version__,
         "git": git_revision(),
@@ -620,6 +624,7 @@ class _Run:
         self.manifest["reason"] = reason
         self.manifest["notebooks"] = [r.to_dict() for r in self.notebooks]
         self.manifest["headlines"] = {r.name: r.headlines for r in self.notebooks if r.headlines}
+        self.manifest["skipped"] = {r.name: r.skipped for r in self.notebooks if r.skipped}
         write_manifest(self.manifest, self.run_dir / "manifest.json")
 
     def execute(self, kernel: str, progress: bool, ipc: bool, jobs: int = 1) -> str | None:
@@ -876,7 +881,8 @@ def _write_html(runs: Sequence[NotebookRun], manifest: Mapping[str, Any], run_di
     from workbench.reports.html import Section, render_html
 
     sections = [
-        Section(r.name, r.title, nbformat.read(r.output, as_version=4), r.headlines) for r in runs
+        Section(r.name, r.title, nbformat.read(r.output, as_version=4), r.headlines, r.skipped)
+        for r in runs
     ]
     page = render_html(sections, _facts(manifest), title="Micro-segmentation report")
     path = run_dir / "report.html"
