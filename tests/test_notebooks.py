@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from workbench.paths import notebooks_dir, sample_world
-from workbench.reports import load_registry, read_headlines
+from workbench.reports import load_registry, read_headlines, read_skipped
 
 ENTRIES = load_registry()
 # Small parameters for CI; every other parameter keeps the notebook's own default.
@@ -53,11 +53,10 @@ def test_notebook_is_committed_clean_and_documented(entry):
     assert sum(c.cell_type == "markdown" for c in nb.cells) >= 3, "a notebook teaches in prose"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
-def test_notebook_runs_under_plain_papermill(entry, tmp_path):
+def _run_papermill(entry, world: Path, tmp_path: Path) -> nbformat.NotebookNode:
+    """Execute ``entry`` on ``world`` with the CI parameters, as a user's shell would."""
     out = tmp_path / entry.path.name
-    params = {"world": str(sample_world()), **CI_PARAMETERS.get(entry.name, {})}
+    params = {"world": str(world), **CI_PARAMETERS.get(entry.name, {})}
     args = [sys.executable, "-m", "papermill", str(entry.path), str(out), "--cwd", str(tmp_path)]
     for k, v in params.items():
         args += ["-p", k, str(v)] if isinstance(v, str) else ["-y", json.dumps({k: v})]
@@ -65,10 +64,47 @@ def test_notebook_runs_under_plain_papermill(entry, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     done = subprocess.run(args, capture_output=True, text=True, cwd=notebooks_dir().parent, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
-    nb = nbformat.read(out, as_version=4)
+    return nbformat.read(out, as_version=4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_notebook_runs_under_plain_papermill(entry, tmp_path):
+    nb = _run_papermill(entry, sample_world(), tmp_path)
     assert read_headlines(nb), "the notebook records headline numbers for the report"
     images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
     assert images >= 1, "figures are shown"
+
+
+#: What each notebook scores against the ground truth: on a world without truth (real data) these
+#: sections say why they are not shown, and these headlines are not recorded.
+TRUTH_SECTIONS = {
+    "01-synthetic-subscribers": (
+        {"The personas", "The lifecycle", "The truth kept aside"},
+        {"personas"},
+    ),
+    "02-segmentation": ({"Agreement with the true personas"}, {"ari_vs_truth", "nmi_vs_truth"}),
+    "04-attribution": ({"Scorecard against the truth"}, {"best_model", "best_model_mae"}),
+}
+
+
+@pytest.fixture(scope="module")
+def world_without_truth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample world as a real export would be: every ``truth_*`` file removed."""
+    import shutil
+
+    world = tmp_path_factory.mktemp("real") / "world"
+    shutil.copytree(sample_world(), world, ignore=shutil.ignore_patterns("truth_*"))
+    return world
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_notebook_runs_on_a_world_without_truth(entry, world_without_truth, tmp_path):
+    nb = _run_papermill(entry, world_without_truth, tmp_path)
+    sections, headlines = TRUTH_SECTIONS.get(entry.name, (set(), set()))
+    assert {s["section"] for s in read_skipped(nb)} == sections
+    assert read_headlines(nb) and not headlines & set(read_headlines(nb))
 
 
 def test_every_registered_notebook_exists():
