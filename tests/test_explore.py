@@ -98,3 +98,26 @@ def test_lifecycle_summaries_take_a_transitions_table():
     moves = explore.lifecycle_transitions(t)
     assert moves.loc["new", "active"] == 2 and moves.loc["active", "lapsing"] == 1
     assert moves.to_numpy().sum() == 3
+
+
+def test_heatmap_slants_long_column_names_only() -> None:
+    import matplotlib.pyplot as plt
+
+    long = pd.DataFrame([[0.1, 0.9]], columns=["evening readers · lifestyle", "deals · carts"])
+    short = pd.DataFrame([[0.1, 0.9]], columns=["1", "2"])
+    for table, angle in ((long, 35.0), (short, 0.0)):
+        fig = plots.heatmap(table)
+        labels = fig.axes[0].get_xticklabels()
+        assert [t.get_rotation() for t in labels] == [angle, angle]
+        plt.close(fig)
+
+
+def test_show_displays_a_figure_once_and_closes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython.display
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    fig = plots.heatmap(pd.DataFrame([[0.5]], columns=["a"]))
+    plots.show(fig)
+    assert shown == [fig] and not plt.fignum_exists(fig.number)

@@ -71,7 +71,15 @@ def heatmap(
     values = table.to_numpy(dtype=float)
     fig, (ax,) = _fig(max(6.0, 0.45 * table.shape[1] + 3), 0.45 * table.shape[0] + 1.5)
     im = ax.imshow(values, aspect="auto", cmap=cmap)
-    ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns])
+    xlabels = [str(c) for c in table.columns]
+    long = max((len(x) for x in xlabels), default=0) > 6  # names, not numbers: slant them
+    ax.set_xticks(
+        range(table.shape[1]),
+        xlabels,
+        rotation=35 if long else 0,
+        ha="right" if long else "center",
+        rotation_mode="anchor",
+    )
     ax.set_yticks(range(table.shape[0]), [str(i) for i in table.index])
     if fmt and values.size <= 400:
         hi = np.nanmax(values) if np.isfinite(values).any() else 0
@@ -155,3 +163,15 @@ def stacked_shares(
     if isinstance(shares.index, pd.DatetimeIndex) or hasattr(shares.index[0], "isoformat"):
         fig.autofmt_xdate()
     return fig
+
+
+def show(fig: Figure) -> None:
+    """Show ``fig`` here, in the order of a cell's outputs, and close it.
+
+    A figure a cell builds is otherwise shown once more when the cell ends (the inline
+    backend shows every open figure), after the cell's tables.
+    """
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
