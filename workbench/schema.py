@@ -609,6 +609,21 @@ def world_meta(root: str | Path) -> dict[str, Any]:
     return public_meta(read_world_json(root))
 
 
+def present_tables(path: str | Path) -> tuple[str, ...]:
+    """The analysis tables a world folder holds, in contract order, without reading them.
+
+    Real exports often lack some (:data:`REQUIRED_TABLES` are the ones a world must have):
+    notebooks ask this before a section that reads an optional table
+    (:func:`workbench.reports.needs`).
+    """
+    from workbench.db import table_source
+
+    root = Path(path)
+    if not root.is_dir():
+        raise WorkbenchError(f"{root}: no such world folder")
+    return tuple(n for n in ANALYSIS_TABLES if table_source(root, n) is not None)
+
+
 def load_world(path: str | Path, tables: Iterable[str] | None = None) -> World:
     """Load a world folder (Parquet or CSV exports) and validate it against the contract.
 

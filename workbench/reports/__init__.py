@@ -14,6 +14,7 @@ From the shell: ``workbench report`` (see ``workbench report --help``).
 from workbench.reports._record import (
     HEADLINE_MIME,
     SKIPPED_MIME,
+    needs,
     read_headlines,
     read_skipped,
     record,
@@ -35,6 +36,7 @@ __all__ = [
     "RunResult",
     "load_config",
     "load_registry",
+    "needs",
     "notebook_parameters",
     "read_headlines",
     "read_skipped",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import Any
 
 from workbench.errors import WorkbenchError
@@ -159,3 +159,28 @@ def read_skipped(nb: Mapping[str, Any]) -> list[dict[str, str]]:
                     {"section": str(payload["section"]), "reason": str(payload.get("reason", ""))}
                 )
     return out
+
+
+def needs(world: Container[str], *tables: str, section: str) -> bool:
+    """Whether ``world`` has every one of ``tables``; if not, :func:`skip` ``section``, saying
+    which tables are missing.
+
+    Notebooks guard each section that reads a table real data may lack::
+
+        if needs(w, "orders", section="What they buy"):
+            ...
+
+    Parameters
+    ----------
+    world : World or container of str
+        A loaded world (``name in world`` tells whether it has a table).
+    *tables : str
+        The tables the section reads.
+    section : str
+        The section's title, as in its heading.
+    """
+    missing = [t for t in tables if t not in world]
+    if missing:
+        which = " or ".join(f"'{t}'" for t in missing)
+        skip(section, f"this world has no {which} table")
+    return not missing

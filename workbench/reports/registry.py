@@ -34,7 +34,7 @@ from workbench.errors import WorkbenchError
 
 DEFAULT_SCENARIO = "tiny"
 DEFAULT_SEED = 20261126
-_ENTRY_KEYS = {"file", "title", "parameters"}
+_ENTRY_KEYS = {"file", "title", "parameters", "needs", "unless"}
 _CONFIG_KEYS = {"scenario", "n_subscribers", "seed", "notebooks"}
 
 
@@ -50,11 +50,19 @@ class NotebookEntry:
         Its section title in the HTML report.
     parameters : dict
         Default parameter values for this notebook (config overrides win).
+    needs : tuple of str
+        Analysis tables the notebook cannot do without: on a world lacking one, the report does
+        not run it and says why (real exports often lack tables).
+    unless : str or None
+        A parameter that brings the notebook's data another way (a results file): when it is
+        set, ``needs`` does not apply.
     """
 
     path: Path
     title: str
     parameters: dict[str, Any] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
+    unless: str | None = None
 
     @property
     def name(self) -> str:
@@ -110,7 +118,8 @@ def load_registry(path: str | os.PathLike[str] | None = None) -> list[NotebookEn
         unknown = set(item) - _ENTRY_KEYS
         if unknown:
             raise WorkbenchError(
-                f"{where}: unknown key '{sorted(unknown)[0]}' (allowed: file, title, parameters)"
+                f"{where}: unknown key '{sorted(unknown)[0]}' "
+                "(allowed: file, title, parameters, needs, unless)"
             )
         for key in ("file", "title"):
             if not isinstance(item.get(key), str) or not item[key].strip():
@@ -123,7 +132,17 @@ def load_registry(path: str | os.PathLike[str] | None = None) -> list[NotebookEn
         params = item.get("parameters", {})
         if not isinstance(params, dict):
             raise WorkbenchError(f"{where}: 'parameters' must be a table")
-        entry = NotebookEntry(nb, item["title"].strip(), dict(params))
+        needs = item.get("needs", [])
+        from workbench.schema import ANALYSIS_TABLES
+
+        if not isinstance(needs, list) or any(t not in ANALYSIS_TABLES for t in needs):
+            raise WorkbenchError(
+                f"{where}: 'needs' must list analysis tables ({', '.join(ANALYSIS_TABLES)})"
+            )
+        unless = item.get("unless")
+        if unless is not None and not isinstance(unless, str):
+            raise WorkbenchError(f"{where}: 'unless' must be a parameter name")
+        entry = NotebookEntry(nb, item["title"].strip(), dict(params), tuple(needs), unless)
         if entry.name in seen:
             raise WorkbenchError(f"{where}: a notebook named '{entry.name}' is already registered")
         seen.add(entry.name)

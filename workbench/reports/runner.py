@@ -72,7 +72,9 @@ class NotebookRun:
     source: Path
     output: Path
     parameters: dict[str, Any]
-    status: str = "pending"  # pending | running | ok | failed | skipped | interrupted
+    # pending | running | ok | failed | skipped (after a failure) | interrupted
+    # | not_applicable (the world lacks a table the notebook needs: ``skipped`` says which)
+    status: str = "pending"
     wall_time_s: float | None = None
     headlines: dict[str, Headline] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
@@ -610,6 +612,12 @@ def _new_manifest(
     }
 
 
+def _say_not_applicable(r: NotebookRun, i: int, n: int, progress: bool) -> None:
+    if progress:
+        reason = r.skipped[0]["reason"] if r.skipped else ""
+        print(f"[{i}/{n}] {r.name}: not applicable ({reason})", file=sys.stderr, flush=True)
+
+
 @dataclass
 class _Run:
     """A run under way: its folder, its notebooks in order and the manifest kept on disk."""
@@ -645,6 +653,9 @@ class _Run:
             with signals_raise(on_signal=stop.request):
                 self.save("running")
                 for i, r in enumerate(runs, start=1):
+                    if r.status == "not_applicable":
+                        _say_not_applicable(r, i, len(runs), progress)
+                        continue
                     if progress:
                         print(f"[{i}/{len(runs)}] {r.name}: {r.title}", file=sys.stderr, flush=True)
                     r.status = "running"
@@ -653,7 +664,8 @@ class _Run:
                     if r.status != "ok":
                         assert r.error is not None
                         for rest in runs[i:]:
-                            rest.status = "skipped"
+                            if rest.status == "pending":
+                                rest.status = "skipped"
                         return f"{r.error['message']}; see {r.output}"
                     self.save("running")
         except KeyboardInterrupt as exc:
@@ -676,7 +688,10 @@ class _Run:
 
         runs = self.notebooks
         group = _StopGroup()
-        waiting = list(range(len(runs)))
+        for i, r in enumerate(runs):
+            if r.status == "not_applicable":
+                _say_not_applicable(r, i + 1, len(runs), progress)
+        waiting = [i for i, r in enumerate(runs) if r.status != "not_applicable"]
         running: dict[Future[None], int] = {}
         failed: list[int] = []
         stopped: KeyboardInterrupt | None = None
@@ -867,11 +882,28 @@ def run_report(
         )
         for e in chosen
     ]
+    _mark_not_applicable(chosen, runs, world_dir)
     run = _Run(
         run_dir, runs, _new_manifest(run_dir, parameters, config.seed, world_dir, generated, meta)
     )
     run.manifest["jobs"] = jobs
     return run.finish(run.execute(kernel, progress, ipc, jobs))
+
+
+def _mark_not_applicable(
+    entries: Sequence[NotebookEntry], runs: Sequence[NotebookRun], world_dir: Path
+) -> None:
+    """Set aside the notebooks whose ``needs`` the world lacks (unless their ``unless``
+    parameter brings the data): status ``not_applicable``, the reason in ``skipped``."""
+    from workbench.schema import present_tables
+
+    have = set(present_tables(world_dir))
+    for e, r in zip(entries, runs, strict=True):
+        missing = [t for t in e.needs if t not in have]
+        if missing and not (e.unless and r.parameters.get(e.unless)):
+            which = " or ".join(f"'{t}'" for t in missing)
+            r.status = "not_applicable"
+            r.skipped = [{"section": e.title, "reason": f"this world has no {which} table"}]
 
 
 def _write_html(runs: Sequence[NotebookRun], manifest: Mapping[str, Any], run_dir: Path) -> Path:
@@ -881,7 +913,15 @@ def _write_html(runs: Sequence[NotebookRun], manifest: Mapping[str, Any], run_di
     from workbench.reports.html import Section, render_html
 
     sections = [
-        Section(r.name, r.title, nbformat.read(r.output, as_version=4), r.headlines, r.skipped)
+        Section(
+            r.name,
+            r.title,
+            nbformat.v4.new_notebook()
+            if r.status == "not_applicable"
+            else nbformat.read(r.output, as_version=4),
+            r.headlines,
+            r.skipped,
+        )
         for r in runs
     ]
     page = render_html(sections, _facts(manifest), title="Micro-segmentation report")

@@ -1,0 +1,83 @@
+"""Real data end to end: worlds without ground truth, of orders only, of events only.
+
+Real exports have no ``truth_*`` tables and often lack whole tables. Each such world still gets a
+report (exit 0): every section its data allows, and the list of the others with the reason
+(``manifest.json`` ``skipped``, and under each notebook's heading in ``report.html``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import main
+from workbench.paths import sample_world
+
+#: Small parameters, as the notebook tests use.
+CONFIG = """
+[notebooks."02-segmentation"]
+k = 6
+n_boot = 2
+sample_size = 800
+[notebooks."03-bayesian-testing"]
+draws = 150
+tune = 150
+n_sim = 30
+"""
+
+#: The analysis tables each kind of export lacks (beside every truth table).
+KINDS = {
+    "orders only": ("email_events", "campaigns", "touchpoints", "experiments", "assignments"),
+    "events only": ("orders", "touchpoints", "experiments", "assignments"),
+}
+
+
+def _export(tmp_path: Path, drop: tuple[str, ...]) -> Path:
+    world = tmp_path / "world"
+    patterns = ["truth_*", *(f"{t}.*" for t in drop)]
+    shutil.copytree(sample_world(), world, ignore=shutil.ignore_patterns(*patterns))
+    return world
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_report_runs_on_what_the_export_has(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = _export(tmp_path, KINDS[kind])
+    config = tmp_path / "run.toml"
+    config.write_text(CONFIG)
+    out = tmp_path / "reports"
+    argv = ["report", "--world", str(world), "--config", str(config), "--out", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    (run,) = out.iterdir()
+    manifest = json.loads((run / "manifest.json").read_text())
+    status = {nb["name"]: nb["status"] for nb in manifest["notebooks"]}
+    skipped = {
+        name: {s["section"]: s["reason"] for s in sections}
+        for name, sections in manifest["skipped"].items()
+    }
+    # the notebooks that need experiments and journeys are set aside, with the reason
+    assert status["03-bayesian-testing"] == "not_applicable"
+    assert status["04-attribution"] == "not_applicable"
+    assert "'touchpoints'" in next(iter(skipped["04-attribution"].values()))
+    assert status["01-synthetic-subscribers"] == status["02-segmentation"] == "ok"
+    # what is scored against the truth says so
+    assert "Agreement with the true personas" in skipped["02-segmentation"]
+    assert "The personas" in skipped["01-synthetic-subscribers"]
+    email = {"The email funnel, and why opens lie", "When people read"}
+    if kind == "orders only":
+        assert email <= set(skipped["01-synthetic-subscribers"])
+        assert {"When each segment reads email", "The playbook"} <= set(skipped["02-segmentation"])
+        assert "What they buy" not in skipped["01-synthetic-subscribers"]
+    else:
+        assert not email & set(skipped["01-synthetic-subscribers"])
+        assert "What they buy" in skipped["01-synthetic-subscribers"]
+        assert "The playbook" not in skipped["02-segmentation"]
+    page = (run / "report.html").read_text()
+    assert page.count("Not shown for this data") == 4  # one list per notebook
+    # a skipped section leaves no heading and no prose behind: the reading hours need events
+    assert ('id="When-people-read"' in page) == (kind == "events only")
