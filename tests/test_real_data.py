@@ -76,6 +76,7 @@ def test_a_report_runs_on_what_the_export_has(
     else:
         assert not email & set(skipped["01-synthetic-subscribers"])
         assert "What they buy" in skipped["01-synthetic-subscribers"]
+        assert "Outcomes beyond opens and clicks" in skipped["02-segmentation"]
         assert "The playbook" not in skipped["02-segmentation"]
     page = (run / "report.html").read_text()
     assert page.count("Not shown for this data") == 4  # one list per notebook
