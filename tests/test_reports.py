@@ -284,6 +284,9 @@ def test_registry_missing_notebook_is_named(tmp_path: Path) -> None:
         ('[[notebook]]\nfile = "x.txt"\ntitle = "t"\n', "not a .ipynb"),
         ("notebooks = 1\n", "unknown key 'notebooks'"),
         ("[[notebook]\n", "invalid TOML"),
+        (f'[[notebook]]\nfile = "{OK_NB}"\ntitle = "t"\nneeds = ["journeys"]\n', "'needs' must"),
+        (f'[[notebook]]\nfile = "{OK_NB}"\ntitle = "t"\nneeds = ["truth_channels"]\n', "'needs'"),
+        (f'[[notebook]]\nfile = "{OK_NB}"\ntitle = "t"\nunless = 3\n', "'unless' must"),
     ],
 )
 def test_registry_errors(tmp_path: Path, text: str, match: str) -> None:
@@ -291,6 +294,32 @@ def test_registry_errors(tmp_path: Path, text: str, match: str) -> None:
     reg.write_text(text)
     with pytest.raises(WorkbenchError, match=match):
         load_registry(reg)
+
+
+@pytest.mark.parametrize("given", [False, True])
+def test_a_notebook_the_world_cannot_feed_is_set_aside_unless_its_data_is_given(
+    tmp_path: Path, world: Path, given: bool
+) -> None:
+    """``needs``: the test world has only subscribers, so a notebook needing touchpoints is
+    not run and says why, unless its ``unless`` parameter is set."""
+    text = entry(OK_NB, "Needs journeys", "scale = 2.0" if given else "")
+    text = text.replace('title = "Needs journeys"\n', 'title = "Needs journeys"\n'
+                        'needs = ["touchpoints"]\nunless = "scale"\n')  # fmt: skip
+    reg = write_registry(tmp_path / "registry.toml", text)
+    out = tmp_path / "reports"
+    argv = ["report", "--registry", str(reg), "--world", str(world), "--out", str(out)]
+    assert main([*argv, "--no-progress"]) == 0
+    (run,) = out.iterdir()
+    m = json.loads((run / "manifest.json").read_text())
+    (nb,) = m["notebooks"]
+    page = (run / "report.html").read_text()
+    if given:
+        assert nb["status"] == "ok" and "report_ok" in m["headlines"]
+    else:
+        assert nb["status"] == "not_applicable" and not (run / "report_ok.ipynb").exists()
+        reason = "this world has no 'touchpoints' table"
+        assert m["skipped"] == {"report_ok": [{"section": "Needs journeys", "reason": reason}]}
+        assert f"<li>Needs journeys: {reason}</li>" in page.replace("&#x27;", "'")
 
 
 def test_missing_registry_file(tmp_path: Path) -> None:

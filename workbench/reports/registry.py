@@ -99,6 +99,8 @@ def load_registry(path: str | os.PathLike[str] | None = None) -> list[NotebookEn
         lacks ``file`` or ``title``, has an unknown key, names a notebook file that does not
         exist, or two entries share a name.
     """
+    from workbench.schema import ANALYSIS_TABLES
+
     if path is None:
         from workbench.paths import notebooks_dir
 
@@ -133,8 +135,6 @@ def load_registry(path: str | os.PathLike[str] | None = None) -> list[NotebookEn
         if not isinstance(params, dict):
             raise WorkbenchError(f"{where}: 'parameters' must be a table")
         needs = item.get("needs", [])
-        from workbench.schema import ANALYSIS_TABLES
-
         if not isinstance(needs, list) or any(t not in ANALYSIS_TABLES for t in needs):
             raise WorkbenchError(
                 f"{where}: 'needs' must list analysis tables ({', '.join(ANALYSIS_TABLES)})"
