@@ -145,7 +145,7 @@ CASES = [
     Case("unsub-before-signup", "subscribers",
          lambda d, t: d.assign(unsubscribed_ts=d["signup_ts"] - pd.Timedelta(days=3)),
          "unsubscribed_ts", "unsubscribed before signup_ts"),
-    Case("no-region", "subscribers", lambda d, t: d.drop(columns="region"), "region",
+    Case("no-signup", "subscribers", lambda d, t: d.drop(columns="signup_ts"), "signup_ts",
          "missing required column", rows=False),
     Case("ids-as-text", "subscribers", lambda d, t: d.assign(subscriber_id=d["subscriber_id"]
          .astype(str)), "subscriber_id", "stored as text", formats=("parquet",), rows=False),

@@ -82,3 +82,55 @@ def test_a_report_runs_on_what_the_export_has(
     assert page.count("Not shown for this data") == 4  # one list per notebook
     # a skipped section leaves no heading and no prose behind: the reading hours need events
     assert ('id="When-people-read"' in page) == (kind == "events only")
+
+
+def _bare_subscribers(tmp_path: Path) -> Path:
+    """The sample world as an export with no truth and a subscribers table of ids and dates
+    only: no region, time zone, acquisition source or consent columns."""
+    import pandas as pd
+
+    world = _export(tmp_path, ())
+    subs = pd.read_parquet(world / "subscribers.parquet")
+    subs[["subscriber_id", "signup_ts", "unsubscribed_ts"]].to_parquet(
+        world / "subscribers.parquet", index=False
+    )
+    return world
+
+
+def test_subscriber_columns_an_export_lacks_read_as_their_documented_default(
+    tmp_path: Path,
+) -> None:
+    from workbench.features import compute_features
+    from workbench.schema import TABLES, load_world, present_columns
+
+    world = _bare_subscribers(tmp_path)
+    assert present_columns(world, "subscribers") == (
+        "subscriber_id",
+        "signup_ts",
+        "unsubscribed_ts",
+    )
+    subs = load_world(world, tables=["subscribers"])["subscribers"]
+    for name, value in [("region", "unknown"), ("acquisition_source", "unknown"),
+                        ("tz_offset_h", 0.0), ("email_consent", True),
+                        ("sms_consent", False), ("push_consent", False)]:  # fmt: skip
+        assert TABLES["subscribers"].column(name).default == value
+        assert (subs[name] == value).all(), name
+    features = compute_features(world)  # the SQL path reads the same defaults
+    assert (features["region"] == "unknown").all() and (features["sms_consent"] == 0).all()
+    # email reachability still follows unsubscribes and bounces
+    assert 0 < features["email_reachable"].mean() < 1
+
+
+@pytest.mark.slow
+def test_a_report_runs_on_subscribers_with_ids_and_dates_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = _bare_subscribers(tmp_path)
+    config = tmp_path / "run.toml"
+    config.write_text(CONFIG)
+    out = tmp_path / "reports"
+    argv = ["report", "--world", str(world), "--config", str(config), "--out", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    (run,) = out.iterdir()
+    page = (run / "report.html").read_text()
+    assert page.count("every hour below is UTC, not local time") == 2  # notebooks 01 and 02

@@ -49,6 +49,7 @@ from workbench.validation import (
     row_labels,
     sql_string,
     validate,
+    with_defaults,
 )
 
 if TYPE_CHECKING:
@@ -170,7 +171,8 @@ class Relation:
             return self.frame.drop(columns="_wb_row")
         path = self.files[0].parent if len(self.files) > 1 else self.files[0]
         df = read_parquet(path, self.source)
-        return coerce(df.reset_index(drop=True), TABLES[self.name], self.source)
+        table = TABLES[self.name]
+        return with_defaults(coerce(df.reset_index(drop=True), table, self.source), table)
 
 
 def _parquet_layout(
@@ -227,8 +229,22 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, name: str, path: Path) -> Rela
     con.execute(f"CREATE OR REPLACE VIEW {rel.raw} AS SELECT * FROM {rel.scan()}")
     final = ", ".join(f"CAST({c} AS BIGINT) AS {c}" for c in later)
     replace = f" REPLACE ({final})" if final else ""
-    con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT *{replace} FROM {rel.raw}")
+    defaults = "".join(
+        f", CAST({_sql_literal(c.default)} AS {_DUCK_TYPES[c.kind]}) AS {c.name}"
+        for c in table.columns
+        if c.default is not None and c.name not in stored
+    )
+    con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT *{replace}{defaults} FROM {rel.raw}")
     return rel
+
+
+def _sql_literal(value: bool | float | str) -> str:
+    """SQL literal of a column default (:attr:`workbench.schema.Column.default`)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, str):
+        return sql_string(value)
+    return repr(float(value))
 
 
 def register_frame(
@@ -261,6 +277,7 @@ def register_frame(
     frame = df.reset_index(drop=True)
     frame = frame.assign(_wb_row=np.arange(len(frame), dtype=np.int64))
     stored = {c: frame_kind(frame[c]) for c in frame.columns if c in table.column_names}
+    frame = with_defaults(frame, table)  # after ``stored``: defaults are not checked
     rel = Relation(name, source, stored, frame=frame, csv=csv)
     con.register(rel.raw, frame)
     con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * EXCLUDE (_wb_row) FROM {rel.raw}")

@@ -97,6 +97,9 @@ class Column:
         Inclusive bounds of a numeric column.
     unique : bool
         Whether values must be unique (an id).
+    default : bool, float or str, optional
+        The value an optional column takes in every row when a source lacks it (real exports
+        often do): what "not known" means for it, documented in ``doc``.
     """
 
     name: str
@@ -108,6 +111,7 @@ class Column:
     ge: float | None = None
     le: float | None = None
     unique: bool = False
+    default: bool | float | str | None = None
 
     @property
     def arrow_type(self) -> pa_arrow.DataType:
@@ -162,12 +166,19 @@ TABLES: dict[str, TableSchema] = {
                     "email", "str", "synthetic address on a reserved example domain", required=False
                 ),
                 _c("signup_ts", "ts", "when the subscriber joined the list"),
-                _c("region", "str", "home region"),
-                _c("tz_offset_h", "float", "UTC offset of local time, hours", ge=-12, le=14),
-                _c("acquisition_source", "str", "where the subscriber came from"),
-                _c("email_consent", "bool", "consent to email at signup"),
-                _c("sms_consent", "bool", "consent to SMS"),
-                _c("push_consent", "bool", "consent to push notifications"),
+                _c("region", "str", "home region ('unknown' when the export has none)",
+                   required=False, default="unknown"),
+                _c("tz_offset_h", "float", "UTC offset of local time, hours (0 when the export "
+                   "has none: local time unknown, hours read as UTC)", ge=-12, le=14,
+                   required=False, default=0.0),
+                _c("acquisition_source", "str", "where the subscriber came from ('unknown' when "
+                   "the export has none)", required=False, default="unknown"),
+                _c("email_consent", "bool", "consent to email at signup (true when the export "
+                   "has none: an email list's members opted in)", required=False, default=True),
+                _c("sms_consent", "bool", "consent to SMS (false when the export has none: no "
+                   "channel is used without known consent)", required=False, default=False),
+                _c("push_consent", "bool", "consent to push notifications (false when the export "
+                   "has none)", required=False, default=False),
                 _c("unsubscribed_ts", "ts", "email unsubscribe time, if any", nullable=True),
             ),
         ),
@@ -622,6 +633,27 @@ def present_tables(path: str | Path) -> tuple[str, ...]:
     if not root.is_dir():
         raise WorkbenchError(f"{root}: no such world folder")
     return tuple(n for n in ANALYSIS_TABLES if table_source(root, n) is not None)
+
+
+def present_columns(path: str | Path, table: str) -> tuple[str, ...]:
+    """The contract columns a world folder's ``table`` stores, without reading its rows.
+
+    A column a real export lacks reads as its default (:attr:`Column.default`); this tells
+    whether the value was given, e.g. whether send hours are local time or UTC.
+    """
+    import pyarrow.parquet as pq
+
+    from workbench._read import is_csv, parquet_files
+    from workbench.db import table_source
+
+    src = table_source(path, table)
+    if src is None:
+        return ()
+    if is_csv(src):
+        names = {str(c) for c in pd.read_csv(src, nrows=0).columns}
+    else:
+        names = set().union(*(pq.read_schema(f).names for f in parquet_files(src, str(src))))
+    return tuple(c for c in TABLES[table].column_names if c in names)
 
 
 def load_world(path: str | Path, tables: Iterable[str] | None = None) -> World:

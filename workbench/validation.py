@@ -112,6 +112,23 @@ def has_contract_dtype(s: pd.Series, col: Column) -> bool:
     return isinstance(dt, pd.StringDtype)
 
 
+def with_defaults(df: pd.DataFrame, table: TableSchema) -> pd.DataFrame:
+    """``df`` with every optional column it lacks that has a default (:attr:`Column.default`:
+    what "not known" means), filled with that default in the contract dtype."""
+    absent = [c for c in table.columns if c.default is not None and c.name not in df.columns]
+    if not absent:
+        return df
+    fill = {}
+    for c in absent:
+        if c.kind == "str":
+            fill[c.name] = pd.array([c.default] * len(df), dtype="string")
+        elif c.kind == "bool":
+            fill[c.name] = np.full(len(df), bool(c.default))
+        else:
+            fill[c.name] = np.full(len(df), float(c.default))
+    return df.assign(**fill)
+
+
 def require_columns(columns: Sequence[str], table: TableSchema, source: str) -> None:
     """Raise on the first required column missing from ``columns`` (naming a near miss)."""
     missing = [c.name for c in table.columns if c.required and c.name not in columns]
