@@ -166,19 +166,53 @@ TABLES: dict[str, TableSchema] = {
                     "email", "str", "synthetic address on a reserved example domain", required=False
                 ),
                 _c("signup_ts", "ts", "when the subscriber joined the list"),
-                _c("region", "str", "home region ('unknown' when the export has none)",
-                   required=False, default="unknown"),
-                _c("tz_offset_h", "float", "UTC offset of local time, hours (0 when the export "
-                   "has none: local time unknown, hours read as UTC)", ge=-12, le=14,
-                   required=False, default=0.0),
-                _c("acquisition_source", "str", "where the subscriber came from ('unknown' when "
-                   "the export has none)", required=False, default="unknown"),
-                _c("email_consent", "bool", "consent to email at signup (true when the export "
-                   "has none: an email list's members opted in)", required=False, default=True),
-                _c("sms_consent", "bool", "consent to SMS (false when the export has none: no "
-                   "channel is used without known consent)", required=False, default=False),
-                _c("push_consent", "bool", "consent to push notifications (false when the export "
-                   "has none)", required=False, default=False),
+                _c(
+                    "region",
+                    "str",
+                    "home region ('unknown' when the export has none)",
+                    required=False,
+                    default="unknown",
+                ),
+                _c(
+                    "tz_offset_h",
+                    "float",
+                    "UTC offset of local time, hours (0 when the export "
+                    "has none: local time unknown, hours read as UTC)",
+                    ge=-12,
+                    le=14,
+                    required=False,
+                    default=0.0,
+                ),
+                _c(
+                    "acquisition_source",
+                    "str",
+                    "where the subscriber came from ('unknown' when the export has none)",
+                    required=False,
+                    default="unknown",
+                ),
+                _c(
+                    "email_consent",
+                    "bool",
+                    "consent to email at signup (true when the export "
+                    "has none: an email list's members opted in)",
+                    required=False,
+                    default=True,
+                ),
+                _c(
+                    "sms_consent",
+                    "bool",
+                    "consent to SMS (false when the export has none: no "
+                    "channel is used without known consent)",
+                    required=False,
+                    default=False,
+                ),
+                _c(
+                    "push_consent",
+                    "bool",
+                    "consent to push notifications (false when the export has none)",
+                    required=False,
+                    default=False,
+                ),
                 _c("unsubscribed_ts", "ts", "email unsubscribe time, if any", nullable=True),
             ),
         ),
