@@ -121,3 +121,35 @@ def test_show_displays_a_figure_once_and_closes_it(monkeypatch: pytest.MonkeyPat
     fig = plots.heatmap(pd.DataFrame([[0.5]], columns=["a"]))
     plots.show(fig)
     assert shown == [fig] and not plt.fignum_exists(fig.number)
+
+
+def test_weekly_activity_counts_the_history_weeks_from_the_tables_present(tmp_path):
+    tables = small_tables()
+    w = load_world(write_world(tmp_path / "all", tables))
+    act = explore.weekly_activity(w)
+    # events on Sat 10 Jan, orders on Sun 11 and Mon 12 Jan: the week of Mon 12 is covered
+    # only in part, the signups (1-3 Jan) come before the history
+    assert list(act.index) == [pd.Timestamp("2026-01-05")]
+    week = act.iloc[0]
+    assert (week["delivered"], week["human_opens"], week["orders"]) == (1, 1, 1)
+    assert week["revenue"] == pytest.approx(54.5) and week["signups"] == 0
+    only_orders = {k: v for k, v in tables.items() if k in ("subscribers", "orders")}
+    act = explore.weekly_activity(load_world(write_world(tmp_path / "orders", only_orders)))
+    assert list(act.columns) == ["signups", "unsubscribes", "orders", "revenue"]
+
+
+def test_data_quality_finds_duplicates_bot_opens_and_who_was_never_emailed(world, tmp_path):
+    audit = explore.data_quality(world).set_index("check")["value"]
+    assert audit["duplicate email events"] == 0
+    assert audit["machine opens (share of opens)"] == pytest.approx(0.5)
+    assert audit["never emailed (share)"] == pytest.approx(1 / 3)  # subscriber 3 got no email
+    assert audit["buyers (share)"] == pytest.approx(2 / 3)
+    assert audit["weeks without a delivered email"] == 0
+    tables = small_tables()
+    ev, orders = tables["email_events"], tables["orders"]
+    tables["email_events"] = pd.concat([ev, ev.iloc[[1]]], ignore_index=True)
+    tables["orders"] = pd.concat([orders, orders.iloc[[0]].assign(order_id=2000)])
+    audit = explore.data_quality(load_world(write_world(tmp_path / "dup", tables)))
+    values = audit.set_index("check")["value"]
+    assert values["duplicate email events"] == 1 and values["possible duplicate orders"] == 1
+    assert audit.set_index("check").loc["buyers (share)", "shown"] == "66.7%"

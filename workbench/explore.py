@@ -198,6 +198,117 @@ def funnel(world: World) -> pd.DataFrame:
     return out
 
 
+def weekly_activity(world: World) -> pd.DataFrame:
+    """What happened on the list week by week, from whichever tables the world has.
+
+    Returns
+    -------
+    DataFrame
+        Index ``week`` (Monday, UTC); columns, each only when its table is present:
+        ``signups`` (subscribers), ``unsubscribes`` (subscribers' unsubscribe times),
+        ``delivered``, ``human_opens``, ``clicks`` (email events), ``orders`` and ``revenue``
+        (orders). Weeks with nothing are 0. The weeks run from the first email event or order
+        to the last full week of the history (signups before it are left out, and so is a
+        last week the history covers only in part); without either table, over the signups.
+    """
+    subs = world["subscribers"]
+    series: dict[str, pd.Series] = {
+        "signups": _per_week(subs["signup_ts"]),
+        "unsubscribes": _per_week(subs["unsubscribed_ts"].dropna()),
+    }
+    if "email_events" in world:
+        ev = world["email_events"]
+        kind = ev["event_type"]
+        series["delivered"] = _per_week(ev.loc[kind == "delivered", "ts"])
+        series["human_opens"] = _per_week(ev.loc[(kind == "opened") & ~ev["is_machine_open"], "ts"])
+        series["clicks"] = _per_week(ev.loc[kind == "clicked", "ts"])
+    if "orders" in world:
+        orders = world["orders"]
+        series["orders"] = _per_week(orders["ts"])
+        series["revenue"] = _per_week(orders["ts"], orders["revenue"])
+    out = pd.DataFrame(series).fillna(0)
+    stamps = [world[t]["ts"] for t in ("email_events", "orders") if t in world]
+    stamps = [t for t in stamps if len(t)] or [subs["signup_ts"]]
+    first = min(t.min() for t in stamps).tz_convert("UTC").tz_localize(None)
+    last = max(t.max() for t in stamps).tz_convert("UTC").tz_localize(None)
+    start = first.to_period("W-SUN").start_time
+    # the last week counts only when the history covers it (else its totals read as a drop)
+    stop = last.to_period("W-SUN").start_time
+    if stop + pd.Timedelta(days=7) > last + pd.Timedelta(days=1):
+        stop -= pd.Timedelta(days=7)
+    full = pd.date_range(start, max(start, stop), freq="7D", name="week")
+    return out.reindex(full, fill_value=0).rename_axis("week")
+
+
+def _per_week(ts: pd.Series, weights: pd.Series | None = None) -> pd.Series:
+    """Count (or sum of ``weights``) per week starting on Monday, UTC."""
+    week = ts.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
+    values = pd.Series(1.0, index=ts.index) if weights is None else weights.astype(float)
+    return values.groupby(week.to_numpy()).sum()
+
+
+def data_quality(world: World) -> pd.DataFrame:
+    """A data-quality audit of a list: what to know before trusting the analyses.
+
+    Returns
+    -------
+    DataFrame
+        One row per check: ``check``, ``value`` (a count, or a share for checks named
+        "(share...)"), ``meaning`` (what it tells, in plain words) and ``shown`` (the value
+        written for a reader). Checks of a table the world lacks are left out.
+    """
+    subs = world["subscribers"]
+    n = len(subs)
+    rows = [
+        ("subscribers", n, "people on the list"),
+        (
+            "unsubscribed (share)",
+            float(subs["unsubscribed_ts"].notna().mean()) if n else np.nan,
+            "suppressed: can no longer be emailed",
+        ),
+    ]
+    if "email_events" in world:
+        ev = world["email_events"]
+        key = ["subscriber_id", "campaign_id", "event_type", "ts", "is_machine_open"]
+        opens = ev["event_type"] == "opened"
+        bounced = ev.loc[ev["event_type"] == "bounced", "subscriber_id"].nunique()
+        emailed = ev.loc[ev["event_type"] == "sent", "subscriber_id"].nunique()
+        delivered = _per_week(ev.loc[ev["event_type"] == "delivered", "ts"])
+        # weeks between the first and the last delivered email without any
+        span = len(pd.date_range(delivered.index.min(), delivered.index.max(), freq="7D"))
+        gaps = span - len(delivered) if len(delivered) else 0
+        rows += [
+            ("duplicate email events", int(ev.duplicated(key).sum()),
+             "the same event twice (an export joined twice?): counted once would be right"),
+            ("machine opens (share of opens)",
+             float(ev.loc[opens, "is_machine_open"].mean()) if opens.any() else np.nan,
+             "opens by privacy-protecting clients or bots, not people: left out of engagement"),
+            ("bounced addresses (share)", bounced / n if n else np.nan,
+             "suppressed after a bounce: undeliverable"),
+            ("never emailed (share)", 1 - emailed / n if n else np.nan,
+             "no email sent to them in the export: engagement features are missing for them"),
+            ("weeks without a delivered email", gaps,
+             "gaps in the sending history (or in the export)"),
+        ]  # fmt: skip
+    if "orders" in world:
+        orders = world["orders"]
+        dup = orders.duplicated(["subscriber_id", "ts", "revenue"]).sum()
+        rows += [
+            ("orders", len(orders), "orders in the export"),
+            ("possible duplicate orders", int(dup),
+             "same subscriber, time and amount under two order ids"),
+            ("buyers (share)", orders["subscriber_id"].nunique() / n if n else np.nan,
+             "subscribers with at least one order"),
+        ]  # fmt: skip
+    out = pd.DataFrame(rows, columns=["check", "value", "meaning"])
+    share = out["check"].str.endswith("(share)") | out["check"].str.contains(r"\(share of")
+    out["shown"] = [
+        "n/a" if pd.isna(v) else (f"{v:.1%}" if sh else f"{v:,.0f}")
+        for v, sh in zip(out["value"], share, strict=True)
+    ]
+    return out
+
+
 def lifecycle_by_week(transitions: pd.DataFrame) -> pd.DataFrame:
     """Subscribers in each lifecycle stage at the end of every week.
 

@@ -165,6 +165,27 @@ def stacked_shares(
     return fig
 
 
+def small_multiples(table: pd.DataFrame, title: str = "", ncols: int = 4) -> Figure:
+    """One small line panel per column of ``table`` over its index (e.g. weeks), each on its own
+    scale and titled by the column name (underscores read as spaces)."""
+    n = max(1, table.shape[1])
+    rows = -(-n // ncols)
+    cols = min(n, ncols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False, layout="constrained"
+    )
+    for ax, col in zip(axes.ravel(), table.columns, strict=False):
+        ax.plot(table.index, table[col].to_numpy(), marker="o", ms=2)
+        ax.set_title(str(col).replace("_", " "))
+        ax.set_ylim(bottom=0)
+        ax.tick_params(axis="x", labelrotation=35, labelsize=7)
+        _despine(ax)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    fig.suptitle(title)
+    return fig
+
+
 def show(fig: Figure) -> None:
     """Show ``fig`` here, in the order of a cell's outputs, and close it.
 
