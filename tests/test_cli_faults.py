@@ -174,7 +174,12 @@ def test_signal_during_report_records_each_notebooks_true_state(
         for o in c.get("outputs", [])
         if o.output_type == "error"
     ]
-    if count is None:
+    if count is None and slow["error"]["cell_index"] is None:
+        # no cell ended within KernelStop.patience of the interrupt (seen once on a busy
+        # machine): the stop was escalated to this process, which stops at once, as on a second
+        # signal, without knowing where the kernel was
+        assert message == f"notebook slow interrupted by {name}", slow
+    elif count is None:
         assert slow["error"]["cell_index"] == 3 and f"{name} before cell 4" in message, slow
         assert errors == [] and executed.cells[2].execution_count == 3
         assert executed.cells[3].execution_count is None
