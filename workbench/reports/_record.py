@@ -181,6 +181,11 @@ def needs(world: Container[str], *tables: str, section: str) -> bool:
     """
     missing = [t for t in tables if t not in world]
     if missing:
-        which = " or ".join(f"'{t}'" for t in missing)
-        skip(section, f"this world has no {which} table")
+        skip(section, missing_tables(missing))
     return not missing
+
+
+def missing_tables(missing: list[str]) -> str:
+    """The reason a section or notebook is skipped when the world lacks ``missing`` tables."""
+    which = " or ".join(f"'{t}'" for t in missing)
+    return f"this world has no {which} table"

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from workbench._signals import Interrupted, deferred, signal_name, signals_raise
 from workbench.errors import WorkbenchError
 from workbench.reports._kernel import KernelStop, check_kernel, engine, kernel_dir, kernel_env
-from workbench.reports._record import Headline, read_headlines, read_skipped
+from workbench.reports._record import Headline, missing_tables, read_headlines, read_skipped
 from workbench.reports.manifest import environment, git_revision, world_hashes, write_manifest
 from workbench.reports.registry import (
     NotebookEntry,
@@ -901,9 +901,8 @@ def _mark_not_applicable(
     for e, r in zip(entries, runs, strict=True):
         missing = [t for t in e.needs if t not in have]
         if missing and not (e.unless and r.parameters.get(e.unless)):
-            which = " or ".join(f"'{t}'" for t in missing)
             r.status = "not_applicable"
-            r.skipped = [{"section": e.title, "reason": f"this world has no {which} table"}]
+            r.skipped = [{"section": e.title, "reason": missing_tables(missing)}]
 
 
 def _write_html(runs: Sequence[NotebookRun], manifest: Mapping[str, Any], run_dir: Path) -> Path:
