@@ -8,13 +8,18 @@ report (exit 0): every section its data allows, and the list of the others with 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from workbench.cli import main
 from workbench.paths import sample_world
+
+#: An email address on the reserved example domains the synthetic worlds use.
+ADDRESS = re.compile(rb"[\w.+-]+@example\.(?:com|org|net)")
 
 #: Small parameters, as the notebook tests use.
 CONFIG = """
@@ -82,13 +87,15 @@ def test_a_report_runs_on_what_the_export_has(
     assert page.count("Not shown for this data") == 4  # one list per notebook
     # a skipped section leaves no heading and no prose behind: the reading hours need events
     assert ('id="When-people-read"' in page) == (kind == "events only")
+    # the subscribers table carries (synthetic) addresses: none reaches the report's files
+    assert "email" in pd.read_parquet(world / "subscribers.parquet").columns
+    for f in run.iterdir():
+        assert not ADDRESS.search(f.read_bytes()), f"an address in {f.name}"
 
 
 def _bare_subscribers(tmp_path: Path) -> Path:
     """The sample world as an export with no truth and a subscribers table of ids and dates
     only: no region, time zone, acquisition source or consent columns."""
-    import pandas as pd
-
     world = _export(tmp_path, ())
     subs = pd.read_parquet(world / "subscribers.parquet")
     subs[["subscriber_id", "signup_ts", "unsubscribed_ts"]].to_parquet(
