@@ -47,18 +47,24 @@ def _export(tmp_path: Path, drop: tuple[str, ...]) -> Path:
     return world
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("kind", KINDS)
-def test_a_report_runs_on_what_the_export_has(
-    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    world = _export(tmp_path, KINDS[kind])
+def _report(world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """Run ``workbench report`` on ``world`` with the small parameters; its run folder."""
     config = tmp_path / "run.toml"
     config.write_text(CONFIG)
     out = tmp_path / "reports"
     argv = ["report", "--world", str(world), "--config", str(config), "--out", str(out)]
     assert main(argv) == 0, capsys.readouterr().err
     (run,) = out.iterdir()
+    return run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_report_runs_on_what_the_export_has(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = _export(tmp_path, KINDS[kind])
+    run = _report(world, tmp_path, capsys)
     manifest = json.loads((run / "manifest.json").read_text())
     status = {nb["name"]: nb["status"] for nb in manifest["notebooks"]}
     skipped = {
@@ -133,11 +139,6 @@ def test_a_report_runs_on_subscribers_with_ids_and_dates_only(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     world = _bare_subscribers(tmp_path)
-    config = tmp_path / "run.toml"
-    config.write_text(CONFIG)
-    out = tmp_path / "reports"
-    argv = ["report", "--world", str(world), "--config", str(config), "--out", str(out)]
-    assert main(argv) == 0, capsys.readouterr().err
-    (run,) = out.iterdir()
+    run = _report(world, tmp_path, capsys)
     page = (run / "report.html").read_text()
     assert page.count("every hour below is UTC, not local time") == 2  # notebooks 01 and 02

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Container, Mapping
+from collections.abc import Container, Iterator, Mapping
 from typing import Any
 
 from workbench.errors import WorkbenchError
@@ -97,17 +97,23 @@ def read_headlines(nb: Mapping[str, Any]) -> dict[str, Headline]:
         ``{name: {"value": ..., "caption": ...}}``; a name recorded twice keeps its last value.
     """
     out: dict[str, Headline] = {}
+    for payload in _bundles(nb, HEADLINE_MIME, "name"):
+        out[str(payload["name"])] = {
+            "value": payload.get("value"),
+            "caption": str(payload.get("caption", "")),
+        }
+    return out
+
+
+def _bundles(nb: Mapping[str, Any], mime: str, key: str) -> Iterator[Mapping[str, Any]]:
+    """The payloads of MIME type ``mime`` (with ``key``) an executed notebook displayed."""
     for cell in nb.get("cells", []):
         for output in cell.get("outputs", []) or []:
             if output.get("output_type") not in ("display_data", "execute_result"):
                 continue
-            payload = output.get("data", {}).get(HEADLINE_MIME)
-            if isinstance(payload, Mapping) and "name" in payload:
-                out[str(payload["name"])] = {
-                    "value": payload.get("value"),
-                    "caption": str(payload.get("caption", "")),
-                }
-    return out
+            payload = output.get("data", {}).get(mime)
+            if isinstance(payload, Mapping) and key in payload:
+                yield payload
 
 
 def skip(section: str, reason: str) -> None:
@@ -148,17 +154,10 @@ def skip(section: str, reason: str) -> None:
 
 def read_skipped(nb: Mapping[str, Any]) -> list[dict[str, str]]:
     """Sections an executed notebook skipped (:func:`skip`), in order: ``{section, reason}``."""
-    out: list[dict[str, str]] = []
-    for cell in nb.get("cells", []):
-        for output in cell.get("outputs", []) or []:
-            if output.get("output_type") not in ("display_data", "execute_result"):
-                continue
-            payload = output.get("data", {}).get(SKIPPED_MIME)
-            if isinstance(payload, Mapping) and "section" in payload:
-                out.append(
-                    {"section": str(payload["section"]), "reason": str(payload.get("reason", ""))}
-                )
-    return out
+    return [
+        {"section": str(p["section"]), "reason": str(p.get("reason", ""))}
+        for p in _bundles(nb, SKIPPED_MIME, "section")
+    ]
 
 
 def needs(world: Container[str], *tables: str, section: str) -> bool:
