@@ -187,6 +187,54 @@ CASES: list[tuple[str, list[str], str]] = [
     ("rep-jobs-0", ["report", "--jobs", "0"], "--jobs"),
     ("rep-out-file", ["report", *W, "--out", "{existing}"], "is a file"),
     ("rep-out-in-world", ["report", *W, "--out", "{world}/reports"], "inside the input folder"),
+    # ---- import
+    ("imp-unknown-preset", ["import", "--preset", "hubspot", "--out", "{out}"], "invalid choice"),
+    ("imp-generic-no-map", ["import", "--preset", "generic", "--out", "{out}"], "needs --map"),
+    ("imp-preset-no-input", ["import", "--preset", "shopify", "--out", "{out}"], "needs --input"),
+    (
+        "imp-input-missing",
+        ["import", "--preset", "shopify", "--input", "{out}-nothere", "--out", "{out}"],
+        "no such file or folder",
+    ),
+    (
+        "imp-map-missing",
+        ["import", "--preset", "generic", "--map", "{out}.toml", "--out", "{out}"],
+        "no such mapping file",
+    ),
+    (
+        "imp-memory",
+        [
+            "import",
+            "--preset",
+            "shopify",
+            "--input",
+            "{world}",
+            "--memory-limit",
+            "lots",
+            "--out",
+            "{out}",
+        ],
+        "--memory-limit: must be a size",
+    ),  # fmt: skip
+    (
+        "imp-out-user-dir",
+        [
+            "import",
+            "--preset",
+            "shopify",
+            "--input",
+            "{world}",
+            "--out",
+            "{user_dir}",
+            "--overwrite",
+        ],
+        "it is not a world",
+    ),  # fmt: skip
+    (
+        "imp-out-in-input",
+        ["import", "--preset", "shopify", "--input", "{world}", "--out", "{world}/w"],
+        "inside the input folder",
+    ),
     # ---- the parser itself
     ("no-verb", [], "required: VERB"),
     ("unknown-verb", ["frobnicate"], "invalid choice"),

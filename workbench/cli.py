@@ -38,7 +38,8 @@ def _verbs() -> list[tuple[str, ModuleType]]:
             continue
         mod = importlib.import_module(f"workbench.commands.{info.name}")
         if hasattr(mod, "run") and hasattr(mod, "configure"):
-            mods.append((getattr(mod, "ORDER", 99), info.name.replace("_", "-"), mod))
+            name = getattr(mod, "VERB", info.name.replace("_", "-"))
+            mods.append((getattr(mod, "ORDER", 99), name, mod))
     return [(name, mod) for _, name, mod in sorted(mods, key=lambda t: (t[0], t[1]))]
 
 

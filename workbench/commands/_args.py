@@ -78,6 +78,18 @@ def float_in(
 
 
 positive_int = int_in(1)
+
+
+def memory_size(text: str) -> str:
+    """A memory size for DuckDB: a number and a unit (``500MB``, ``3GB``, ``2GiB``)."""
+    import re
+
+    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", text, re.I):
+        raise _fail("a size such as 500MB or 3GB", text)
+    return text.strip()
+
+
+memory_size.__name__ = "size"
 """An integer >= 1 (sizes, counts, draws, chains, workers)."""
 non_negative_int = int_in(0)
 """An integer >= 0 (tuning steps)."""
