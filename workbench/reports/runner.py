@@ -436,9 +436,22 @@ def _facts(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
         rev = git["short"] + (" (with uncommitted changes)" if git["dirty"] else "")
     source = "generated" if manifest["world"]["generated"] is not None else "given"
     n = p["n_subscribers"]
+    meta = manifest["world"].get("meta") or {}
+    if meta.get("origin") == "import":  # real data: no scenario; say where it came from
+        mapping = f", mapping {meta['mapping']}" if meta.get("mapping") else ""
+        world = [
+            ("Source", f"imported {meta.get('preset', '')} export{mapping}"),
+            ("Subscribers", f"{n:,}" if isinstance(n, int) else "unknown"),
+            ("Period", f"{meta.get('days')} days from {meta.get('start')}"),
+        ]
+        source = "imported"
+    else:
+        world = [
+            ("Scenario", str(p["scenario"])),
+            ("Subscribers", f"{n:,}" if isinstance(n, int) else "scenario default"),
+        ]
     return [
-        ("Scenario", str(p["scenario"])),
-        ("Subscribers", f"{n:,}" if isinstance(n, int) else "scenario default"),
+        *world,
         ("Seed", str(p["seed"])),
         (
             "Date",
