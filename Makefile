@@ -46,6 +46,7 @@ bench: $(STAMP)
 	@for s in "0 --cadence" 1; do echo "== benchmarks/eval_segment.py --seed $$s --ceiling --unreachable cluster"; \
 	  $(BIN)/python benchmarks/eval_segment.py --seed $$s --ceiling --unreachable cluster || exit 1; done
 	@echo "== benchmarks/calibration.py --replicates 12"; $(BIN)/python benchmarks/calibration.py --replicates 12
+	@echo "== benchmarks/real_data.py (CDNOW, real public data)"; $(BIN)/python benchmarks/real_data.py
 
 # The robustness sweep of issue 12: new random scenarios each run (the seed is printed).
 sweep: $(STAMP)

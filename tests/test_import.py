@@ -200,6 +200,7 @@ def test_rows_break_the_contract_named_by_source_line(tmp_path, capsys, monkeypa
         (('ts = "%Y%m%d"', 'ts = "%Y%m%d"\nrevenue = "1;234"'), "a number format is one of"),
         (("[orders.columns]", 'timezone = "Mars/Base"\n[orders.columns]'), "timezone 'Mars/Base'"),
         (("[orders.columns]", "[orders.columns]\nemail = 'x'"), "'email' is not a column of"),
+        (('ts = "%Y%m%d"', 'ts = "%Y%m%Q"'), "cannot import (Invalid Input Error"),
     ],
 )
 def test_bad_mapping_is_one_line(tmp_path, capsys, edit, message):
@@ -283,3 +284,62 @@ def test_python_api_matches_the_command_line(tmp_path, capsys):
         pd.read_parquet(tmp_path / "api" / "orders.parquet"),
         pd.read_parquet(tmp_path / "cli" / "orders.parquet"),
     )
+
+
+def test_parquet_parts_and_tsv_sources(tmp_path, capsys):
+    """A folder of Parquet parts (typed columns) and a TSV of members with European numbers."""
+    src = tmp_path / "src"
+    (src / "orders").mkdir(parents=True)
+    for i in range(2):
+        pd.DataFrame(
+            {
+                "cust": pd.array([10 + i, 11], dtype="int32"),
+                "at": pd.to_datetime(["2026-02-01 10:00", "2026-02-02 11:30"]).tz_localize("UTC"),
+                "amount": [1.5, 2.25],
+            }
+        ).to_parquet(src / "orders" / f"part-{i}.parquet")
+    (src / "members.tsv").write_text(
+        "id\tjoined\tvalue\n10\t2026-01-01\t1.234,5\n11\t2026-01-02\t7\n12\t2026-01-03\t0\n"
+    )
+    (src / "map.toml").write_text(
+        """\
+[subscribers]
+source = "members.tsv"
+[subscribers.columns]
+subscriber_id = "id"
+signup_ts = "joined"
+[orders]
+source = "orders/*.parquet"
+[orders.columns]
+subscriber_id = "cust"
+ts = "at"
+revenue = "amount"
+"""
+    )
+    status, err = _import(src / "map.toml", tmp_path / "world", capsys)
+    assert status == 0, err
+    w = load_world(tmp_path / "world")
+    assert sorted(w["orders"]["subscriber_id"]) == [10, 11, 11, 11]
+    assert w["orders"]["ts"].min() == pd.Timestamp("2026-02-01 10:00", tz="UTC")
+    assert len(w["subscribers"]) == 3
+
+
+def test_number_formats(tmp_path, capsys):
+    files = {
+        "orders.csv": 'who;when;value\n1;2026-01-05;"1.234,50"\n2;2026-01-06;"7,00"\n',
+        "map.toml": """\
+[orders]
+source = "orders.csv"
+sep = ";"
+[orders.columns]
+subscriber_id = "who"
+ts = "when"
+revenue = "value"
+[orders.formats]
+revenue = "1.234,56"
+""",
+    }
+    mapping = _write(tmp_path / "src", files)
+    status, err = _import(mapping, tmp_path / "world", capsys)
+    assert status == 0, err
+    assert load_world(tmp_path / "world")["orders"]["revenue"].tolist() == [1234.5, 7.0]

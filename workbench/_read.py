@@ -47,10 +47,10 @@ def _open_bytes(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
-def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _records(path: Path, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
     """``(first line, fields)`` of each non-blank CSV record, the header included."""
     with _open_text(path) as f:
-        reader = csv.reader(f)
+        reader = csv.reader(f, delimiter=delimiter)
         last = 0
         for row in reader:
             start, last = last + 1, reader.line_num
@@ -58,7 +58,7 @@ def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
                 yield start, row
 
 
-def csv_lines(path: str | Path, rows: Sequence[int]) -> dict[int, int]:
+def csv_lines(path: str | Path, rows: Sequence[int], delimiter: str = ",") -> dict[int, int]:
     """File line of each of the DataFrame ``rows`` (0-based data rows) of a CSV file."""
     wanted = set(int(r) for r in rows)
     out: dict[int, int] = {}
@@ -67,7 +67,7 @@ def csv_lines(path: str | Path, rows: Sequence[int]) -> dict[int, int]:
     last = max(wanted)
     old = csv.field_size_limit(_MAX_FIELD)
     try:
-        for i, (line, _) in enumerate(_records(Path(path))):
+        for i, (line, _) in enumerate(_records(Path(path), delimiter)):
             if i - 1 in wanted:
                 out[i - 1] = line
             if i - 1 >= last:

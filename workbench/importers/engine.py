@@ -23,7 +23,6 @@ Everything is written to a temporary folder that becomes the world only when com
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -210,27 +209,11 @@ def _lines(src: _Source, rows: Sequence[int]) -> dict[int, str]:
         return {int(r): f"row {int(r)}" for r in rows}
     if src.kind == "ws":
         return {int(r): f"line {int(r) + 2}" for r in rows}
-    from workbench._read import _open_text
+    from workbench._read import csv_lines
 
-    wanted = {int(r) for r in rows}
-    out = {r: f"line {r + 2}" for r in wanted}
     sep = src.sep or ("\t" if ".tsv" in src.path.name.lower() else ",")
-    try:
-        with _open_text(src.path) as f:
-            reader = csv.reader(f, delimiter=sep)
-            last, i = 0, -1
-            for rec in reader:
-                start, last = last + 1, reader.line_num
-                if not rec:
-                    continue
-                if i in wanted:
-                    out[i] = f"line {start}"
-                i += 1
-                if i > max(wanted):
-                    break
-    except (OSError, UnicodeDecodeError, csv.Error):
-        pass
-    return out
+    lines = csv_lines(src.path, rows, delimiter=sep)
+    return {int(r): f"line {lines.get(int(r), int(r) + 2)}" for r in rows}
 
 
 # ------------------------------------------------------------------------------------- typing
@@ -590,6 +573,8 @@ def import_world(
     WorkbenchError
         A missing salt, an unknown column, an output that cannot be written.
     """
+    import duckdb
+
     from workbench._io import atomic_dir
 
     tables = imap.tables
@@ -604,6 +589,9 @@ def import_world(
         job = _Import(imap, stage, salt, memory_limit)
         try:
             result = _run(job, tmp)
+        except duckdb.Error as exc:  # e.g. a strptime format DuckDB does not know
+            msg = " ".join(str(exc).split())[:300]
+            raise WorkbenchError(f"{imap.label or imap.preset}: cannot import ({msg})") from None
         finally:
             job.con.close()
             shutil.rmtree(stage, ignore_errors=True)

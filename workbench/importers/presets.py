@@ -306,7 +306,10 @@ def _shopify_orders(paths: tuple[Path, ...], label: str) -> TableMap:
         },
         exprs={"revenue": f"CASE WHEN {_n('Total')} IS NOT NULL THEN {revenue} END"},
         reads=("Total", "Refunded Amount", "Financial Status"),
-        where='"Name" NOT IN (SELECT "Name" FROM {src} WHERE "Financial Status" = \'voided\')',
+        where=(
+            '"Name" NOT IN (SELECT "Name" FROM {src}'
+            ' WHERE "Financial Status" = \'voided\' AND "Name" IS NOT NULL)'
+        ),
     )
     return TableMap("orders", (part,), group_by="order_id", aggregate={"n_items": "sum"})
 
