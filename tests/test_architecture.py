@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "explore": 2,
     "plots": 2,
     "synth": 2,
+    "importers": 2,
     "bayes": 3,
     "segment": 4,
     "experiments": 4,
