@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
     "_read": 0,
     "_io": 0,
     "_signals": 0,
+    "findings": 0,
     "schema": 1,
     "validation": 1,
     "db": 1,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -36,6 +37,7 @@ from workbench.reports import (
 from workbench.reports._record import _jsonable
 from workbench.reports.html import Section, render_html
 from workbench.reports.manifest import git_revision, package_versions, world_hashes
+from workbench.reports.pdf import find_chromium
 from workbench.reports.registry import select
 from workbench.reports.runner import _new_run_dir, cached_world, run_id
 from workbench.synth import GENERATOR_VERSION
@@ -85,11 +87,10 @@ def ok_runs(tmp_path_factory: pytest.TempPathFactory, world: Path) -> dict:
 
 def test_run_writes_executed_notebook_html_and_manifest(ok_runs: dict) -> None:
     run = ok_runs["first"]
-    assert sorted(p.name for p in run.iterdir()) == [
-        "manifest.json",
-        "report.html",
-        "report_ok.ipynb",
-    ]
+    pdf = ["report.pdf"] if find_chromium() else []
+    assert sorted(p.name for p in run.iterdir()) == sorted(
+        ["draws.csv", "manifest.json", "report.html", "report_ok.ipynb", *pdf]
+    )
     executed = nbformat.read(run / "report_ok.ipynb", as_version=4)
     assert executed.metadata.papermill.parameters == {
         "world": executed.metadata.papermill.parameters["world"],
@@ -109,7 +110,17 @@ def test_html_has_prose_and_figures_but_no_code(ok_runs: dict) -> None:
     assert "default_rng" not in page
     assert "REMOVED-CELL-MARKER" not in page  # remove-cell tag honoured
     assert "data:image/png;base64," in page  # figure embedded
-    assert "Headline numbers" in page and "mean of the random draws" in page
+    assert "Headline numbers" not in page  # headline numbers stay in the manifest
+    # the summary: the recommended action and the finding, linked to their section
+    summary = page.split('id="summary"')[1].split('id="nb-report_ok"')[0]
+    link = 'href="#nb-report_ok--the-draws"'
+    assert "Recommended actions" in summary and "ACTION-MARKER" in summary and link in summary
+    assert "FINDING-MARKER: the draws centre on zero." in summary
+    assert 'id="nb-report_ok--the-draws"' in page  # the anchor the link points to
+    assert "UNRELIABLE-MARKER" in summary.split("Not in this summary")[1]
+    assert '<a href="draws.csv">draws.csv</a>: the random draws (200 rows)' in summary
+    assert "CAVEAT-MARKER" in summary
+    assert page.count("FINDING-MARKER") == 1  # shown in the summary only, not again inline
     assert 'href="#nb-report_ok"' in page and 'id="nb-report_ok"' in page  # contents link
     assert "SKIPPED-PROSE-MARKER" not in page  # a skipped section is listed, not shown
     assert "<li>Against the truth: this test world has no truth</li>" in page
@@ -126,6 +137,21 @@ def test_manifest_pins_what_produced_the_report(ok_runs: dict, world: Path) -> N
     assert m["world"]["sha256"] == tree_sha256(world)
     assert m["world"]["files"]["subscribers.csv"] == tree_sha256(world / "subscribers.csv")
     assert m["world"]["generated"] is None
+    assert m["takeaways"] == [
+        {"notebook": "report_ok", "name": "draws.csv", "caption": "the random draws", "rows": 200}
+    ]
+    draws = pd.read_csv(ok_runs["first"] / "draws.csv")["draw"]
+    assert draws.mean() == pytest.approx(
+        float(np.mean(np.random.default_rng(7).normal(size=200))) * 2.0
+    )
+    if find_chromium():
+        assert m["pdf"] == "report.pdf"
+        assert (ok_runs["first"] / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    else:
+        assert m["pdf"] is None and "Chromium" in m["pdf_reason"]
+    found = m["findings"]["report_ok"]
+    assert [f["section"] for f in found] == ["The draws", "Nowhere"]
+    assert found[0]["action"] == "ACTION-MARKER" and found[1]["reliable"] is False
     versions = m["environment"]["packages"]
     for pkg in ("numpy", "pandas", "pymc", "arviz", "scikit-learn", "papermill", "nbconvert"):
         assert versions[pkg], pkg
@@ -520,8 +546,9 @@ def test_render_html_hides_code_and_tagged_cells() -> None:
     assert "Plain words explain the table." in page and "visible output" in page
     assert "SECRET" not in page and "HIDDEN" not in page and "hidden output" not in page
     assert "noisy warning" not in page and "VBox(children" not in page
-    assert "Section &lt;one&gt;" in page and "<td>things</td>" in page
+    assert "Section &lt;one&gt;" in page and "<td>things</td>" not in page  # manifest only
     assert '<h3 id="Title">' in page  # notebook headings sit below the section heading
+    assert '<a id="nb-nb1--title"></a>' in page  # each heading can be linked to
 
 
 def test_skip_prints_one_sentence_outside_a_kernel(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from workbench.findings import Finding, count, money, percent
 from workbench.schema import MESSAGE_CHANNELS, World
 
 ALL = "all"
@@ -357,6 +358,27 @@ def lifecycle_transitions(transitions: pd.DataFrame) -> pd.DataFrame:
     moves = pd.crosstab(prev.rename("from"), t["stage"].rename("to"))
     order = list(LIFECYCLE_STAGES)
     return moves.reindex(index=order, columns=order, fill_value=0)
+
+
+def list_findings(world: World) -> list[Finding]:
+    """The list in one sentence for the report's summary: size, period, engagement, revenue."""
+    subs = world["subscribers"]
+    days = world.meta.get("days")
+    bits = [f"{count(len(subs))} subscribers" + (f" over {days} days" if days else "")]
+    if "email_events" in world:
+        rates = funnel(world).set_index("event")["per_delivered"]
+        bits.append(
+            f"a person opened {percent(float(rates['opened (people)']))} of delivered emails and "
+            f"clicked {percent(float(rates['clicked']), 1)}"
+        )
+        machine = float(rates["opened (machines)"])
+        if machine > 0:
+            bits.append(f"machine opens (not people) add {percent(machine)} more")
+    if "orders" in world:
+        orders = world["orders"]
+        per = float(orders["revenue"].sum()) / max(len(subs), 1)
+        bits.append(f"{count(len(orders))} orders, {money(per)} revenue per subscriber")
+    return [Finding("The list: " + "; ".join(bits) + ".", section="The list, week by week")]
 
 
 def is_synthetic(world: World) -> bool:

@@ -1,8 +1,9 @@
 """Reproducible reports: run the registered notebooks with papermill, write HTML and a manifest.
 
-In a notebook, :func:`record` marks a headline number for the manifest and :func:`skip` a section
-the data does not allow (cheap to import: this package pulls in papermill and nbconvert only when
-a report runs). From Python::
+In a notebook, :func:`record` marks a headline number for the manifest, :func:`skip` a section
+the data does not allow and :func:`takeaway` writes a table for stakeholders into the run folder
+(cheap to import: this package pulls in papermill and nbconvert only when a report runs).
+From Python::
 
     from workbench.reports import ReportConfig, run_report
     result = run_report(ReportConfig(scenario="tiny", seed=1))
@@ -14,11 +15,14 @@ From the shell: ``workbench report`` (see ``workbench report --help``).
 from workbench.reports._record import (
     HEADLINE_MIME,
     SKIPPED_MIME,
+    TAKEAWAY_MIME,
     needs,
     read_headlines,
     read_skipped,
+    read_takeaways,
     record,
     skip,
+    takeaway,
 )
 from workbench.reports.registry import (
     NotebookEntry,
@@ -31,6 +35,7 @@ from workbench.reports.runner import RunResult, notebook_parameters, run_report
 __all__ = [
     "HEADLINE_MIME",
     "SKIPPED_MIME",
+    "TAKEAWAY_MIME",
     "NotebookEntry",
     "ReportConfig",
     "RunResult",
@@ -40,7 +45,9 @@ __all__ = [
     "notebook_parameters",
     "read_headlines",
     "read_skipped",
+    "read_takeaways",
     "record",
     "run_report",
     "skip",
+    "takeaway",
 ]

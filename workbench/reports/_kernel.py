@@ -139,21 +139,29 @@ def engine() -> str:
 
 
 @contextlib.contextmanager
-def kernel_env() -> Iterator[None]:
-    """Let kernels draw inline figures even when the caller set ``MPLBACKEND=Agg``.
+def kernel_env(run_dir: str | os.PathLike[str] | None = None) -> Iterator[None]:
+    """The environment kernels start in: inline figures, and the run folder.
 
     ipykernel only installs its inline backend when ``MPLBACKEND`` is unset; kernels inherit
     our environment, so a headless ``MPLBACKEND`` would leave the report without figures.
+    ``run_dir`` is passed as ``WORKBENCH_RUN_DIR`` (where :func:`workbench.reports.takeaway`
+    writes).
     """
-    old = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = INLINE_BACKEND
+    from workbench.reports._record import RUN_DIR_ENV
+
+    wanted = {"MPLBACKEND": INLINE_BACKEND}
+    if run_dir is not None:
+        wanted[RUN_DIR_ENV] = str(run_dir)
+    old = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = old
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def check_kernel(kernel: str) -> bool:

@@ -188,3 +188,58 @@ def missing_tables(missing: list[str]) -> str:
     """The reason a section or notebook is skipped when the world lacks ``missing`` tables."""
     which = " or ".join(f"'{t}'" for t in missing)
     return f"this world has no {which} table"
+
+
+TAKEAWAY_MIME = "application/vnd.workbench.takeaway+json"
+"""MIME type of the display bundle :func:`takeaway` emits."""
+
+RUN_DIR_ENV = "WORKBENCH_RUN_DIR"
+"""Set by the report runner in its kernels: the run folder take-away files go to."""
+
+_TAKEAWAY_NAME = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+def takeaway(frame: Any, name: str, caption: str) -> None:
+    """Write a table a stakeholder can forward into the report's run folder (``NAME.csv``).
+
+    In a report run (the runner sets :data:`RUN_DIR_ENV` in its kernels) the table is written
+    as ``<run folder>/<name>`` (complete or not at all) and listed in the manifest and at the top
+    of ``report.html``; a notebook run on its own writes nothing and says so.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table (its index is written when it is named).
+    name : str
+        File name, lowercase, ending in ``.csv`` (``"segments.csv"``).
+    caption : str
+        What the file holds, in plain words.
+    """
+    import os
+    from pathlib import Path
+
+    if not name.endswith(".csv") or not set(name) <= _TAKEAWAY_NAME or name.startswith("."):
+        raise WorkbenchError(f"takeaway(): name must be lowercase and end in .csv, got {name!r}")
+    run_dir = os.environ.get(RUN_DIR_ENV)
+    if not run_dir:
+        print(f"({name}: written to the run folder when this notebook runs in a report)")
+        return
+    from workbench._io import atomic_file
+
+    index = any(n is not None for n in getattr(frame.index, "names", [None]))
+    with atomic_file(Path(run_dir) / name) as tmp:
+        frame.to_csv(tmp, index=index)
+    from IPython.core.interactiveshell import InteractiveShell
+
+    payload = {"name": name, "caption": str(caption), "rows": int(len(frame))}
+    if not InteractiveShell.initialized():
+        return
+    from IPython.display import display
+
+    text = f"{name}: {caption} ({len(frame):,} rows)"
+    display({TAKEAWAY_MIME: payload, "text/plain": text}, raw=True)
+
+
+def read_takeaways(nb: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Take-away files an executed notebook wrote (:func:`takeaway`): ``{name, caption, rows}``."""
+    return [dict(p) for p in _bundles(nb, TAKEAWAY_MIME, "name")]

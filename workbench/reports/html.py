@@ -1,7 +1,9 @@
 """One stakeholder page for a report run: every executed notebook, no code.
 
-The executed notebooks are merged into one notebook (a header with the run facts and a contents
-list, then one section per notebook with its headline numbers as a small table) and exported once
+The executed notebooks are merged into one notebook (a header with the run facts, a contents
+list and the summary: the recommended actions and what each notebook found, from the findings they
+displayed, :mod:`workbench.findings`; then one section per notebook; the headline numbers stay in
+the manifest, for comparing runs) and exported once
 with nbconvert's :class:`~nbconvert.HTMLExporter`: code inputs and prompts hidden, PNG figures
 embedded as base64, cells tagged ``remove-cell`` / ``remove-input`` / ``remove-output`` honoured.
 The notebooks' markdown prose serves as the captions of their figures and tables.
@@ -16,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.findings import FINDING_MIME
 from workbench.reports._record import HEADLINE_MIME, SKIPPED_MIME, Headline
 
 _HEADING = re.compile(r"^(#{1,4})(?=\s)", flags=re.MULTILINE)
@@ -38,6 +41,8 @@ class Section:
     skipped : list of dict
         The sections it skipped for this data (:func:`~workbench.reports.skip`),
         ``{"section": ..., "reason": ...}``.
+    findings : list of dict
+        Its findings (:class:`workbench.findings.Finding` as dicts), for the summary.
     """
 
     name: str
@@ -45,10 +50,15 @@ class Section:
     notebook: Any
     headlines: Mapping[str, Headline] = field(default_factory=dict)
     skipped: Sequence[Mapping[str, str]] = field(default_factory=list)
+    findings: Sequence[Mapping[str, Any]] = field(default_factory=list)
 
 
-def _anchor(name: str) -> str:
-    return "nb-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name)
+def _anchor(name: str, section: str | None = None) -> str:
+    """The id of a notebook's part of the page, or of one section heading in it."""
+    base = "nb-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name)
+    if section is None:
+        return base
+    return base + "--" + re.sub(r"[^a-z0-9]+", "-", section.lower()).strip("-")
 
 
 def _table(rows: Sequence[tuple[str, str]], css: str) -> str:
@@ -87,8 +97,11 @@ def _skipped_list(skipped: Sequence[Mapping[str, str]]) -> str:
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
-def _clean_cells(nb: Any) -> list[Any]:
-    """The cells worth showing: no headline bundles, no stderr, no code cells left empty.
+def _clean_cells(nb: Any, name: str = "", anchors: set[str] | None = None) -> list[Any]:
+    """The cells worth showing: no headline or finding bundles, no stderr, no empty code cells.
+
+    Each heading gets an anchor (:func:`_anchor` of ``name`` and the heading), added to
+    ``anchors``, so the summary can link to the section a finding comes from.
 
     Interactive widgets are left out too: a static page cannot run them, and their text
     fallback (``VBox(children=...)``) means nothing to a reader. A section the notebook skipped
@@ -107,6 +120,7 @@ def _clean_cells(nb: Any) -> list[Any]:
         prose = prose + 1 if cell.cell_type == "markdown" else 0
         cell = copy.deepcopy(cell)
         if cell.cell_type == "markdown":
+            cell.source = _with_anchors(cell.source, name, anchors)
             cell.source = _HEADING.sub(r"##\1", cell.source)  # sections are h2: # -> ###
         elif cell.cell_type == "code":
             cell.outputs = [
@@ -114,6 +128,7 @@ def _clean_cells(nb: Any) -> list[Any]:
                 for o in cell.get("outputs", [])
                 if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
                 and HEADLINE_MIME not in o.get("data", {})
+                and FINDING_MIME not in o.get("data", {})
                 and _WIDGET_MIME not in o.get("data", {})
             ]
             if not cell.outputs:
@@ -122,6 +137,55 @@ def _clean_cells(nb: Any) -> list[Any]:
             continue
         cells.append(cell)
     return cells
+
+
+def _with_anchors(source: str, name: str, anchors: set[str] | None) -> str:
+    """``source`` with an ``<a id>`` before each heading (ids collected in ``anchors``)."""
+
+    def add(m: re.Match[str]) -> str:
+        anchor = _anchor(name, m.group(2))
+        if anchors is not None:
+            anchors.add(anchor)
+        return f'<a id="{anchor}"></a>\n\n{m.group(0)}'
+
+    return re.sub(r"^(#{1,4})\s+(.+?)\s*$", add, source, flags=re.MULTILINE)
+
+
+def _summary(sections: Sequence[Section], anchors: set[str]) -> str:
+    """The summary at the top: recommended actions, then what each notebook found, each linked
+    to its section; findings marked unreliable are listed apart with the reason."""
+    actions: list[tuple[int, int, str]] = []
+    found, unsure = [], []
+    for s in sections:
+        items = []
+        for f in s.findings:
+            anchor = _anchor(s.name, str(f.get("section", "")))
+            href = anchor if anchor in anchors else _anchor(s.name)
+            link = f' <a href="#{href}">({html.escape(str(f.get("section", "")))})</a>'
+            if not f.get("reliable", True):
+                unsure.append(
+                    f"<li>{html.escape(str(f['text']))} <em>Left out: "
+                    f"{html.escape(str(f.get('caveat', '')))}.</em>{link}</li>"
+                )
+                continue
+            items.append(f"<li>{html.escape(str(f['text']))}{link}</li>")
+            if f.get("action"):
+                text = f"{html.escape(str(f['action']))}{link}"
+                actions.append((int(f.get("priority", 2)), len(actions), text))
+        if items:
+            found.append(f"<h4>{html.escape(s.title)}</h4><ul>{''.join(items)}</ul>")
+    if not found and not unsure:
+        return ""
+    out = '<div class="wb-summary"><h2 id="summary">Summary: what should we do?</h2>'
+    if actions:
+        top = [t for _, _, t in sorted(actions)[:3]]
+        out += "<h3>Recommended actions</h3><ol>" + "".join(f"<li>{t}</li>" for t in top)
+        out += "</ol>"
+    out += "<h3>What we found</h3>" + "".join(found)
+    if unsure:
+        out += "<h3>Not in this summary: estimates that failed their checks</h3><ul>"
+        out += "".join(unsure) + "</ul>"
+    return out + "</div>"
 
 
 _CSS = """
@@ -135,12 +199,18 @@ _CSS = """
   .wb-skipped { color: #555; margin: 0 0 1.5em; }
   .wb-skipped p { margin: 0; }
   .wb-section { border-top: 1px solid #ddd; margin-top: 2.5em; padding-top: 0.5em; }
+  .wb-summary { background: #f6f8fa; border-left: 4px solid #2a6f97; padding: 0.5em 1.5em 1em;
+                margin: 1em 0 2em; max-width: 60em; }
+  .wb-summary li { margin: 0.3em 0; }
 </style>
 """
 
 
 def render_html(
-    sections: Sequence[Section], facts: Sequence[tuple[str, str]], title: str = "Report"
+    sections: Sequence[Section],
+    facts: Sequence[tuple[str, str]],
+    title: str = "Report",
+    files: Sequence[tuple[str, str]] = (),
 ) -> str:
     """Render the executed notebooks as one self-contained HTML page without code.
 
@@ -152,6 +222,8 @@ def render_html(
         Run facts shown in the header (scenario, seed, date, git revision, ...).
     title : str
         Page title.
+    files : sequence of (name, caption)
+        Take-away files beside the page (``segments.csv``, ``report.pdf``), linked at the top.
 
     Returns
     -------
@@ -169,16 +241,24 @@ def render_html(
         f"{_CSS}<h1>{html.escape(title)}</h1>\n{_table(facts, 'wb-facts')}\n"
         f"<h2>Contents</h2>\n<ol>{contents}</ol>"
     )
-    cells = [nbformat.v4.new_markdown_cell(header)]
+    anchors: set[str] = set()
+    body_cells = []
     for s in sections:
         heading = f'<h2 id="{_anchor(s.name)}">{html.escape(s.title)}</h2>'
         intro = f'<div class="wb-section"></div>\n{heading}'
-        if s.headlines:
-            intro += "\n" + _headline_table(s.headlines)
         if s.skipped:
             intro += "\n" + _skipped_list(s.skipped)
-        cells.append(nbformat.v4.new_markdown_cell(intro))
-        cells.extend(_clean_cells(s.notebook))
+        body_cells.append(nbformat.v4.new_markdown_cell(intro))
+        body_cells.extend(_clean_cells(s.notebook, s.name, anchors))
+    summary = _summary(sections, anchors)
+    if files:
+        items = "".join(
+            f'<li><a href="{html.escape(n)}">{html.escape(n)}</a>: {html.escape(c)}</li>'
+            for n, c in files
+        )
+        summary += f'<div class="wb-files"><h3>Take-away files</h3><ul>{items}</ul></div>'
+    cells = [nbformat.v4.new_markdown_cell(header + ("\n" + summary if summary else ""))]
+    cells += body_cells
     merged = nbformat.v4.new_notebook(cells=cells)
     if sections:
         for key in ("kernelspec", "language_info"):

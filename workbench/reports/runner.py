@@ -35,15 +35,22 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench._signals import Interrupted, deferred, signal_name, signals_raise
 from workbench.errors import WorkbenchError
+from workbench.findings import read as read_findings
 from workbench.reports._kernel import KernelStop, check_kernel, engine, kernel_dir, kernel_env
-from workbench.reports._record import Headline, missing_tables, read_headlines, read_skipped
+from workbench.reports._record import (
+    Headline,
+    missing_tables,
+    read_headlines,
+    read_skipped,
+    read_takeaways,
+)
 from workbench.reports.manifest import environment, git_revision, world_hashes, write_manifest
 from workbench.reports.registry import (
     NotebookEntry,
@@ -78,6 +85,8 @@ class NotebookRun:
     wall_time_s: float | None = None
     headlines: dict[str, Headline] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    takeaways: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -348,7 +357,7 @@ def _papermill(
     """
     import papermill as pm
 
-    with kernel_env():
+    with kernel_env(nb.output.resolve().parent):
         pm.execute_notebook(
             str(nb.source.resolve()),
             str(nb.output.resolve()),
@@ -373,6 +382,8 @@ def _collect_headlines(nb: NotebookRun, cut_short: bool) -> None:
     try:
         executed = nbformat.read(nb.output, as_version=4)
         nb.headlines, nb.skipped = read_headlines(executed), read_skipped(executed)
+        nb.findings = [asdict(f) for f in read_findings(executed)]
+        nb.takeaways = read_takeaways(executed)
     except Exception:  # a notebook cut short may be unreadable: its headlines are lost
         if not cut_short:
             raise
@@ -618,7 +629,10 @@ def _new_manifest(
         "notebooks": [],
         "headlines": {},
         "skipped": {},
+        "findings": {},
+        "takeaways": [],
         "html": None,
+        "pdf": None,
         "workbench_version": __version__,
         "git": git_revision(),
         "environment": environment(),
@@ -646,6 +660,10 @@ class _Run:
         self.manifest["notebooks"] = [r.to_dict() for r in self.notebooks]
         self.manifest["headlines"] = {r.name: r.headlines for r in self.notebooks if r.headlines}
         self.manifest["skipped"] = {r.name: r.skipped for r in self.notebooks if r.skipped}
+        self.manifest["findings"] = {r.name: r.findings for r in self.notebooks if r.findings}
+        self.manifest["takeaways"] = [
+            {"notebook": r.name, **t} for r in self.notebooks for t in r.takeaways
+        ]
         write_manifest(self.manifest, self.run_dir / "manifest.json")
 
     def execute(self, kernel: str, progress: bool, ipc: bool, jobs: int = 1) -> str | None:
@@ -802,8 +820,18 @@ class _Run:
         """Write ``report.html`` (success only) and the final manifest."""
         self.manifest["finished_utc"] = _now()
         if reason is None:
-            _write_html(self.notebooks, self.manifest, self.run_dir)
+            from workbench.reports.pdf import find_chromium, print_pdf
+
+            pdf = find_chromium() is not None
+            html = _write_html(self.notebooks, self.manifest, self.run_dir, pdf=pdf)
             self.manifest["html"] = "report.html"
+            why = print_pdf(html, self.run_dir / "report.pdf") if pdf else None
+            if why is None and pdf:
+                self.manifest["pdf"] = "report.pdf"
+            else:
+                why = why or "no Chromium found: install Debian's chromium package"
+                self.manifest["pdf_reason"] = why
+                print(f"report.pdf not written: {why}", file=sys.stderr)
             self.save("ok")
             return RunResult(self.run_dir, "ok", self.notebooks, self.manifest)
         self.save("failed", reason)
@@ -918,7 +946,9 @@ def _mark_not_applicable(
             r.skipped = [{"section": e.title, "reason": missing_tables(missing)}]
 
 
-def _write_html(runs: Sequence[NotebookRun], manifest: Mapping[str, Any], run_dir: Path) -> Path:
+def _write_html(
+    runs: Sequence[NotebookRun], manifest: Mapping[str, Any], run_dir: Path, pdf: bool = False
+) -> Path:
     import nbformat
 
     from workbench._io import atomic_file
@@ -933,10 +963,16 @@ def _write_html(runs: Sequence[NotebookRun], manifest: Mapping[str, Any], run_di
             else nbformat.read(r.output, as_version=4),
             r.headlines,
             r.skipped,
+            r.findings,
         )
         for r in runs
     ]
-    page = render_html(sections, _facts(manifest), title="Micro-segmentation report")
+    files = [
+        (t["name"], f"{t['caption']} ({t['rows']:,} rows)") for t in manifest.get("takeaways", [])
+    ]
+    if pdf:
+        files.append(("report.pdf", "this page as a PDF, to forward"))
+    page = render_html(sections, _facts(manifest), title="Micro-segmentation report", files=files)
     path = run_dir / "report.html"
     with atomic_file(path) as tmp:
         tmp.write_text(page, encoding="utf-8")
