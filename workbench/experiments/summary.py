@@ -7,7 +7,7 @@ import pandas as pd
 from workbench.bayes.diagnostics import Diagnostics
 from workbench.findings import Finding, interval, percent
 
-__all__ = ["holdout_findings", "test_findings"]
+__all__ = ["holdout_findings", "decision_findings"]
 
 
 def _span(p: pd.Series) -> str:
@@ -15,7 +15,7 @@ def _span(p: pd.Series) -> str:
     return percent(lo) if round(100 * lo) == round(100 * hi) else f"{percent(lo)} to {percent(hi)}"
 
 
-def test_findings(
+def decision_findings(
     result: pd.DataFrame,
     *,
     control: str,
