@@ -111,7 +111,18 @@ def test_pymc_nuts_and_nutpie_give_the_same_posterior(nutpie_fit):
 def test_bad_diagnostics_warn_and_fail_the_cli(tmp_path, capsys):
     table, _ = _known()
     with pytest.warns(DiagnosticsWarning):
-        HierarchicalABTest(draws=20, tune=20, chains=2, seed=0).fit(table)
+        model = HierarchicalABTest(draws=20, tune=20, chains=2, seed=0).fit(table)
+    # failed diagnostics: it sampled again, twice, each time twice as long (160 draws per chain
+    # at most: far too few for a bulk ESS of 400, so every attempt fails whatever the machine)
+    assert [a["draws"] for a in model.attempts_] == [20, 40, 80]
+    assert [a["tune"] for a in model.attempts_] == [20, 40, 80]
+    assert [a["target_accept"] for a in model.attempts_] == [0.99, 0.995, 0.9975]
+    assert (
+        HierarchicalABTest(draws=20, tune=20, sampler_config={"retries": 0}).get_sampler_config(
+            table
+        )["retries"]
+        == 0
+    )
     inp = tmp_path / "in.csv"
     table.to_csv(inp, index=False)
     out = tmp_path / "out.csv"

@@ -96,7 +96,10 @@ class ModelBuilder:
         The configs in effect (defaults updated by the user's values).
     diagnostics_ : Diagnostics
     sampling_ : SamplingInfo
-        The sampler used, and the compilation and sampling times.
+        The sampler used, and the compilation and sampling times (of the last attempt).
+    attempts_ : list of dict
+        Each sampling run: ``draws``, ``tune``, ``target_accept`` and its diagnostics (more than
+        one when the diagnostics failed and the model sampled longer, ``retries``).
     fit_data_ : DataFrame
         The table the model was fitted on (as the model saw it).
     """
@@ -119,7 +122,13 @@ class ModelBuilder:
 
     @property
     def default_sampler_config(self) -> Config:
-        """NUTS settings: 2 chains of 2,000 draws after 1,000 tuning steps, nutpie if present."""
+        """NUTS settings: 2 chains of 2,000 draws after 1,000 tuning steps, nutpie if present.
+
+        ``retries``: when the diagnostics fail, sample again up to this many times, each time
+        with twice the draws and tuning steps and ``target_accept`` halfway to 1 (the budget:
+        at most 1 + 2 + 4 = 7 times the first run's draws with the default 2); the attempts are
+        kept in :attr:`attempts_`.
+        """
         return {
             "draws": 2000,
             "tune": 1000,
@@ -128,6 +137,7 @@ class ModelBuilder:
             "target_accept": 0.9,
             "sampler": "auto",
             "progressbar": False,
+            "retries": 2,
         }
 
     def _sampler_overrides(self) -> Config:
@@ -177,9 +187,22 @@ class ModelBuilder:
         model = self.build_model(data, **self._build_kwargs())
         self.model_config_ = self.get_model_config()
         self.sampler_config_ = self.get_sampler_config(data)
-        self.idata_, self.sampling_ = sample(model, seed=self.seed, **self.sampler_config_)
+        cfg = {k: v for k, v in self.sampler_config_.items() if k != "retries"}
+        self.attempts_: list[dict[str, Any]] = []
+        for attempt in range(int(self.sampler_config_.get("retries", 0)) + 1):
+            self.idata_, self.sampling_ = sample(model, seed=self.seed + attempt, **cfg)
+            diag = self._diagnose(model, warn=False)
+            keys = ("draws", "tune", "target_accept")
+            self.attempts_.append({**{k: cfg[k] for k in keys}, "diagnostics": str(diag)})
+            if diag.ok:
+                break
+            cfg = cfg | {
+                "draws": 2 * cfg["draws"],
+                "tune": 2 * cfg["tune"],
+                "target_accept": round(cfg["target_accept"] + (1 - cfg["target_accept"]) / 2, 4),
+            }
         self.fit_data_ = data
-        self._diagnose(model)
+        self._diagnose(model)  # warns when even the last attempt failed
         self._summarise(data, self.idata_)
         return self
 
