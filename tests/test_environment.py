@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # pip name -> conda-forge name, where they differ
-CONDA_NAMES = {"duckdb": "python-duckdb"}
+CONDA_NAMES = {"duckdb": "python-duckdb", "playwright": "playwright-python"}
 
 
 def _norm(name: str) -> str:

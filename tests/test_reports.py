@@ -11,7 +11,9 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
 import pandas as pd
@@ -35,7 +37,7 @@ from workbench.reports import (
     skip,
 )
 from workbench.reports._record import _jsonable
-from workbench.reports.html import Section, render_html
+from workbench.reports.html import Section, page_problems, render_html
 from workbench.reports.manifest import git_revision, package_versions, world_hashes
 from workbench.reports.pdf import find_chromium
 from workbench.reports.registry import select
@@ -636,3 +638,46 @@ def test_a_stop_before_the_next_cell_never_escalates(monkeypatch):
     assert info.value.cell_index == 3
     time.sleep(0.3)  # six times the patience: the escalation would have fired by now
     assert (os.getpid(), signal.SIGTERM) not in sent
+
+
+def _png(color: str) -> str:
+    """A small PNG figure (base64), as an inline backend would display it."""
+    import base64
+    import io
+
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.set_facecolor(color)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def test_figures_get_their_caption_as_alt_text_and_page_problems_are_found() -> None:
+    v4 = nbformat.v4
+    red, blue = _png("red"), _png("blue")
+
+    def fig(png: str) -> Any:
+        return v4.new_code_cell(
+            "x", outputs=[v4.new_output("display_data", data={"image/png": png})]
+        )
+
+    nb = v4.new_notebook(
+        cells=[
+            v4.new_markdown_cell("## Opens by hour\nEach row is a segment. The colour shows more."),
+            fig(red),
+            v4.new_markdown_cell("## Empty part"),
+            v4.new_markdown_cell("## Next part\nA table follows."),
+            fig(blue),
+            fig(blue),  # the same figure twice
+        ]
+    )
+    page = render_html([Section("nb1", "One", nb)], [("Seed", "5")], title="T")
+    assert 'alt="Opens by hour: Each row is a segment."' in page
+    assert 'alt="Next part: A table follows."' in page
+    problems = page_problems(page)
+    assert any("repeats image 1" in p for p in problems)
+    assert any("'Empty part' is empty" in p for p in problems)
+    assert len(problems) == 2, problems
+    clean = v4.new_notebook(cells=nb.cells[:2])
+    assert page_problems(render_html([Section("nb1", "One", clean)], [], title="T")) == []

@@ -95,13 +95,19 @@ def _skipped_list(skipped: Sequence[Mapping[str, str]]) -> str:
 
 
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+_REMOVE_CELL = frozenset({"remove-cell", "remove_cell"})
+_REMOVE_OUTPUT = frozenset({"remove-output", "remove_output"})
 
 
-def _clean_cells(nb: Any, name: str = "", anchors: set[str] | None = None) -> list[Any]:
+def _clean_cells(
+    nb: Any, name: str = "", anchors: set[str] | None = None, alts: list[str] | None = None
+) -> list[Any]:
     """The cells worth showing: no headline or finding bundles, no stderr, no empty code cells.
 
     Each heading gets an anchor (:func:`_anchor` of ``name`` and the heading), added to
-    ``anchors``, so the summary can link to the section a finding comes from.
+    ``anchors``, so the summary can link to the section a finding comes from; each figure's
+    caption (the prose before it: its first sentence, else the section heading) is appended to
+    ``alts``, in page order, for the images' alt text.
 
     Interactive widgets are left out too: a static page cannot run them, and their text
     fallback (``VBox(children=...)``) means nothing to a reader. A section the notebook skipped
@@ -110,7 +116,15 @@ def _clean_cells(nb: Any, name: str = "", anchors: set[str] | None = None) -> li
     """
     cells: list[Any] = []
     prose = 0  # markdown cells kept since the last code cell: the prose of the coming section
+    caption = ""
     for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & _REMOVE_CELL:  # as nbconvert would, so that figures and captions line up
+            continue
+        if tags & _REMOVE_OUTPUT and cell.cell_type == "code":
+            continue
+        if cell.cell_type == "markdown":
+            caption = _caption(cell.source) or caption
         if cell.cell_type == "code" and any(
             SKIPPED_MIME in o.get("data", {}) for o in cell.get("outputs", [])
         ):
@@ -133,10 +147,65 @@ def _clean_cells(nb: Any, name: str = "", anchors: set[str] | None = None) -> li
             ]
             if not cell.outputs:
                 continue
+            if alts is not None:
+                alts += [caption for o in cell.outputs if "image/png" in o.get("data", {})]
         elif cell.cell_type == "raw":
             continue
         cells.append(cell)
     return cells
+
+
+def _caption(source: str) -> str:
+    """The caption a markdown cell gives the figures after it: its first sentence of prose, or
+    its heading when it has no prose."""
+    heading = ""
+    prose = []
+    for line in source.splitlines():
+        m = re.match(r"^#{1,6}\s+(.*)", line)
+        if m:
+            heading = heading or m.group(1).strip()
+        elif line.strip() and not line.lstrip().startswith(("<", "|", "-", "*", "```")):
+            prose.append(line.strip())
+    text = re.sub(r"[*_`]", "", " ".join(prose))
+    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0] if text else ""
+    out = (f"{heading}: {first}" if heading and first else first or heading).strip()
+    return out[:300]
+
+
+def page_problems(page: str) -> list[str]:
+    """What a reader would trip over in a rendered page: the same image twice, an image with
+    nbconvert's default alt text, a notebook heading with nothing under it before the next one.
+
+    Returns
+    -------
+    list of str
+        One line per problem (empty: none found).
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, "html.parser")
+    problems = []
+    seen: dict[str, int] = {}
+    for i, img in enumerate(soup.select("img")):
+        src = str(img.get("src", ""))
+        if src in seen:
+            problems.append(f"image {i} repeats image {seen[src]}: {img.get('alt', '')[:80]!r}")
+        seen.setdefault(src, i)
+        alt = str(img.get("alt", "")).strip()
+        if not alt or alt.startswith("No description has been provided"):
+            problems.append(f"image {i} has no alt text")
+    heads = soup.select(".jp-MarkdownOutput h3, .jp-MarkdownOutput h4")
+    for h in heads:
+        level = int(h.name[1])
+        nxt = h.find_next(
+            lambda t: (
+                t.name in ("h1", "h2", "h3", "h4", "img", "table", "li", "pre")
+                or (t.name == "p" and bool(t.get_text(strip=True)))
+            )
+        )
+        if nxt is not None and nxt.name in ("h1", "h2", "h3", "h4") and int(nxt.name[1]) <= level:
+            problems.append(f"section {h.get_text(strip=True).rstrip('¶')!r} is empty")
+    return problems
 
 
 def _with_anchors(source: str, name: str, anchors: set[str] | None) -> str:
@@ -146,7 +215,7 @@ def _with_anchors(source: str, name: str, anchors: set[str] | None) -> str:
         anchor = _anchor(name, m.group(2))
         if anchors is not None:
             anchors.add(anchor)
-        return f'<a id="{anchor}"></a>\n\n{m.group(0)}'
+        return f'{m.group(1)} <a id="{anchor}"></a>{m.group(2)}'
 
     return re.sub(r"^(#{1,4})\s+(.+?)\s*$", add, source, flags=re.MULTILINE)
 
@@ -242,6 +311,7 @@ def render_html(
         f"<h2>Contents</h2>\n<ol>{contents}</ol>"
     )
     anchors: set[str] = set()
+    alts: list[str] = []
     body_cells = []
     for s in sections:
         heading = f'<h2 id="{_anchor(s.name)}">{html.escape(s.title)}</h2>'
@@ -249,7 +319,7 @@ def render_html(
         if s.skipped:
             intro += "\n" + _skipped_list(s.skipped)
         body_cells.append(nbformat.v4.new_markdown_cell(intro))
-        body_cells.extend(_clean_cells(s.notebook, s.name, anchors))
+        body_cells.extend(_clean_cells(s.notebook, s.name, anchors, alts))
     summary = _summary(sections, anchors)
     if files:
         items = "".join(
@@ -270,10 +340,29 @@ def render_html(
     c.HTMLExporter.exclude_input_prompt = True
     c.HTMLExporter.exclude_output_prompt = True
     c.TagRemovePreprocessor.enabled = True
-    c.TagRemovePreprocessor.remove_cell_tags = {"remove-cell", "remove_cell"}
+    c.TagRemovePreprocessor.remove_cell_tags = set(_REMOVE_CELL)
     c.TagRemovePreprocessor.remove_input_tags = {"remove-input", "remove_input"}
-    c.TagRemovePreprocessor.remove_all_outputs_tags = {"remove-output", "remove_output"}
+    c.TagRemovePreprocessor.remove_all_outputs_tags = set(_REMOVE_OUTPUT)
     body, _ = HTMLExporter(config=c).from_notebook_node(
         merged, resources={"metadata": {"name": title}}
     )
-    return body
+    return _finish_page(body, alts)
+
+
+def _finish_page(body: str, alts: Sequence[str]) -> str:
+    """A self-contained page: each figure's caption as its alt text (figures come in page
+    order), and no script fetched from the network (nbconvert links require.js, MathJax and
+    mermaid from a CDN; the page needs none of them, and opens offline without errors)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body, "html.parser")
+    for script in soup.find_all("script"):
+        if str(script.get("src", "")).startswith("http") or "cdnjs.cloudflare.com" in (
+            script.string or ""
+        ):
+            script.decompose()
+    images = soup.select(".jp-RenderedImage img")
+    if len(images) == len(alts):
+        for img, alt in zip(images, alts, strict=True):
+            img["alt"] = alt or "figure"
+    return str(soup)
