@@ -6,7 +6,9 @@ axis labels so that a stakeholder can read them without the code.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -34,7 +36,29 @@ def _percent(axis: Axis) -> None:
 
 def _legend_right(ax: Axes) -> None:
     """The legend outside the axes, on their right, where it never covers the data."""
-    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(fontsize=9, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def wrap_label(text: object, width: int = 28) -> str:
+    """``text`` on lines of at most ``width`` characters, for a tick label or a legend entry.
+
+    Segment names (``"evening readers · lifestyle content · home buyers"``) break between
+    their terms; longer terms, and other text, break between words.
+    """
+    text = str(text)
+    if len(text) <= width:
+        return text
+    lines: list[str] = []
+    for part in text.split(" · "):
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += " · " + part
+        else:
+            lines += textwrap.wrap(part, width) or [part]
+    return "\n".join(lines)
+
+
+def _wrapped(labels: Sequence[object], width: int) -> list[str]:
+    return [wrap_label(x, width) for x in labels]
 
 
 def share_bars(
@@ -43,14 +67,22 @@ def share_bars(
     value: str = "share",
     title: str = "",
     xlabel: str = "share of subscribers",
+    ylabel: str = "",
 ) -> Figure:
-    """Horizontal bars of one value per label, largest on top, with the value written on each."""
+    """Horizontal bars of one value per label, largest on top, with the value written on each.
+
+    Long labels (segment names) are wrapped onto several lines.
+    """
     t = table.sort_values(value)
-    fig, (ax,) = _fig(8, 0.45 * len(t) + 1.2)
-    bars = ax.barh(t[label].astype(str), t[value], color="#4c72b0")
+    labels = _wrapped(t[label].astype(str), 32)
+    lines = max((x.count("\n") + 1 for x in labels), default=1)
+    fig, (ax,) = _fig(8, (0.3 + 0.17 * lines) * len(t) + 1.2)
+    bars = ax.barh(range(len(t)), t[value], color="#4c72b0")
+    ax.set_yticks(range(len(t)), labels)
     fmt = "{:.0%}" if t[value].max() <= 1 else "{:,.0f}"
     ax.bar_label(bars, labels=[fmt.format(v) for v in t[value]], padding=3, fontsize=9)
     ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel or str(label))
     ax.set_title(title)
     _despine(ax)
     ax.set_xlim(0, t[value].max() * 1.15)
@@ -66,13 +98,25 @@ def heatmap(
     ylabel: str = "",
     fmt: str | None = "{:.0%}",
     cmap: str = "Blues",
+    cbar_label: str = "",
 ) -> Figure:
-    """A labelled heatmap of a 2-D table (rows on the y axis), values written in the cells."""
+    """A labelled heatmap of a 2-D table (rows on the y axis), values written in the cells.
+
+    Long row names (segment names) are wrapped onto several lines; long column names are
+    slanted so that neighbours do not overlap. ``cbar_label`` names the colour scale, whose
+    ticks are percentages when ``fmt`` is. The figure stays within a report page's width.
+    """
     values = table.to_numpy(dtype=float)
-    fig, (ax,) = _fig(max(6.0, 0.45 * table.shape[1] + 3), 0.45 * table.shape[0] + 1.5)
-    im = ax.imshow(values, aspect="auto", cmap=cmap)
+    ylabels = _wrapped(table.index, 30)
     xlabels = [str(c) for c in table.columns]
     long = max((len(x) for x in xlabels), default=0) > 6  # names, not numbers: slant them
+    lines = max((y.count("\n") + 1 for y in ylabels), default=1)
+    label_in = 0.075 * max((len(line) for y in ylabels for line in y.split("\n")), default=1)
+    width = min(10.0, max(6.0, 0.42 * table.shape[1] + label_in + 2.2))
+    slant = 0.06 * max((len(x) for x in xlabels), default=0) if long else 0.0
+    height = max(2.5, (0.3 + 0.15 * lines) * table.shape[0] + 1.5 + slant)
+    fig, (ax,) = _fig(width, height)
+    im = ax.imshow(values, aspect="auto", cmap=cmap)
     ax.set_xticks(
         range(table.shape[1]),
         xlabels,
@@ -80,7 +124,7 @@ def heatmap(
         ha="right" if long else "center",
         rotation_mode="anchor",
     )
-    ax.set_yticks(range(table.shape[0]), [str(i) for i in table.index])
+    ax.set_yticks(range(table.shape[0]), ylabels)
     if fmt and values.size <= 400:
         hi = np.nanmax(values) if np.isfinite(values).any() else 0
         for (i, j), v in np.ndenumerate(values):
@@ -90,8 +134,23 @@ def heatmap(
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    fig.colorbar(im, ax=ax, shrink=0.8)
+    bar = fig.colorbar(im, ax=ax, shrink=0.8, label=cbar_label)
+    if fmt and "%" in fmt:
+        _percent(bar.ax.yaxis)
     return fig
+
+
+#: Marker shapes that, with the tab10 colours, tell up to 20 lines apart.
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<")
+
+
+def series_styles(n: int) -> list[dict[str, Any]]:
+    """Colour and marker of ``n`` lines: tab10's ten distinct colours, then new markers."""
+    colours = plt.get_cmap("tab10").colors
+    return [
+        {"color": colours[i % 10], "marker": _MARKERS[(i + i // 10) % len(_MARKERS)]}
+        for i in range(n)
+    ]
 
 
 def lines_by_group(
@@ -103,20 +162,39 @@ def lines_by_group(
     xlabel: str = "",
     ylabels: Sequence[str] = (),
     percent: bool = True,
+    title: str = "",
 ) -> Figure:
-    """One panel per column in ``ys``, one line per group, ``x`` on the horizontal axis."""
-    fig, axes = _fig(5.0 * len(ys), 4.0, ncols=len(ys))
+    """One panel per column in ``ys``, one line per group, ``x`` on the horizontal axis.
+
+    Each group keeps one colour (tab10: ten colours far apart) and one marker shape in every
+    panel; the legend, right of the last panel, names them. ``title`` (optional) heads the
+    whole figure.
+    """
+    groups = sorted(table[group].unique(), key=str)
+    styles = dict(zip(groups, series_styles(len(groups)), strict=True))
+    fig, axes = _fig(min(10.0, 4.0 * len(ys) + 2.0), 4.0, ncols=len(ys))
     for k, (ax, y) in enumerate(zip(axes, ys, strict=True)):
-        for name, part in table.groupby(group, sort=True):
+        for name, part in table.groupby(group, sort=False):
             part = part.sort_values(x)
-            ax.plot(part[x], part[y], marker="o", ms=3, label=str(name))
+            ax.plot(part[x], part[y], ms=5, lw=1.6, label=str(name), **styles[name])
         ax.set_xlabel(xlabel or x)
         ax.set_ylabel(ylabels[k] if k < len(ylabels) else y)
         ax.set_title(titles[k] if k < len(titles) else "")
         if percent:
             _percent(ax.yaxis)
         _despine(ax)
-    _legend_right(axes[-1])
+    handles, labels = axes[-1].get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: str(labels[i]))
+    axes[-1].legend(
+        [handles[i] for i in order],
+        [wrap_label(labels[i], 24) for i in order],
+        fontsize=9,
+        frameon=False,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+    )
+    if title:
+        fig.suptitle(title)
     return fig
 
 
@@ -127,17 +205,22 @@ def distributions(
     title: str = "",
     xlabel: str = "",
     log: bool = True,
+    ylabel: str = "",
 ) -> Figure:
     """Box plots of ``value`` per group (log scale by default), medians marked."""
     order = table.groupby(group)[value].median().sort_values().index
     data = [table.loc[table[group] == g, value].to_numpy() for g in order]
     fig, (ax,) = _fig(8, 0.45 * len(order) + 1.5)
     ax.boxplot(
-        data, orientation="horizontal", tick_labels=[str(g) for g in order], showfliers=False
+        data,
+        orientation="horizontal",
+        tick_labels=_wrapped([str(g) for g in order], 30),
+        showfliers=False,
     )
     if log:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel or value)
+    ax.set_ylabel(ylabel or str(group))
     ax.set_title(title)
     _despine(ax)
     return fig
@@ -165,34 +248,63 @@ def stacked_shares(
     return fig
 
 
-def small_multiples(table: pd.DataFrame, title: str = "", ncols: int = 4) -> Figure:
+def small_multiples(
+    table: pd.DataFrame,
+    title: str = "",
+    ncols: int = 4,
+    xlabel: str = "",
+    ylabel: str = "",
+) -> Figure:
     """One small line panel per column of ``table`` over its index (e.g. weeks), each on its own
-    scale and titled by the column name (underscores read as spaces)."""
+    scale and titled by the column name (underscores read as spaces).
+
+    ``xlabel`` and ``ylabel`` are written once for all panels (e.g. "week starting", "per
+    week"); dates on the horizontal axes are written short (month and day).
+    """
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import MaxNLocator
+
     n = max(1, table.shape[1])
     rows = -(-n // ncols)
     cols = min(n, ncols)
     fig, axes = plt.subplots(
-        rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False, layout="constrained"
-    )
+        rows, cols, figsize=(min(10.0, 2.6 * cols), 2.3 * rows), squeeze=False,
+        layout="constrained",
+    )  # fmt: skip
+    dates = isinstance(table.index, pd.DatetimeIndex)
     for ax, col in zip(axes.ravel(), table.columns, strict=False):
-        ax.plot(table.index, table[col].to_numpy(), marker="o", ms=2)
+        ax.plot(table.index, table[col].to_numpy(), marker="o", ms=3)
         ax.set_title(str(col).replace("_", " "))
         ax.set_ylim(bottom=0)
-        ax.tick_params(axis="x", labelrotation=35, labelsize=7)
+        ax.yaxis.set_major_locator(MaxNLocator(4))
+        if dates:
+            loc = mdates.AutoDateLocator(maxticks=4)
+            ax.xaxis.set_major_locator(loc)
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(4))
         _despine(ax)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     fig.suptitle(title)
+    if xlabel:
+        fig.supxlabel(xlabel)
+    if ylabel:
+        fig.supylabel(ylabel)
     return fig
 
 
-def show(fig: Figure) -> None:
-    """Show ``fig`` here, in the order of a cell's outputs, and close it.
+def show(fig: Figure | Axes) -> None:
+    """Show ``fig`` (a Figure, or an Axes of one) here, in the order of a cell's outputs, and
+    close it.
 
     A figure a cell builds is otherwise shown once more when the cell ends (the inline
-    backend shows every open figure), after the cell's tables.
+    backend shows every open figure), after the cell's tables; a figure returned as a cell's
+    last value would be shown twice.
     """
     from IPython.display import display
 
+    if isinstance(fig, Axes):
+        fig = fig.figure
     display(fig)
     plt.close(fig)
