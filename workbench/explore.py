@@ -11,6 +11,8 @@ personas loads them with :func:`workbench.truth.load_truth` and passes them in a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -379,6 +381,24 @@ def list_findings(world: World) -> list[Finding]:
         per = float(orders["revenue"].sum()) / max(len(subs), 1)
         bits.append(f"{count(len(orders))} orders, {money(per)} revenue per subscriber")
     return [Finding("The list: " + "; ".join(bits) + ".", section="The list, week by week")]
+
+
+def which_world(path: str | Path, seed: int) -> str:
+    """One Markdown line naming the world a notebook reads and the seed it runs with, so that a
+    notebook run on its own and the report can be compared (same world, same seed, same numbers).
+    """
+    from workbench.schema import world_meta
+
+    meta = world_meta(path)
+    scenario = meta.get("scenario")
+    name = scenario.get("name") if isinstance(scenario, dict) else scenario
+    if meta.get("origin") == "import":
+        what = f"imported from a {meta.get('preset', '')} export"
+    elif name:
+        what = f"scenario {name}, generated with seed {meta.get('seed')}"
+    else:
+        what = "a folder of tables"
+    return f"_World `{Path(path).name}` ({what}); this notebook's seed: {seed}._"
 
 
 def is_synthetic(world: World) -> bool:

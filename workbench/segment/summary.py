@@ -55,7 +55,8 @@ def segment_findings(
     share = sizes / sizes.sum()
     value = None
     if outcomes is not None and "revenue_per_subscriber" in outcomes:
-        value = outcomes["revenue_per_subscriber"].rename(index=lambda s: str(s))
+        # indexed by segment, or by "segment: name" labels as a notebook shows them
+        value = outcomes["revenue_per_subscriber"].rename(index=lambda s: str(s).split(":")[0])
     parts = []
     for seg in sizes.index[:shown]:
         bit = f"{_label(names, seg)} ({percent(share[seg])} of the list"
