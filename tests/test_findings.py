@@ -69,11 +69,13 @@ def test_segment_findings_name_size_value_and_plan() -> None:
     )
     found = segment_findings(segments, names, outcomes=outcomes, book=book, stability_ari=0.41)
     text = " ".join(f.text for f in found)
-    assert "3 segments" in text and "morning readers (60% of the list, 30 revenue" in text
+    assert "3 segments" in text and "“morning readers” (60% of the list, 30 revenue" in text
     assert "unstable" in text and "0.41" in text
     (act,) = [f for f in found if f.action]
+    assert "“gone quiet” at 12:00 local, up to 1 email a week" in act.action
     assert (
-        act.priority == 1 and "morning readers at 07:00 local, up to 2 emails a week" in act.action
+        act.priority == 1
+        and "“morning readers” at 07:00 local, up to 2 emails a week" in act.action
     )
     assert act.section == "The playbook"
 

@@ -18,7 +18,8 @@ import nbformat
 import pytest
 
 from workbench.paths import notebooks_dir, sample_world
-from workbench.reports import load_registry, read_headlines, read_skipped
+from workbench.reports import ReportConfig, load_registry, read_headlines, read_skipped
+from workbench.reports.registry import DEFAULT_SEED
 
 ENTRIES = load_registry()
 # Small parameters for CI; every other parameter keeps the notebook's own default.
@@ -51,6 +52,22 @@ def test_notebook_is_committed_clean_and_documented(entry):
             f"parameter without '# help': {ast.unparse(node)}"
         )
     assert sum(c.cell_type == "markdown" for c in nb.cells) >= 3, "a notebook teaches in prose"
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_notebook_defaults_are_the_report_defaults(entry):
+    """A notebook run on its own opens the report's default world (the committed sample, the
+    tiny scenario with the default seed) with the report's seed: the same numbers."""
+    nb = nbformat.read(entry.path, as_version=4)
+    defaults = {}
+    for node in ast.parse(_parameters_cell(nb).source).body:
+        target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
+        defaults[target.id] = ast.literal_eval(node.value)
+    assert defaults.get("seed", DEFAULT_SEED) == DEFAULT_SEED
+    assert defaults.get("world", "") == ""  # empty: the sample world, which the report uses
+    assert defaults.get("scenario", "tiny") == ReportConfig().scenario
+    meta = json.loads((sample_world() / "world.json").read_text())
+    assert (meta["scenario_name"], meta["seed"]) == (ReportConfig().scenario, DEFAULT_SEED)
 
 
 def _run_papermill(entry, world: Path, tmp_path: Path) -> nbformat.NotebookNode:

@@ -17,6 +17,7 @@ import pytest
 
 from workbench.cli import main
 from workbench.paths import sample_world
+from workbench.reports.html import page_problems
 
 #: An email address on the reserved example domains the synthetic worlds use.
 ADDRESS = re.compile(rb"[\w.+-]+@example\.(?:com|org|net)")
@@ -91,6 +92,7 @@ def test_a_report_runs_on_what_the_export_has(
         assert "The playbook" not in skipped["02-segmentation"]
     page = (run / "report.html").read_text()
     assert page.count("Not shown for this data") == 4  # one list per notebook
+    assert page_problems(page) == []  # no image twice, none without alt text, no empty section
     # a skipped section leaves no heading and no prose behind: the reading hours need events
     assert ('id="When-people-read"' in page) == (kind == "events only")
     # the subscribers table carries (synthetic) addresses: none reaches the report's files

@@ -306,10 +306,8 @@ def render_html(
     contents = "".join(
         f'<li><a href="#{_anchor(s.name)}">{html.escape(s.title)}</a></li>' for s in sections
     )
-    header = (
-        f"{_CSS}<h1>{html.escape(title)}</h1>\n{_table(facts, 'wb-facts')}\n"
-        f"<h2>Contents</h2>\n<ol>{contents}</ol>"
-    )
+    header = f"{_CSS}<h1>{html.escape(title)}</h1>\n{_table(facts, 'wb-facts')}\n"
+    toc = f"<h2>Contents</h2>\n<ol>{contents}</ol>"
     anchors: set[str] = set()
     alts: list[str] = []
     body_cells = []
@@ -327,7 +325,8 @@ def render_html(
             for n, c in files
         )
         summary += f'<div class="wb-files"><h3>Take-away files</h3><ul>{items}</ul></div>'
-    cells = [nbformat.v4.new_markdown_cell(header + ("\n" + summary if summary else ""))]
+    # the summary first: what a reader who reads nothing else needs
+    cells = [nbformat.v4.new_markdown_cell(header + (summary + "\n" if summary else "") + toc)]
     cells += body_cells
     merged = nbformat.v4.new_notebook(cells=cells)
     if sections:

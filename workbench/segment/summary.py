@@ -15,7 +15,9 @@ STABLE_ARI = 0.6
 
 
 def _label(names: Mapping[int, str], seg: object) -> str:
-    return names.get(int(str(seg)), str(seg)) if str(seg).lstrip("-").isdigit() else str(seg)
+    """A segment's name in quotes (names are lists of traits: "morning readers · low clicks")."""
+    name = names.get(int(str(seg)), str(seg)) if str(seg).lstrip("-").isdigit() else str(seg)
+    return f"“{name}”"
 
 
 def segment_findings(
@@ -74,7 +76,7 @@ def segment_findings(
         )
         out.append(
             Finding(
-                f"{_label(names, best)} bring the most revenue per subscriber "
+                f"Segment {_label(names, best)} brings the most revenue per subscriber "
                 f"({money(float(value.max()))}{than}).",
                 section="Outcomes beyond opens and clicks",
             )
@@ -93,8 +95,9 @@ def segment_findings(
     if book is not None and len(book):
         top = book.sort_values("subscribers", ascending=False).head(shown)
         plans = [
-            f"{r['name']} at {int(r['send_hour']):02d}:00 local, up to "
-            f"{int(r['max_emails_per_week'])} emails a week, leading with {r['content']}"
+            f"“{r['name']}” at {int(r['send_hour']):02d}:00 local, up to "
+            f"{int(r['max_emails_per_week'])} email{'s' if r['max_emails_per_week'] != 1 else ''}"
+            f" a week, leading with {r['content']}"
             for _, r in top.iterrows()
         ]
         out.append(
