@@ -123,6 +123,7 @@ def test_html_has_prose_and_figures_but_no_code(ok_runs: dict) -> None:
     assert '<a href="draws.csv">draws.csv</a>: the random draws (200 rows)' in summary
     assert "CAVEAT-MARKER" in summary
     assert page.count("FINDING-MARKER") == 1  # shown in the summary only, not again inline
+    assert page.count("draws.csv: the random draws") == 0  # linked at the top, not inline
     assert 'href="#nb-report_ok"' in page and 'id="nb-report_ok"' in page  # contents link
     assert "SKIPPED-PROSE-MARKER" not in page  # a skipped section is listed, not shown
     assert "<li>Against the truth: this test world has no truth</li>" in page

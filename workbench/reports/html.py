@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.findings import FINDING_MIME
-from workbench.reports._record import HEADLINE_MIME, SKIPPED_MIME, Headline
+from workbench.reports._record import HEADLINE_MIME, SKIPPED_MIME, TAKEAWAY_MIME, Headline
 
 _HEADING = re.compile(r"^(#{1,4})(?=\s)", flags=re.MULTILINE)
 
@@ -143,6 +143,7 @@ def _clean_cells(
                 if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
                 and HEADLINE_MIME not in o.get("data", {})
                 and FINDING_MIME not in o.get("data", {})
+                and TAKEAWAY_MIME not in o.get("data", {})  # linked at the top instead
                 and _WIDGET_MIME not in o.get("data", {})
             ]
             if not cell.outputs:
