@@ -153,3 +153,34 @@ def test_data_quality_finds_duplicates_bot_opens_and_who_was_never_emailed(world
     values = audit.set_index("check")["value"]
     assert values["duplicate email events"] == 1 and values["possible duplicate orders"] == 1
     assert audit.set_index("check").loc["buyers (share)", "shown"] == "66.7%"
+
+
+def test_titles_state_the_finding():
+    """The figure titles of notebook 01 say what the figure shows, with the numbers."""
+    import pandas as pd
+
+    from workbench import explore
+
+    weekly = pd.DataFrame({"orders": [10, 10, 10, 10, 12, 12, 15, 15, 15, 15]})
+    assert explore.title_weekly(weekly) == (
+        "Week by week: orders rose 50% from the first four weeks to the last four"
+    )
+    sizes = pd.DataFrame({"group": ["a_b", "c"], "subscribers": [75, 25]})
+    assert explore.title_shares(sizes, "Mix") == "Mix: from 75% (a b) to 25% (c)"
+    assert explore.title_shares(sizes, "Mix", named=False) == "Mix: from 75% to 25% of the list"
+    hours = pd.DataFrame(
+        {"early": [0.0] * 6 + [0.9] + [0.0] * 17, "late": [0.0] * 21 + [0.8, 0, 0]}
+    )
+    assert explore.title_peak_hours(hours) == (
+        "Human opens peak from 06:00 (early) to 21:00 (late) local time"
+    )
+    values = pd.DataFrame({"group": ["x", "x", "y"], "revenue": [10.0, 30.0, 100.0]})
+    assert explore.title_medians(values, "revenue", "Order value") == (
+        "Order value: medians from 20 (x) to 100 (y)"
+    )
+    stages = pd.DataFrame({"active": [80, 60], "lapsed": [20, 40]})
+    assert explore.title_lifecycle(stages) == (
+        "Active subscribers: 80% of the list in the first week, 60% in the last"
+    )
+    rates = pd.DataFrame({"sms": [0.2, 0.5]}, index=["p", "q"])
+    assert explore.title_consent(rates) == "SMS consent from 20% (p) to 50% (q)"

@@ -459,3 +459,81 @@ def world_summary(world: World) -> str:
     sizes = ", ".join(f"{len(df):,} {name}" for name, df in world.tables.items())
     lines.append(f"Tables: {sizes}.")
     return "  \n".join(lines)
+
+
+# ------------------------------------------------------------------ titles that state findings
+
+
+def _name(x: object) -> str:
+    return str(x).replace("_", " ")
+
+
+def title_weekly(weekly: pd.DataFrame) -> str:
+    """Title of :func:`weekly_activity`'s chart: how the main series moved (first four weeks
+    against the last four)."""
+    for col in ("revenue", "orders", "human_opens", "delivered", "signups", "first_seen"):
+        if col in weekly and len(weekly) >= 8 and weekly[col].head(4).mean() > 0:
+            change = weekly[col].tail(4).mean() / weekly[col].head(4).mean() - 1
+            verb = "rose" if change >= 0 else "fell"
+            return (
+                f"Week by week: {_name(col)} {verb} {abs(change):.0%} from the first four weeks"
+                " to the last four"
+            )
+    return "The list, week by week"
+
+
+def title_shares(sizes: pd.DataFrame, what: str, named: bool = True) -> str:
+    """Title of a share chart (``group, subscribers``): the largest and the smallest group's
+    share of the list (``named``: with the groups' names)."""
+    s = sizes.set_index("group")["subscribers"]
+    if len(s) < 2:
+        return f"{what}: one group"
+    share = s / s.sum()
+    top, low = share.idxmax(), share.idxmin()
+    if not named:
+        return f"{what}: from {share[top]:.0%} to {share[low]:.0%} of the list"
+    return f"{what}: from {share[top]:.0%} ({_name(top)}) to {share[low]:.0%} ({_name(low)})"
+
+
+def title_peak_hours(hours: pd.DataFrame) -> str:
+    """Title of the opens-by-hour heatmap (rows: hours, columns: groups): the earliest and the
+    latest peak."""
+    peaks = hours.idxmax()
+    if len(peaks) < 2:
+        return f"Human opens peak at {int(peaks.iloc[0]):02d}:00 local time"
+    early, late = peaks.idxmin(), peaks.idxmax()
+    return (
+        f"Human opens peak from {int(peaks[early]):02d}:00 ({_name(early)}) "
+        f"to {int(peaks[late]):02d}:00 ({_name(late)}) local time"
+    )
+
+
+def title_medians(values: pd.DataFrame, column: str, what: str) -> str:
+    """Title of a distribution chart by ``group``: the range of the groups' medians."""
+    med = values.groupby("group")[column].median()
+    if len(med) < 2:
+        return f"{what}: median {med.iloc[0]:,.0f}"
+    return (
+        f"{what}: medians from {med.min():,.0f} ({_name(med.idxmin())}) "
+        f"to {med.max():,.0f} ({_name(med.idxmax())})"
+    )
+
+
+def title_lifecycle(stages: pd.DataFrame) -> str:
+    """Title of :func:`lifecycle_by_week`'s chart: how the active share moved."""
+    share = stages.div(stages.sum(axis=1), axis=0)
+    if "active" not in share or len(share) < 2:
+        return "Lifecycle stages, week by week"
+    a, b = share["active"].iloc[0], share["active"].iloc[-1]
+    return f"Active subscribers: {a:.0%} of the list in the first week, {b:.0%} in the last"
+
+
+def title_consent(rates: pd.DataFrame) -> str:
+    """Title of the consent heatmap (rows: groups): the range of SMS consent."""
+    if "sms" not in rates or len(rates) < 2:
+        return "Consent per channel"
+    sms = rates["sms"]
+    return (
+        f"SMS consent from {sms.min():.0%} ({_name(sms.idxmin())}) "
+        f"to {sms.max():.0%} ({_name(sms.idxmax())})"
+    )
