@@ -370,9 +370,9 @@ class _Import:
                     f"(SELECT * FROM read_parquet({sql_string(str(staged))},"
                     " file_row_number = true) WHERE NOT _wb_blank)"
                 )
-                self._check_parse(src, scan, cols)
                 if part.where is not None:  # the rows of this table in a mixed export
                     scan = f"(SELECT * FROM {scan} WHERE {part.where.format(src=scan)})"
+                self._check_parse(src, scan, cols)
                 keep = " AND ".join(
                     f"{c.text} IN ({', '.join(sql_string(str(k)) for k in part.values[c.name])})"
                     for c in cols
