@@ -343,3 +343,45 @@ revenue = "1.234,56"
     status, err = _import(mapping, tmp_path / "world", capsys)
     assert status == 0, err
     assert load_world(tmp_path / "world")["orders"]["revenue"].tolist() == [1234.5, 7.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "o.csv: empty file: no header line"),
+        ("who,when,value\n", "nothing to import: no orders rows in the sources"),
+        (
+            "who,when,value\n,2026-01-01,3\n",
+            "no orders rows remain (orders: 1 rows no subscriber id",
+        ),
+        ("who,when,value\n1,2026-01-01,3\n2,2026-01-02\n", "CSV Error on Line: 3"),
+        ("who,when,value\n1,2026-01-01,3\xe9\n", "not utf-8 text"),
+    ],
+)
+def test_unreadable_or_empty_sources_are_one_line(tmp_path, capsys, text, message):
+    """A ragged row is not read past (DuckDB's sniffer would take a later line for the header
+    and drop the rows before it); an empty import is refused rather than written."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "o.csv").write_bytes(text.encode("latin-1"))
+    (src / "map.toml").write_text(
+        '[orders]\nsource = "o.csv"\n[orders.columns]\n'
+        'subscriber_id = "who"\nts = "when"\nrevenue = "value"\n'
+    )
+    status, err = _import(src / "map.toml", tmp_path / "world", capsys)
+    assert status == 2 and message in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "world").exists()
+
+
+def test_a_byte_order_mark_and_semicolons_are_read(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "o.csv").write_bytes("\ufeffwho;when;value\n1;2026-01-01;3\n".encode())
+    (src / "map.toml").write_text(
+        '[orders]\nsource = "o.csv"\n[orders.columns]\n'
+        'subscriber_id = "who"\nts = "when"\nrevenue = "value"\n'
+    )
+    status, err = _import(src / "map.toml", tmp_path / "world", capsys)
+    assert status == 0, err
+    assert load_world(tmp_path / "world")["orders"]["revenue"].tolist() == [3.0]

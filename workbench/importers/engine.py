@@ -23,6 +23,7 @@ Everything is written to a temporary folder that becomes the world only when com
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -145,11 +146,47 @@ def _scan(src: _Source) -> str:
             f"read_csv({p}, columns = {{'l': 'VARCHAR'}}, header = false, delim = chr(31),"
             " quote = '', escape = '', auto_detect = false, skip = 1, null_padding = true)"
         )
-    opts = ["all_varchar = true", "header = true", f"encoding = {sql_string(src.part.encoding)}"]
-    sep = src.sep or ("\t" if ".tsv" in src.path.name.lower() else None)
-    if sep is not None:
-        opts.append(f"delim = {sql_string(sep)}")
-    return f"read_csv({p}, {', '.join(opts)})"
+    # the header is read here (:func:`_csv_header`), not guessed: DuckDB's sniffer takes a
+    # later line for the header when rows have different numbers of fields, dropping rows
+    sep, names = _csv_header(src)
+    columns = "{" + ", ".join(f"{sql_string(n)}: 'VARCHAR'" for n in names) + "}"
+    return (
+        f"read_csv({p}, columns = {columns}, header = true, auto_detect = false,"
+        f" delim = {sql_string(sep)}, quote = '\"', escape = '\"', strict_mode = true,"
+        f" encoding = {sql_string(src.part.encoding)})"
+    )
+
+
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _csv_header(src: _Source) -> tuple[str, list[str]]:
+    """The separator (given, ``.tsv``, else the most frequent of :data:`_DELIMITERS` on the
+    first line) and the column names of a CSV file's header line."""
+    import gzip
+    import io
+
+    try:
+        raw = (
+            gzip.open(src.path, "rb")
+            if src.path.name.lower().endswith(".gz")
+            else open(src.path, "rb")
+        )
+        with io.TextIOWrapper(raw, encoding=src.part.encoding, newline="") as f:
+            first = f.readline()
+            if not first.strip():
+                raise DataError(src.name, None, "empty file: no header line")
+            sep = src.sep or ("\t" if ".tsv" in src.path.name.lower() else None)
+            sep = sep or max(_DELIMITERS, key=first.count)
+            f.seek(0)
+            names = next(csv.reader(f, delimiter=sep))
+    except UnicodeDecodeError as exc:
+        problem = f"not {src.part.encoding} text ({exc.reason}); set 'encoding' in the mapping"
+        raise DataError(src.name, None, problem) from None
+    except (csv.Error, OSError, EOFError) as exc:
+        raise DataError(src.name, None, f"cannot read its header line ({exc})") from None
+    names = [n.lstrip("\ufeff").strip() for n in names]
+    return sep, names
 
 
 def _ws_header(path: Path) -> list[str]:
@@ -630,6 +667,19 @@ def _run(job: _Import, tmp: Path) -> ImportResult:
             job.derived.append("subscribers.unsubscribed_ts")
         job.result.notes.append(
             "subscribers: derived from the ids in the other tables (signup = first activity)"
+        )
+    activity = [t for t in ("email_events", "orders") if t in final]
+    counts = " + ".join(
+        f"(SELECT count(*) FROM read_parquet({sql_string(str(final[t]))}))" for t in activity
+    )
+    n = con.execute(f"SELECT {counts}").fetchone()
+    if not (n and n[0]):
+        left = "; ".join(
+            f"{k}: {v:,} rows {r}" for k, d in job.result.dropped.items() for r, v in d.items()
+        )
+        raise WorkbenchError(
+            f"{imap.label or imap.preset}: nothing to import: no {' or '.join(activity)} rows"
+            + (f" remain ({left})" if left else " in the sources")
         )
     if imap.infer_deliveries and "email_events" in final:
         final["email_events"] = _infer_deliveries(job, final)
