@@ -519,9 +519,7 @@ class _Import:
     # -- pass 4: check and write ----------------------------------------------------------
 
     def relation(self, table: str, path: Path, derived: bool = False) -> Relation:
-        import pyarrow.parquet as pq
-
-        names = pq.read_schema(path).names
+        names = _parquet_names(path)
         schema = TABLES[table]
         stored = {c.name: c.kind for c in schema.columns if c.name in names}
         srcs = [s for s in self.sources if s.table == table]

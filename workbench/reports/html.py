@@ -66,26 +66,6 @@ def _table(rows: Sequence[tuple[str, str]], css: str) -> str:
     return f'<table class="{css}">{body}</table>'
 
 
-def _format_value(v: object) -> str:
-    if isinstance(v, float):
-        return f"{v:,.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
-    if isinstance(v, int) and not isinstance(v, bool):
-        return f"{v:,}"
-    return "n/a" if v is None else str(v)
-
-
-def _headline_table(headlines: Mapping[str, Headline]) -> str:
-    rows = "".join(
-        f"<tr><td>{html.escape(h.get('caption') or name)}</td>"
-        f"<td><strong>{html.escape(_format_value(h.get('value')))}</strong></td></tr>"
-        for name, h in headlines.items()
-    )
-    return (
-        '<table class="wb-headlines"><caption>Headline numbers</caption>'
-        f"<tbody>{rows}</tbody></table>"
-    )
-
-
 def _skipped_list(skipped: Sequence[Mapping[str, str]]) -> str:
     items = "".join(
         f"<li>{html.escape(x.get('section', ''))}: {html.escape(x.get('reason', ''))}</li>"
@@ -260,12 +240,9 @@ def _summary(sections: Sequence[Section], anchors: set[str]) -> str:
 
 _CSS = """
 <style>
-  .wb-facts, .wb-headlines { border-collapse: collapse; margin: 0.5em 0 1.5em; }
-  .wb-facts th, .wb-facts td, .wb-headlines td { padding: 0.2em 1em 0.2em 0; text-align: left; }
+  .wb-facts { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+  .wb-facts th, .wb-facts td { padding: 0.2em 1em 0.2em 0; text-align: left; }
   .wb-facts th { font-weight: 600; }
-  .wb-headlines { background: #f6f8fa; padding: 0.5em; }
-  .wb-headlines caption { text-align: left; font-weight: 600; padding-bottom: 0.3em; }
-  .wb-headlines td { padding: 0.3em 1.5em 0.3em 0.5em; }
   .wb-skipped { color: #555; margin: 0 0 1.5em; }
   .wb-skipped p { margin: 0; }
   .wb-section { border-top: 1px solid #ddd; margin-top: 2.5em; padding-top: 0.5em; }
