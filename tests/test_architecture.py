@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "cli": 6,
     "commands": 6,
     "reports": 6,
+    "teaching": 6,
 }
 
 

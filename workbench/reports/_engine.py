@@ -7,7 +7,9 @@ when a report runs.
 from __future__ import annotations
 
 import functools
+import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +41,27 @@ class Client(PapermillNotebookClient):
         Told about the kernel once it runs, asked before each cell, told when a cell ends.
     kernel_dir : Path or None
         Folder of the kernel's log (``kernel.log``); ``None``: the kernel's stderr is ours.
+    deadline : float or None
+        ``time.monotonic()`` by which the whole notebook must end: each cell gets what remains as
+        its timeout (nbclient then raises ``CellTimeoutError`` and the executed notebook keeps
+        what ran). ``None``: the per-cell ``timeout`` alone.
     **kw
         As for :class:`papermill.clientwrap.PapermillNotebookClient`.
     """
 
     def __init__(
-        self, nb_man: Any, *, stop: KernelStop, kernel_dir: Path | None, **kw: Any
+        self,
+        nb_man: Any,
+        *,
+        stop: KernelStop,
+        kernel_dir: Path | None,
+        deadline: float | None = None,
+        **kw: Any,
     ) -> None:
         super().__init__(nb_man, **kw)
         self._stop = stop
         self._kernel_dir = kernel_dir
+        self._deadline = deadline
 
     def start_new_kernel(self, **kwargs: Any) -> None:
         """Start the kernel (its stderr into ``kernel.log``) and attach it to the stop."""
@@ -62,6 +75,8 @@ class Client(PapermillNotebookClient):
     def execute_cell(self, cell: Any, cell_index: int, *args: Any, **kwargs: Any) -> Any:
         """Execute one cell, unless a stop was requested before it."""
         self._stop.check(cell_index)
+        if self._deadline is not None:
+            self.timeout = max(1, math.ceil(self._deadline - time.monotonic()))
         try:
             return super().execute_cell(cell, cell_index, *args, **kwargs)
         finally:
@@ -86,13 +101,15 @@ class Engine(NBClientEngine):
         kernel_dir: Path | None = None,
         ipc: bool = False,
         kernel_cwd: str | None = None,
+        deadline: float | None = None,
         **kwargs: Any,
     ) -> Any:
         """As ``NBClientEngine.execute_managed_notebook``, with our client (over IPC if asked).
 
         ``kernel_cwd`` is the kernel's working folder, given to the kernel alone (papermill's
         own ``cwd`` changes the whole process's folder while the notebook runs, which two
-        notebooks running side by side cannot share).
+        notebooks running side by side cannot share). ``deadline`` bounds the whole notebook
+        (see :class:`Client`).
         """
         kwargs = remove_args(["input_path"], **kwargs)
         safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
@@ -114,7 +131,8 @@ class Engine(NBClientEngine):
         if ipc and kernel_dir is not None and os.name == "posix":
             manager |= {"transport": "ipc", "ip": str(kernel_dir / "kernel")}
         final_kwargs["config"] = Config({"KernelManager": manager})
-        return Client(nb_man, stop=stop, kernel_dir=kernel_dir, **final_kwargs).execute()
+        client = Client(nb_man, stop=stop, kernel_dir=kernel_dir, deadline=deadline, **final_kwargs)
+        return client.execute()
 
 
 @functools.cache
