@@ -20,6 +20,8 @@ import pytest
 from workbench.paths import notebooks_dir, sample_world
 from workbench.reports import ReportConfig, load_registry, read_headlines, read_skipped
 from workbench.reports.registry import DEFAULT_SEED
+from workbench.teaching import read_answers
+from workbench.teaching.exercises import questions
 
 ENTRIES = load_registry()
 # Small parameters for CI; every other parameter keeps the notebook's own default.
@@ -91,6 +93,13 @@ def test_notebook_runs_under_plain_papermill(entry, tmp_path):
     assert read_headlines(nb), "the notebook records headline numbers for the report"
     images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
     assert images >= 1, "figures are shown"
+    # every exercise's solution runs and records an answer (the student cells record none)
+    graded = [q.id for q in questions(nbformat.read(entry.path, as_version=4)) if q.graded]
+    answers = read_answers(nb)
+    assert len(graded) >= 2
+    assert {q: answers.get(q, {}).get("value") is not None for q in graded} == dict.fromkeys(
+        graded, True
+    )
 
 
 #: What each notebook scores against the ground truth: on a world without truth (real data) these
