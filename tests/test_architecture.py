@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "features": 2,
     "explore": 2,
     "plots": 2,
+    "widgets": 2,
     "synth": 2,
     "importers": 2,
     "bayes": 3,

@@ -35,6 +35,7 @@ def explorer_figure(
 
     from workbench.experiments.conjugate import ConjugateABTest
     from workbench.experiments.inputs import from_aggregated
+    from workbench.widgets import percent_text
 
     conv_control = min(conv_control, n_control)
     conv_variant = min(conv_variant, n_variant)
@@ -66,8 +67,8 @@ def explorer_figure(
     ax.legend(frameon=False)
     v = r.loc["variant"]
     ax.set_title(
-        f"P(variant best) = {v['prob_best']:.3f}, expected loss of shipping it = "
-        f"{v['expected_loss']:.5f} → {v['decision']}",
+        f"P(variant best) = {percent_text(v['prob_best'])}, expected loss of shipping it = "
+        f"{percent_text(v['expected_loss'], 2)} (conversion-rate points) → {v['decision']}",
         fontsize=10,
     )
     ax.spines[["top", "right"]].set_visible(False)
@@ -75,34 +76,63 @@ def explorer_figure(
     return fig, r[cols]
 
 
+def decision_view(table: pd.DataFrame) -> Any:
+    """The explorer's decision table, written for people (percentages, no ``1.7e-08``)."""
+    from workbench.widgets import for_people
+
+    shown = table.rename(
+        columns={
+            "rate_mean": "conversion rate",
+            "prob_best": "P(best)",
+            "expected_loss": "expected loss",
+        }  # fmt: skip
+    )
+    return for_people(shown, percent=["conversion rate", "P(best)", "expected loss"], digits=2)
+
+
 def explorer() -> Any:
     """Interactive explorer (ipywidgets): prior and data sliders ⇒ posteriors, P(best), loss.
 
-    Under papermill or in a static report it renders once with the default values.
+    Each slider has a box beside it for an exact value. Under papermill or in a static report
+    it renders once with the default values.
 
     Returns
     -------
-    ipywidgets.Widget
+    ipywidgets.VBox
+        The sliders above an output showing the decision table and the posterior figure.
     """
     import ipywidgets as w
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    def update(**kw: Any) -> None:
-        _, table = explorer_figure(**kw)
-        display(table)
-        plt.show()
+    from workbench.widgets import with_box
 
-    slider = dict(continuous_update=False, style={"description_width": "120px"})
-    return w.interactive(
-        update,
-        prior_a=w.FloatSlider(1.0, min=0.5, max=50, step=0.5, description="prior a", **slider),
-        prior_b=w.FloatSlider(1.0, min=0.5, max=500, step=0.5, description="prior b", **slider),
-        n_control=w.IntSlider(1000, min=10, max=20000, step=10, description="control n", **slider),
-        conv_control=w.IntSlider(50, min=0, max=2000, description="control conv.", **slider),
-        n_variant=w.IntSlider(1000, min=10, max=20000, step=10, description="variant n", **slider),
-        conv_variant=w.IntSlider(65, min=0, max=2000, description="variant conv.", **slider),
-        loss_threshold=w.FloatLogSlider(
-            0.01, base=10, min=-4, max=-0.5, description="loss threshold", **slider
-        ),  # fmt: skip
-    )
+    style = dict(continuous_update=False, style={"description_width": "110px"},
+                 layout=w.Layout(width="340px"))  # fmt: skip
+    sliders = {
+        "prior_a": w.FloatSlider(1.0, min=0.5, max=50, step=0.5, description="prior a", **style),
+        "prior_b": w.FloatSlider(1.0, min=0.5, max=500, step=0.5, description="prior b", **style),
+        "n_control": w.IntSlider(1000, min=10, max=20000, step=10, description="control n",
+                                 **style),
+        "conv_control": w.IntSlider(50, min=0, max=2000, description="control conv.", **style),
+        "n_variant": w.IntSlider(1000, min=10, max=20000, step=10, description="variant n",
+                                 **style),
+        "conv_variant": w.IntSlider(65, min=0, max=2000, description="variant conv.", **style),
+        "loss_threshold": w.FloatLogSlider(0.01, base=10, min=-4, max=-0.5,
+                                           description="loss threshold", **style),
+    }  # fmt: skip
+    out = w.Output()
+
+    def update(*_: object) -> None:
+        fig, table = explorer_figure(**{k: s.value for k, s in sliders.items()})
+        out.clear_output(wait=True)
+        with out:
+            display(decision_view(table))
+            display(fig)
+        plt.close(fig)
+
+    for s in sliders.values():
+        s.observe(update, "value")
+    update()
+    boxes = [with_box(s) for s in sliders.values()]
+    return w.VBox([w.HBox([w.VBox(boxes[:4]), w.VBox(boxes[4:])]), out])

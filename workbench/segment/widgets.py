@@ -21,7 +21,7 @@ def explorer(
     method: str = "deconvolved",
     sample_size: int = 3000,
     seed: int = 0,
-    top: int = 12,
+    top: int = 8,
 ) -> object:
     """An ipywidgets panel: method and k selectors above a table of profiles.
 
@@ -47,9 +47,11 @@ def explorer(
     from workbench.segment.profiles import name_segments, standardized_differences
 
     sample = features.sample(n=min(sample_size, len(features)), random_state=seed).sort_index()
+    from workbench.widgets import for_people, with_box
+
     m = w.Dropdown(options=list(methods), value=method, description="method")
-    kk = w.IntSlider(value=k, min=min(ks), max=max(ks), description="k")
-    out = w.Output()
+    kk = w.IntSlider(value=k, min=min(ks), max=max(ks), description="k", continuous_update=False)
+    out = w.Output(layout=w.Layout(max_width="100%", overflow="auto"))
 
     def update(*_: object) -> None:
         seg = Segmenter(
@@ -62,16 +64,15 @@ def explorer(
         labels = pd.Series(seg.labels_, index=sample.index)
         z = standardized_differences(sample, labels)
         cols = z.abs().max().sort_values(ascending=False).index[:top]
-        table = z[cols].round(2)
+        table = z[cols].copy()
         table.insert(0, "size", labels.value_counts().sort_index())
         table.insert(0, "name", pd.Series(name_segments(sample, labels)))
         out.clear_output(wait=True)
         with out:
-            display(
-                table.style.background_gradient(cmap="RdBu_r", vmin=-2, vmax=2, subset=list(cols))
-            )
+            styler = for_people(table, signed=list(cols))
+            display(styler.background_gradient(cmap="RdBu_r", vmin=-2, vmax=2, subset=list(cols)))
 
     m.observe(update, "value")
     kk.observe(update, "value")
     update()
-    return w.VBox([w.HBox([m, kk]), out])
+    return w.VBox([w.HBox([m, with_box(kk)]), out])
