@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: help env test report sample lock bench sweep clean
+.PHONY: help env test report lab sample lock bench sweep clean
 
 help:
 	@echo "make report   generate a world and write reports/<run-id>/ (report.html, notebooks, manifest)"
 	@echo "make test     lint + the whole test suite (unit, property, notebooks)"
+	@echo "make lab      open the notebooks in JupyterLab (widgets included; LAB_ARGS=... for more)"
 	@echo "make sample   regenerate the committed sample world datasets/sample/"
 	@echo "make bench    every README figure: benchmarks, then scores against the truth (slow)"
 	@echo "make sweep    every segmentation method on 20 new random scenarios (slow; SWEEP_ARGS=...)"
@@ -33,6 +34,11 @@ test: $(STAMP)
 
 report: $(STAMP)
 	$(BIN)/workbench report $(if $(CONFIG),--config $(CONFIG))
+
+# JupyterLab on the project, with figures inline: the kernels must not inherit the headless
+# MPLBACKEND exported above. --allow-root only where the user is root (containers, CI).
+lab: $(STAMP)
+	env -u MPLBACKEND $(BIN)/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) notebooks/
 
 sample: $(STAMP)
 	$(BIN)/workbench generate --scenario tiny --seed 20261126 --out datasets/sample --overwrite

@@ -73,9 +73,9 @@ def for_people(
     """A Styler of ``table`` whose numbers are written for people.
 
     Counts get thousands separators and no decimals; ``percent`` columns are shares shown as
-    percentages with ``digits`` decimals (tiny ones as ``under 0.1%``); ``signed`` columns get a sign
-    and two decimals (standardised differences); other floats get at most three significant
-    decimals. The index is kept; cells are compact so the table fits a notebook's panel.
+    percentages with ``digits`` decimals (tiny ones as ``under 0.1%``); ``signed`` columns get a
+    sign and two decimals (standardised differences); other floats get three significant
+    digits. The index is kept; cells are compact so the table fits a notebook's panel.
 
     Returns
     -------

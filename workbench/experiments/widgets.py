@@ -87,7 +87,10 @@ def decision_view(table: pd.DataFrame) -> Any:
             "expected_loss": "expected loss",
         }  # fmt: skip
     )
-    return for_people(shown, percent=["conversion rate", "P(best)", "expected loss"], digits=2)
+    styler = for_people(
+        shown.reset_index(), percent=["conversion rate", "P(best)", "expected loss"], digits=2
+    )
+    return styler.hide(axis="index")
 
 
 def explorer() -> Any:

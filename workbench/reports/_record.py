@@ -71,7 +71,8 @@ def record(name: str, value: float | int | str, caption: str = "") -> None:
     if not isinstance(name, str) or not name.strip():
         raise WorkbenchError(f"record(): name must be a non-empty string, got {name!r}")
     v = _jsonable(name, value)
-    text = f"{name} = {v}" + (f"  ({caption})" if caption else "")
+    shown = f"{v:.4g}" if isinstance(v, float) else v  # the bundle keeps every digit
+    text = f"{name} = {shown}" + (f"  ({caption})" if caption else "")
     from IPython.core.interactiveshell import InteractiveShell
 
     if not InteractiveShell.initialized():
