@@ -354,3 +354,43 @@ def test_the_grader(made_class: Path, tmp_path: Path) -> None:
     assert "ran out of its 40 s" in s5.loc[(nb01, "q2"), "feedback"]
     assert (s5.loc["04-attribution", "feedback"].str.startswith("not handed in")).all()
     assert "s001: " in done.stdout and "s002: 0 of" in done.stdout
+
+
+def _fake_class(root: Path) -> Path:
+    """A class folder written by hand (no notebook is executed by what uses it)."""
+    cls = root / "CLASS"
+    cls.mkdir()
+    meta = {"scenario": "tiny", "n_subscribers": 0, "class_seed": 5,
+            "notebooks": ["01-synthetic-subscribers"], "timeout_s": 30}  # fmt: skip
+    (cls / "class.json").write_text(json.dumps(meta))
+    (cls / "roster.csv").write_text("student_id,name\ns1,A\ns2,B\n")
+    rows = ["student_id,notebook,question,kind,correct,tolerance,points,world_specific"]
+    rows += [f"{s},01-synthetic-subscribers,q1,number,0.5,0.01,1.0,True" for s in ("s1", "s2")]
+    (cls / "answers.csv").write_text("\n".join(rows) + "\n")
+    return cls
+
+
+def test_grading_unreadable_missing_and_unknown_submissions(tmp_path, capsys) -> None:
+    from workbench.teaching.classroom import grade_class
+
+    cls = _fake_class(tmp_path)
+    subs = tmp_path / "subs"
+    (subs / "s1").mkdir(parents=True)
+    (subs / "s1" / "01-synthetic-subscribers.ipynb").write_text("{not json")
+    (subs / "stranger").mkdir()
+    out = tmp_path / "grades.csv"
+    grades = grade_class(cls, subs, out, progress=True)
+    err = capsys.readouterr().err
+    assert "stranger is not on the class's roster" in err
+    fb = dict(zip(grades["student_id"], grades["feedback"], strict=True))
+    assert "cannot be read as a notebook" in fb["s1"]
+    assert fb["s2"] == "not handed in (no folder for this student)"
+    assert grades["points"].sum() == 0 and out.is_file() and out.with_suffix(".png").is_file()
+    before = out.read_bytes()
+    with pytest.raises(WorkbenchError, match="already exists"):
+        grade_class(cls, subs, out)
+    assert out.read_bytes() == before  # nothing of the user's overwritten
+    with pytest.raises(WorkbenchError, match="inside the input folder"):
+        grade_class(cls, subs, subs / "grades.csv")
+    with pytest.raises(WorkbenchError, match="not a class folder"):
+        grade_class(tmp_path, subs, tmp_path / "g2.csv")

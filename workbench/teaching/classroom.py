@@ -718,6 +718,8 @@ def grades_figure(grades: pd.DataFrame) -> Any:
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
+    from workbench.widgets import percent_text
+
     g = grades.assign(q=grades["notebook"].str.split("-").str[0] + " " + grades["question"])
     share = g.groupby("q", sort=False).apply(
         lambda d: d["points"].sum() / d["max_points"].sum() if d["max_points"].sum() else 0.0
@@ -739,11 +741,13 @@ def grades_figure(grades: pd.DataFrame) -> Any:
                 fontsize=9)  # fmt: skip
     ax.set_xlabel("share of the points earned by the class (red: below half)")
     if len(order):
-        hardest = order[0]
-        ax.set_title(
-            f"Hardest question: {hardest} ({int(right[hardest])} of {n} students right)",
-            loc="left",
-            fontsize=11,
+        low = share[order[0]]
+        hardest = [q for q in order if share[q] == low]
+        names = ", ".join(hardest[:3]) + (
+            f" and {len(hardest) - 3} more" if len(hardest) > 3 else ""
         )
+        what = "Hardest question" if len(hardest) == 1 else "Hardest questions"
+        ax.set_title(f"{what}: {names} ({percent_text(low, 0)} of the points earned)",
+                     loc="left", fontsize=11)  # fmt: skip
     ax.spines[["top", "right"]].set_visible(False)
     return fig
