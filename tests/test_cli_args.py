@@ -14,6 +14,7 @@ non-empty folder that is not a world, ``{old_world}`` an existing world.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import shutil
@@ -92,6 +93,7 @@ AT = ["attribute", "--paths", "{paths}", "--model", "markov"]
 SEG = ["segment", *W]
 GEN = ["generate", "--scenario", "tiny", "--subscribers", "50", "--quiet"]
 REP = ["report", "--list"]
+CLS = ["class", "make"]
 
 # (id, argv, fragment expected in the one error line)
 CASES: list[tuple[str, list[str], str]] = [
@@ -237,6 +239,73 @@ CASES: list[tuple[str, list[str], str]] = [
     ),
     # ---- the parser itself
     ("no-verb", [], "required: VERB"),
+    # ---- class
+    ("class-no-action", ["class"], "required: ACTION"),
+    ("class-bad-action", ["class", "teach"], "invalid choice"),
+    (
+        "class-roster-missing",
+        [*CLS, "--roster", "{out}-none.csv", "--out", "{out}"],
+        "cannot be read",
+    ),
+    (
+        "class-subscribers-neg",
+        [*CLS, "--roster", "{results}", "--out", "{out}", "--subscribers", "-1"],
+        "integer >= 0",
+    ),  # fmt: skip
+    ("class-seed-neg", [*CLS, "--roster", "{results}", "--out", "{out}", "--seed", "-1"], "--seed"),
+    (
+        "class-timeout-0",
+        [*CLS, "--roster", "{results}", "--out", "{out}", "--timeout", "0"],
+        "--timeout",
+    ),  # fmt: skip
+    ("class-jobs-0", [*CLS, "--roster", "{results}", "--out", "{out}", "--jobs", "0"], "--jobs"),
+    (
+        "class-no-id-column",
+        [*CLS, "--roster", "{results}", "--out", "{out}"],
+        "column 'student_id': missing column",
+    ),  # fmt: skip
+    (
+        "class-unknown-notebook",
+        [*CLS, "--roster", "{results}", "--out", "{out}", "--notebooks", "07"],
+        "is not a registered notebook",
+    ),  # fmt: skip
+    (
+        "grade-not-a-class",
+        ["class", "grade", "--class", "{world}", "--submissions", "{world}", "--out", "{out}.csv"],
+        "not a class folder",
+    ),  # fmt: skip
+    (
+        "grade-timeout-neg",
+        [
+            "class",
+            "grade",
+            "--class",
+            "{world}",
+            "--submissions",
+            "{world}",
+            "--out",
+            "{out}.csv",
+            "--timeout",
+            "-3",
+        ],
+        "--timeout",
+    ),  # fmt: skip
+    (
+        "grade-jobs-0",
+        [
+            "class",
+            "grade",
+            "--class",
+            "{world}",
+            "--submissions",
+            "{world}",
+            "--out",
+            "{out}.csv",
+            "--jobs",
+            "0",
+        ],
+        "--jobs",
+    ),  # fmt: skip
     ("unknown-verb", ["frobnicate"], "invalid choice"),
     ("missing-out", ["abtest", "--input", "{results}"], "required: --out"),
     ("unknown-option", [*AB, "--out", "{out}.csv", "--colour", "red"], "unrecognized"),
@@ -249,7 +318,12 @@ NUMERIC_TYPES = {"integer", "number", "positive_floats", "int_or_auto"}
 
 
 def _verb(argv: list[str]) -> str:
-    return argv[0] if argv and argv[0] in VERBS else ""
+    """The command as its errors name it: ``segment``, or ``class make`` for an action."""
+    if not argv or argv[0] not in VERBS:
+        return ""
+    if argv[0] == "class" and len(argv) > 1 and argv[1] in ("make", "grade"):
+        return f"class {argv[1]}"
+    return argv[0]
 
 
 @pytest.mark.parametrize(("argv", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
@@ -285,10 +359,17 @@ def test_the_cases_cover_every_verb_and_every_numeric_option() -> None:
     covered: dict[str, set[str]] = {}
     for _, argv, _ in CASES:
         if argv:
-            covered.setdefault(argv[0], set()).update(a for a in argv if a.startswith("--"))
+            covered.setdefault(_verb(argv) or argv[0], set()).update(
+                a for a in argv if a.startswith("--")
+            )
     sub = build_parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
     assert set(sub.choices) == VERBS
-    for name, parser in sub.choices.items():
+    parsers = dict(sub.choices)
+    for name, parser in sub.choices.items():  # a verb with actions: each action's options
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers |= {f"{name} {a}": p for a, p in action.choices.items()}
+    for name, parser in parsers.items():
         assert name in covered, f"no bad-argument case for `workbench {name}`"
         for action in parser._actions:
             if getattr(action.type, "__name__", "") in NUMERIC_TYPES:

@@ -19,6 +19,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -89,7 +91,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        yield f"http://127.0.0.1:{port}/lab/tree/lab-check.ipynb?token={token}"
+        base = f"http://127.0.0.1:{port}"
+        _start_session(base, token, "lab-check.ipynb")
+        yield f"{base}/lab/tree/lab-check.ipynb?token={token}"
     finally:
         server.terminate()
         try:
@@ -97,6 +101,36 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+def _api(base: str, token: str, path: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"{base}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+        method="GET" if body is None else "POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def _start_session(base: str, token: str, notebook: str) -> None:
+    """Start the notebook's kernel session through the server's REST API.
+
+    The page then attaches to this one session; left to itself, a slow start of the page can
+    make JupyterLab start a second kernel and ask which one to use.
+    """
+    deadline = time.monotonic() + 90
+    while True:  # the server takes a few seconds to listen
+        try:
+            _api(base, token, "/api/status")
+            break
+        except (OSError, urllib.error.URLError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    body = {"path": notebook, "name": notebook, "type": "notebook", "kernel": {"name": "python3"}}
+    _api(base, token, "/api/sessions", body)  # the page waits for the kernel to be idle
 
 
 def _started(page) -> bool:  # type: ignore[no-untyped-def]

@@ -80,12 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise_if_received()
             return status
     except WorkbenchError as exc:
-        print(f"workbench {args.verb}: error: {_one_line(exc)}", file=sys.stderr)
+        # the verb's own name: "workbench segment", "workbench class make"
+        print(f"{args._parser.prog}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:  # SIGINT or SIGTERM (workbench._signals.Interrupted)
         status = exit_status(exc)
         notes = " ".join(getattr(exc, "__notes__", []))
-        msg = f"workbench {args.verb}: interrupted by {signal_name(status - 128)}"
+        msg = f"{args._parser.prog}: interrupted by {signal_name(status - 128)}"
         print(" ".join(f"{msg}; {notes}".split()) if notes else msg, file=sys.stderr)
         return status
 

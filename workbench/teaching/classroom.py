@@ -394,9 +394,9 @@ def make_class(
     from workbench.synth.scenario import load_scenario
 
     say = _say(progress)
-    students = read_roster(roster)
     chosen = class_notebooks(notebooks)
     load_scenario(scenario)  # a bad scenario fails before anything runs
+    students = read_roster(roster)
     scenario_text = str(Path(scenario).resolve()) if Path(scenario).is_file() else str(scenario)
     flag = "--overwrite" if progress else "overwrite=True"
     check_not_input(out, {"--roster": roster}, replaces_folder=True)
