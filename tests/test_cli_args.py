@@ -94,6 +94,8 @@ SEG = ["segment", *W]
 GEN = ["generate", "--scenario", "tiny", "--subscribers", "50", "--quiet"]
 REP = ["report", "--list"]
 CLS = ["class", "make"]
+CLS_R = [*CLS, "--roster", "{results}", "--out", "{out}"]  # a roster without student_id
+GRD = ["class", "grade", "--class", "{world}", "--submissions", "{world}", "--out", "{out}.csv"]
 
 # (id, argv, fragment expected in the one error line)
 CASES: list[tuple[str, list[str], str]] = [
@@ -237,8 +239,6 @@ CASES: list[tuple[str, list[str], str]] = [
         ["import", "--preset", "shopify", "--input", "{world}", "--out", "{world}/w"],
         "inside the input folder",
     ),
-    # ---- the parser itself
-    ("no-verb", [], "required: VERB"),
     # ---- class
     ("class-no-action", ["class"], "required: ACTION"),
     ("class-bad-action", ["class", "teach"], "invalid choice"),
@@ -247,65 +247,17 @@ CASES: list[tuple[str, list[str], str]] = [
         [*CLS, "--roster", "{out}-none.csv", "--out", "{out}"],
         "cannot be read",
     ),
-    (
-        "class-subscribers-neg",
-        [*CLS, "--roster", "{results}", "--out", "{out}", "--subscribers", "-1"],
-        "integer >= 0",
-    ),  # fmt: skip
-    ("class-seed-neg", [*CLS, "--roster", "{results}", "--out", "{out}", "--seed", "-1"], "--seed"),
-    (
-        "class-timeout-0",
-        [*CLS, "--roster", "{results}", "--out", "{out}", "--timeout", "0"],
-        "--timeout",
-    ),  # fmt: skip
-    ("class-jobs-0", [*CLS, "--roster", "{results}", "--out", "{out}", "--jobs", "0"], "--jobs"),
-    (
-        "class-no-id-column",
-        [*CLS, "--roster", "{results}", "--out", "{out}"],
-        "column 'student_id': missing column",
-    ),  # fmt: skip
-    (
-        "class-unknown-notebook",
-        [*CLS, "--roster", "{results}", "--out", "{out}", "--notebooks", "07"],
-        "is not a registered notebook",
-    ),  # fmt: skip
-    (
-        "grade-not-a-class",
-        ["class", "grade", "--class", "{world}", "--submissions", "{world}", "--out", "{out}.csv"],
-        "not a class folder",
-    ),  # fmt: skip
-    (
-        "grade-timeout-neg",
-        [
-            "class",
-            "grade",
-            "--class",
-            "{world}",
-            "--submissions",
-            "{world}",
-            "--out",
-            "{out}.csv",
-            "--timeout",
-            "-3",
-        ],
-        "--timeout",
-    ),  # fmt: skip
-    (
-        "grade-jobs-0",
-        [
-            "class",
-            "grade",
-            "--class",
-            "{world}",
-            "--submissions",
-            "{world}",
-            "--out",
-            "{out}.csv",
-            "--jobs",
-            "0",
-        ],
-        "--jobs",
-    ),  # fmt: skip
+    ("class-subscribers-neg", [*CLS_R, "--subscribers", "-1"], "integer >= 0"),
+    ("class-seed-neg", [*CLS_R, "--seed", "-1"], "--seed"),
+    ("class-timeout-0", [*CLS_R, "--timeout", "0"], "--timeout"),
+    ("class-jobs-0", [*CLS_R, "--jobs", "0"], "--jobs"),
+    ("class-no-id-column", CLS_R, "column 'student_id': missing column"),
+    ("class-unknown-notebook", [*CLS_R, "--notebooks", "07"], "is not a registered notebook"),
+    ("grade-not-a-class", GRD, "not a class folder"),
+    ("grade-timeout-neg", [*GRD, "--timeout", "-3"], "--timeout"),
+    ("grade-jobs-0", [*GRD, "--jobs", "0"], "--jobs"),
+    # ---- the parser itself
+    ("no-verb", [], "required: VERB"),
     ("unknown-verb", ["frobnicate"], "invalid choice"),
     ("missing-out", ["abtest", "--input", "{results}"], "required: --out"),
     ("unknown-option", [*AB, "--out", "{out}.csv", "--colour", "red"], "unrecognized"),

@@ -8,8 +8,6 @@ nothing heavy: a handout imports it first thing.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,25 +32,22 @@ def set_world(info: Mapping[str, Any] | None) -> None:
 
 
 def _plain(question: str, value: object) -> Value:
-    """A JSON scalar for ``value``: NumPy scalars unwrapped, ``...`` and NaN are no answer."""
-    item = getattr(value, "item", None)
-    if callable(item) and getattr(value, "shape", None) == ():
-        value = item()
-    if value is None or value is Ellipsis:
+    """A JSON scalar for ``value`` (as a headline's, :func:`workbench.reports._record._jsonable`);
+    ``...``, ``None``, NaN and empty text are no answer, a yes/no answer is the text true/false."""
+    from workbench.reports._record import _jsonable
+
+    if value is Ellipsis:
         return None
-    if isinstance(value, bool):
-        return str(value).lower()
     if isinstance(value, str):
         return value.strip() or None
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    raise WorkbenchError(
-        f"answer({question!r}, ...): the answer must be a number or a short text, "
-        f"not {type(value).__name__} (pick one value out of it, e.g. with .loc[...] or .iloc[0])"
-    )
+    try:
+        v = _jsonable(question, value)
+    except WorkbenchError:
+        raise WorkbenchError(
+            f"answer({question!r}, ...): the answer must be a number or a short text, not "
+            f"{type(value).__name__} (pick one value out of it, e.g. with .loc[...] or .iloc[0])"
+        ) from None
+    return str(v).lower() if isinstance(v, bool) else v
 
 
 def answer(question: str, value: object) -> None:

@@ -678,6 +678,10 @@ def grade_class(
                 d.mkdir(exist_ok=True)
                 shutil.copy(path, d / f"{nb}.ipynb")
                 jobs_list.append((f"{sid} {nb}", d / f"{nb}.ipynb", d / f"executed-{nb}.ipynb"))
+        for sid in sorted({key.split(" ")[0] for key, _, _ in jobs_list}):
+            # generated here, once: two notebooks of a student must not both generate it
+            student_world(sid, settings["scenario"], settings["n_subscribers"],
+                          settings["class_seed"]).path()  # fmt: skip
         say(f"grading {len(jobs_list)} notebooks of {len(roster)} students")
         limit = float(timeout or settings.get("timeout_s") or DEFAULT_TIMEOUT_S)
         done = _run_all(jobs_list, jobs or default_jobs(), limit, kernel, say)
