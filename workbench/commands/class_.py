@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             n_subscribers=args.subscribers,
             class_seed=DEFAULT_CLASS_SEED if args.seed is None else args.seed, jobs=args.jobs,
             timeout=args.timeout, kernel=args.kernel, overwrite=args.overwrite,
-            progress=args.progress,
+            progress=args.progress, flag="--overwrite",
         )  # fmt: skip
         n = result.key["student_id"].nunique()
         print(f"{result.path}: handouts and solutions for {n} students, "
@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     grades = classroom.grade_class(
         args.class_dir, args.submissions, args.out, jobs=args.jobs, timeout=args.timeout,
         kernel=args.kernel, overwrite=args.overwrite, progress=args.progress,
+        flag="--overwrite",
     )  # fmt: skip
     totals = grades.groupby("student_id", sort=False)[["points", "max_points"]].sum()
     for sid, row in totals.iterrows():

@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -355,6 +355,7 @@ def make_class(
     kernel: str = "python3",
     overwrite: bool = False,
     progress: bool = False,
+    flag: str = "overwrite=True",
 ) -> ClassResult:
     """Write a class folder: handouts, solutions and the key computed from each student's world.
 
@@ -379,6 +380,8 @@ def make_class(
     overwrite : bool
     progress : bool
         Say each step on stderr.
+    flag : str
+        How the caller spells ``overwrite`` in messages (the command line: ``--overwrite``).
 
     Returns
     -------
@@ -398,7 +401,6 @@ def make_class(
     load_scenario(scenario)  # a bad scenario fails before anything runs
     students = read_roster(roster)
     scenario_text = str(Path(scenario).resolve()) if Path(scenario).is_file() else str(scenario)
-    flag = "--overwrite" if progress else "overwrite=True"
     check_not_input(out, {"--roster": roster}, replaces_folder=True)
     check_output_dir(out, overwrite=overwrite, marker=CLASS_FILE, kind="class folder", flag=flag)
     settings = {
@@ -614,6 +616,7 @@ def grade_class(
     kernel: str = "python3",
     overwrite: bool = False,
     progress: bool = False,
+    flag: str = "overwrite=True",
 ) -> pd.DataFrame:
     """Execute and grade every returned notebook; write the grades and their summary figure.
 
@@ -633,6 +636,8 @@ def grade_class(
     overwrite : bool
         Replace existing grades.
     progress : bool
+    flag : str
+        How the caller spells ``overwrite`` in messages.
 
     Returns
     -------
@@ -645,7 +650,6 @@ def grade_class(
     from workbench._io import atomic_file, check_not_input, check_output_file
 
     say = _say(progress)
-    flag = "--overwrite" if progress else "overwrite=True"
     settings, roster, key = load_class(class_dir)
     sub = Path(submissions)
     if not sub.is_dir():
@@ -688,8 +692,7 @@ def grade_class(
     for sid in roster["student_id"]:
         sw = student_world(sid, settings["scenario"], settings["n_subscribers"],
                            settings["class_seed"])  # fmt: skip
-        world = {"student_id": sid, "seed": sw.seed, "scenario": sw.scenario,
-                 "n_subscribers": sw.n_subscribers, "class_seed": sw.class_seed}  # fmt: skip
+        world = asdict(sw)  # as use_world records it with each answer
         for nb in notebooks:
             k = key[(key["student_id"] == sid) & (key["notebook"] == nb)]
             if (sid, nb) in problems:
