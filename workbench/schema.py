@@ -326,6 +326,42 @@ TABLES: dict[str, TableSchema] = {
             (
                 _c("subscriber_id", "int", "subscriber", unique=True),
                 _c("persona", "str", "true cohort"),
+                _c(
+                    "dropout_ts",
+                    "ts",
+                    "true dropout: no order from this day on (may lie after the period; "
+                    "generator 1.4 and later)",
+                    required=False,
+                ),
+                _c(
+                    "alive_at_end",
+                    "bool",
+                    "not dropped out by the end of the period (generator 1.4 and later)",
+                    required=False,
+                ),
+                _c(
+                    "holdout_orders",
+                    "int",
+                    "orders in the holdout after the period (truth_scenario.json holdout_days; "
+                    "generator 1.4 and later)",
+                    required=False,
+                    ge=0,
+                ),
+                _c(
+                    "holdout_revenue",
+                    "float",
+                    "revenue of those holdout orders (generator 1.4 and later)",
+                    required=False,
+                    ge=0,
+                ),
+                _c(
+                    "expected_holdout_orders",
+                    "float",
+                    "expected holdout orders under the simulated hazard, given the dropout "
+                    "time (generator 1.4 and later)",
+                    required=False,
+                    ge=0,
+                ),
             ),
             references={"subscriber_id": "subscribers.subscriber_id"},
             truth=True,

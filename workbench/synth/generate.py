@@ -11,18 +11,23 @@ single files.
 
 Determinism
 -----------
-Chunk ``k`` draws from ``np.random.default_rng(np.random.SeedSequence(seed).spawn(K)[k])``; rows
-are sorted within each part (by subscriber, then time); files are written by pyarrow directly (no
-pandas metadata) with zstd level 1, dictionary encoding of category strings only, delta encoding
-of sorted ids and times, and fixed row groups; ``world.json`` holds no clock time. Same scenario
-and seed give byte-identical files.
+Chunk ``k`` draws from ``np.random.default_rng(np.random.SeedSequence(seed).spawn(K)[k])``, and
+its dropouts and holdout orders from a second stream on the same seed sequence with the spawn key
+``(k, LIFETIME_STREAM)`` (:func:`workbench.synth.simulate.lifetime_rng`); rows are sorted within
+each part (by subscriber, then time); files are written by pyarrow directly (no pandas metadata)
+with zstd level 1, dictionary encoding of category strings only, delta encoding of sorted ids and
+times, and fixed row groups; ``world.json`` holds no clock time. Same scenario and seed give
+byte-identical files.
 
 Truth
 -----
 ``world.json`` records only what a user of the world may know (the scenario without its personas,
-their shares or true lifts; the analysis tables' row counts). The scenario as simulated and the
-truth tables' row counts go to ``truth_scenario.json``, which only
-:func:`workbench.truth.load_truth` reads.
+their shares, true lifts or holdout length; the analysis tables' row counts). The scenario as
+simulated, the length of the holdout after the period (``holdout_days``, top level) and the truth
+tables' row counts go to ``truth_scenario.json``, which only :func:`workbench.truth.load_truth`
+reads. ``truth_subscribers`` holds, besides the persona and latent traits, each subscriber's true
+dropout (``dropout_ts``, ``alive_at_end``) and holdout orders (``holdout_orders``,
+``holdout_revenue``, ``expected_holdout_orders``; see :mod:`workbench.synth.simulate`).
 """
 
 from __future__ import annotations
@@ -62,7 +67,7 @@ from workbench.synth.simulate import (
 from workbench.truth import TRUTH_FILE, public_scenario
 
 #: Bumped whenever the same scenario and seed would give different data.
-GENERATOR_VERSION = "1.3"
+GENERATOR_VERSION = "1.4"
 PART_TABLES = (
     "subscribers",
     "email_events",
@@ -389,7 +394,14 @@ class _WorldWriter:
         s, t = r.subscribers, r.truth_subscribers
         extra = [c for c in t if c != "persona"]
         arrays = [pa.array(s["subscriber_id"]), _cat(t["persona"], self.pnames)]
-        arrays += [_cat(t[c], STAGES) if c.endswith("stage") else pa.array(t[c]) for c in extra]
+        arrays += [
+            _cat(t[c], STAGES)
+            if c.endswith("stage")
+            else _ts(t[c])
+            if c.endswith("_ts")
+            else pa.array(t[c])
+            for c in extra
+        ]
         return pa.Table.from_arrays(arrays, names=["subscriber_id", "persona", *extra])
 
     def _truth_lifecycle(self, r: ChunkResult, sid0: int, k: int) -> pa.Table:
@@ -570,6 +582,8 @@ class _WorldWriter:
         """``world.json`` (what a user may know) and the truth file (the scenario in full)."""
         sc = self.sc
         rows = dict(sorted(self.rows.items()))
+        scenario = sc.to_dict()
+        holdout_days = scenario.pop("holdout_days")  # truth: the holdout is never public
         meta: dict[str, Any] = {
             "scenario_name": sc.name,
             "seed": seed,
@@ -583,14 +597,15 @@ class _WorldWriter:
             "generator": "workbench.synth",
             "generator_version": GENERATOR_VERSION,
             "workbench_version": workbench.__version__,
-            "scenario": public_scenario(sc.to_dict()),
+            "scenario": public_scenario(scenario),
         }
         truth: dict[str, Any] = {
             "scenario_name": sc.name,
             "seed": seed,
             "generator_version": GENERATOR_VERSION,
             "rows": {k: n for k, n in rows.items() if TABLES[k].truth},
-            "scenario": sc.to_dict(),
+            "holdout_days": holdout_days,
+            "scenario": scenario,
         }
         for name, data in ((TRUTH_FILE, truth), ("world.json", meta)):
             (self.root / name).write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")

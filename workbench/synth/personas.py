@@ -23,7 +23,12 @@ Units
 - ``arm_response`` maps an arm *angle* (e.g. ``urgency``, ``discount``, ``segmented``) to a relative
   lift of the email's conversion effect (``-1`` removes it, ``0`` is neutral);
 - ``churn_hazard`` and ``reactivation_rate`` are daily transition probabilities of the lifecycle
-  chain new -> active -> lapsing -> lapsed -> reactivated -> active.
+  chain new -> active -> lapsing -> lapsed -> reactivated -> active;
+- ``lifetime_days`` and ``lifetime_shape`` set the *dropout* of a buy-till-you-die model: each
+  subscriber's dropout rate (per day) is Gamma distributed with shape ``lifetime_shape`` and mean
+  ``1 / lifetime_days``, and after an exponential time with that rate the subscriber never orders
+  again (a Pareto/NBD-style exponential-gamma lifetime; the lifecycle stages above only scale the
+  order rate of those still alive).
 """
 
 from __future__ import annotations
@@ -135,6 +140,14 @@ class Persona:
         Weights over :data:`PRODUCT_CATEGORIES` for what is bought.
     churn_hazard, reactivation_rate : float
         Daily probability active -> lapsing; daily probability lapsing/lapsed -> reactivated.
+    lifetime_days, lifetime_shape : float
+        Customer lifetime scale (days, > 0) and its heterogeneity (Gamma shape, > 0): a
+        subscriber's dropout rate is ``Gamma(lifetime_shape, rate=lifetime_shape *
+        lifetime_days)`` per day (mean ``1 / lifetime_days``), and they order no more after an
+        exponential time with that rate, counted from signup or the scenario start, whichever is
+        later. So the share still ordering ``t`` days into their clock is
+        ``(1 + t / (lifetime_shape * lifetime_days)) ** -lifetime_shape``; a smaller shape
+        spreads lifetimes more (some leave at once, some stay for ever).
     consent : dict of str to float
         Probability of consent per channel (email, sms, push; push also gates in-app messages).
     channel_response : dict of str to float
@@ -184,6 +197,8 @@ class Persona:
     )
     churn_hazard: float = 0.004
     reactivation_rate: float = 0.01
+    lifetime_days: float = 540.0
+    lifetime_shape: float = 1.5
     consent: dict[str, float] = field(default_factory=lambda: _d(email=0.97, sms=0.3, push=0.25))
     channel_response: dict[str, float] = field(
         default_factory=lambda: _d(
@@ -242,6 +257,13 @@ PROBABILITIES: frozenset[str] = frozenset(
 PERSONAS_FILE = "personas.toml"
 
 
+def _positive(v: Any, path: str) -> float:
+    x = float(num(v, path, lo=0))
+    if x <= 0:
+        raise fail(path, f"{v!r} must be > 0")
+    return x
+
+
 def _text(v: Any, path: str) -> str:
     if not isinstance(v, str):
         raise fail(path, "expected a string")
@@ -266,6 +288,8 @@ def _field_checks(base: Persona) -> dict[str, Callable[[Any, str], Any]]:
         ),
         "weekday_hour": lambda v, p: float(num(v, p, 0, 24)),
         "weekend_hour": lambda v, p: float(num(v, p, 0, 24)),
+        "lifetime_days": _positive,
+        "lifetime_shape": _positive,
         **{k: (lambda v, p: float(num(v, p, 0, 1))) for k in PROBABILITIES},
     }
 

@@ -9,6 +9,7 @@ A scenario file has four parts (every key optional except ``scenario.name``)::
     start = 2025-01-06           # first simulated day (UTC)
     days = 84                    # length of the period
     chunk_size = 50000           # subscribers simulated together (memory stays flat)
+    holdout_days = 91            # truth only: orders simulated after the period (default 91)
 
     [scenario.personas]          # persona mix: shares of the base (normalised)
     loyal_buyer = 0.2
@@ -52,6 +53,11 @@ broadcasts ``1_per_week`` = tue, ``4_per_week`` = mon/tue/thu/sat, ``6_per_week`
 Its first arm is the control. Arms with extra days get extra broadcast campaigns that carry the
 experiment; arms with fewer days skip the usual broadcasts on the other days. A cadence test may
 not overlap a ``segmentation_holdout`` or an email ``channel_holdout``.
+
+``holdout_days`` is the length of a *holdout* after the observed period: the simulator draws
+each subscriber's orders over it with the business-as-usual hazard, for the truth only
+(``truth_subscribers.holdout_orders``, to score customer-value predictions). It is recorded in
+``truth_scenario.json``, never in ``world.json``.
 
 Any mistake raises :class:`~workbench.errors.WorkbenchError` naming the dotted key and what is
 allowed, e.g. ``scenario.personas.foo: unknown persona 'foo'; allowed: new_onboarding, ...``.
@@ -150,6 +156,7 @@ class Scenario:
     start: dt.date = dt.date(2025, 1, 6)
     days: int = 70
     chunk_size: int = 50_000
+    holdout_days: int = 91
     shares: dict[str, float] = field(default_factory=lambda: {p: 1.0 for p in PERSONAS})
     personas: dict[str, Persona] = field(default_factory=lambda: dict(PERSONAS))
     calendar: CalendarSpec = field(default_factory=CalendarSpec)
@@ -158,8 +165,14 @@ class Scenario:
     def to_dict(self) -> dict[str, Any]:
         """The resolved scenario as JSON-ready data.
 
-        Recorded in full in ``truth_scenario.json``; ``world.json`` gets it without the truth
-        (:func:`workbench.truth.public_scenario`).
+        Recorded in ``truth_scenario.json`` (with ``holdout_days`` moved to the file's top
+        level); ``world.json`` gets it without the truth (:func:`workbench.truth.public_scenario`)
+        and without ``holdout_days``.
+
+        Returns
+        -------
+        dict
+            Every field; ``start`` as an ISO date, only the personas that have a share.
         """
         d = asdict(self)
         d["start"] = self.start.isoformat()
@@ -390,7 +403,16 @@ def _parse(data: dict[str, Any]) -> Scenario:
     sc = _check_keys(
         data.get("scenario", {}),
         "scenario",
-        ("name", "description", "subscribers", "start", "days", "chunk_size", "personas"),
+        (
+            "name",
+            "description",
+            "subscribers",
+            "start",
+            "days",
+            "chunk_size",
+            "holdout_days",
+            "personas",
+        ),
     )
     kw: dict[str, Any] = {}
     if not isinstance(sc.get("name"), str) or not sc["name"]:
@@ -416,6 +438,10 @@ def _parse(data: dict[str, Any]) -> Scenario:
     if "chunk_size" in sc:
         kw["chunk_size"] = int(
             _num(sc["chunk_size"], "scenario.chunk_size", 100, 1 << 20, integer=True)
+        )
+    if "holdout_days" in sc:
+        kw["holdout_days"] = int(
+            _num(sc["holdout_days"], "scenario.holdout_days", 0, 3650, integer=True)
         )
     allowed = tuple(PERSONAS)
     if "personas" in sc:

@@ -8,16 +8,38 @@ Data flow of a chunk (everything vectorised over the chunk's subscribers, loopin
     matrix C[channel] (subscribers x days)
     ->  hazard H = base x lifecycle + sum of kernel-smoothed C   ->  orders where U < 1 - exp(-H)
 
+Every subscriber also has a true *dropout* (buy-till-you-die): a dropout rate ``mu`` drawn from
+``Gamma(lifetime_shape, rate=lifetime_shape * lifetime_days)`` of their persona and a dropout time
+``clock start + Exponential(mu)``, the clock starting at signup or at the scenario start (the first
+slot), whichever is later. Subscribers already on the list at the start are taken as customers who
+had not stopped by then: their history before the start is not simulated, so their lifetime is
+counted from the start (memoryless given their rate). From the day of the dropout on, the order
+hazard ``H`` (base and every channel) is 0, in the factual world and in every counterfactual; the
+dropout changes nothing else (a customer who stopped buying still opens, clicks and browses).
+
 ``U`` is one uniform per subscriber-day (common random numbers): switching a channel off removes
 its matrix from ``H`` and re-decides every order with the same ``U``, which gives
 ``truth_channels``. ``truth_effects`` uses the same hazards: the expected conversion of each
 recipient under each arm (exact mixture over open / click outcomes for tests on one send; expected
 hazard for holdout programs and cadence tests; for a cadence test every arm's schedule is
 played forward for each participant with its fatigue and its chance of still being reachable).
+
+After the period, a *holdout* of ``scenario.holdout_days`` days is simulated for the truth only
+(``truth_subscribers.holdout_orders``, ``holdout_revenue``, ``expected_holdout_orders``): day by
+day, at most one order a day, with the business-as-usual hazard -- base rate x the lifecycle
+multiplier of the final stage + the subscriber's mean smoothed marketing hazard over the last
+:data:`MARKETING_DAYS` days of the period -- and 0 from the dropout day on; order values come from
+the subscriber's own value distribution.
+
+The dropout and the holdout draw from their own stream (:func:`lifetime_rng`, derived from the
+chunk's seed), so every other draw of the world is the same with any lifetimes: only the orders
+(and what follows from them: their navigational visits, ``truth_effects``, ``truth_channels``)
+move.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +70,12 @@ KERNEL = np.array([1.0, 0.5, 0.25], dtype=np.float32)
 EFFECT_CHANNELS = ("email", "sms", "push", "in_app", "paid_retargeting", "organic_search")
 HARD_BOUNCE = 0.002
 NEW_DAYS, LAPSING_DAYS, REACTIVATED_DAYS = 14, 30, 21
+#: Spawn key appended to the chunk's seed for the dropout and holdout stream (ASCII "life").
+LIFETIME_STREAM = 0x6C696665
+#: Days at the end of the period whose mean marketing hazard carries on into the holdout.
+MARKETING_DAYS = 28
+#: Latest dropout time (seconds): far beyond any holdout, inside the contract's time range.
+DROPOUT_CAP = int(dt.datetime(2199, 1, 1, tzinfo=dt.UTC).timestamp())
 
 
 @dataclass
@@ -105,12 +133,21 @@ class ChunkSimulator:
         Number of subscribers in the chunk.
     rng : numpy.random.Generator
         The chunk's own generator (from ``SeedSequence(seed).spawn``, keyed by chunk index).
+    life_rng : numpy.random.Generator, optional
+        The stream of the dropout and the holdout; default :func:`lifetime_rng` of ``rng``.
     """
 
     def __init__(
-        self, scenario: Scenario, calendar: Calendar, sid0: int, n: int, rng: np.random.Generator
+        self,
+        scenario: Scenario,
+        calendar: Calendar,
+        sid0: int,
+        n: int,
+        rng: np.random.Generator,
+        life_rng: np.random.Generator | None = None,
     ) -> None:
         self.sc, self.cal, self.sid0, self.n, self.rng = scenario, calendar, sid0, n, rng
+        self.life_rng = lifetime_rng(rng) if life_rng is None else life_rng
         self.pnames = list(scenario.shares)
         self.personas = [scenario.personas[p] for p in self.pnames]
         arms: list[str] = []
@@ -189,10 +226,24 @@ class ChunkSimulator:
         )
         self.last_open_day = np.where(self.signup_day >= 0, self.signup_day, -back)
 
+    def _lifetimes(self) -> None:
+        """Dropout rate, time and day of every subscriber (from :attr:`life_rng` only)."""
+        rng, cal = self.life_rng, self.cal
+        shape = self._pp("lifetime_shape")
+        self.dropout_rate = rng.gamma(shape, 1.0 / (shape * self._pp("lifetime_days")))
+        e = rng.standard_exponential(self.n)
+        with np.errstate(divide="ignore", over="ignore"):
+            life = e / self.dropout_rate * DAY  # seconds (inf when the rate underflows to 0)
+        clock = np.maximum(self.signup, cal.slot0).astype(float)
+        self.dropout_ts = np.fmin(clock + life, DROPOUT_CAP).astype(np.int64)
+        # the first day without orders: the day the dropout falls in
+        self.dropout_day = np.floor_divide(self.dropout_ts - cal.slot0, DAY)
+
     # ---------------------------------------------------------------------------- main
     def run(self) -> ChunkResult:
         """Simulate the chunk and return its tables and truth accumulators."""
         self._people()
+        self._lifetimes()
         n, D, cal = self.n, self.D, self.cal
         self.ev, self.tp, self.life, self.asg = _Buf(), _Buf(), _Buf(), _Buf()
         self.C = np.zeros((len(EFFECT_CHANNELS), n, D), np.float32)
@@ -783,10 +834,18 @@ class ChunkSimulator:
         stage_mat = _stage_matrix(life, n, D)
         H = (self.rate[:, None] * PURCHASE_MULT[stage_mat]).astype(np.float32)
         del stage_mat
+        # no orders from the dropout day on, in the factual world and every counterfactual
+        self.alive = np.arange(D)[None, :] < self.dropout_day[:, None]
+        H *= self.alive
+        w = min(MARKETING_DAYS, D)
+        marketing = np.zeros(n)  # mean smoothed marketing hazard of the last w days
         Ck = self.C  # smoothed in place, channel by channel
         for c in Ck:
             _smooth_inplace(c)
+            marketing += c[:, D - w :].sum(1, dtype=np.float64) / w
+            c *= self.alive
             H += c
+        self._holdout(marketing)
         U = rng.random((n, D), dtype=np.float32)
         order = U < -np.expm1(-H)
         # orders only happen where they happen in the factual world (H - C_k <= H): the
@@ -818,6 +877,28 @@ class ChunkSimulator:
         orders = dict(sid=si.astype(np.int64), ts=ts, revenue=vals, n_items=items, cat=cat)
         return self._result(life, orders, channels)
 
+    def _holdout(self, marketing: np.ndarray) -> None:
+        """Orders of the holdout after the period (truth only; from :attr:`life_rng`).
+
+        Day by day, at most one order a day, with the hazard base rate x the lifecycle
+        multiplier of the final stage + ``marketing`` (the mean smoothed marketing hazard of the
+        period's last days), and none from the dropout day on. ``holdout_expected`` is the
+        expected count given the dropout time: the daily order probability times the days
+        still alive.
+        """
+        rng, n, D, days = self.life_rng, self.n, self.D, self.sc.holdout_days
+        stage = np.where(self.stage == 0, 1, self.stage)
+        p = -np.expm1(-(self.rate * PURCHASE_MULT[stage] + marketing))
+        alive_days = np.clip(self.dropout_day - D, 0, days)
+        u = rng.random((n, days))
+        hit = (u < p[:, None]) & (np.arange(days)[None, :] < alive_days[:, None])
+        self.holdout_orders = hit.sum(1).astype(np.int64)
+        self.holdout_expected = p * alive_days
+        sid = np.repeat(np.arange(n), self.holdout_orders)
+        z = rng.standard_normal(sid.size)
+        vals = np.round(np.exp(self.mu[sid] + self.sigma[sid] * z), 2)
+        self.holdout_revenue = np.bincount(sid, weights=vals, minlength=n)
+
     def _truth_effects(self, H: np.ndarray, C_email_k: np.ndarray) -> None:
         """Expected conversion and revenue per recipient under every arm, summed by persona."""
         cal = self.cal
@@ -828,6 +909,7 @@ class ChunkSimulator:
             k = KERNEL[: d1 - d0] if d1 - d0 < KERNEL.size else np.pad(KERNEL, (0, d1 - d0 - 3))
             lam0 = H[idx, d0:d1] - t["g"][:, None] * k[None, : d1 - d0]
             lam0 = np.maximum(lam0, 0)
+            alive = self.alive[idx, d0:d1]  # the dropout holds under every arm
             po, pc, L = t["po"], t["pc"], t["L"]
             ro, rc = self.resp["email_open"][idx], self.resp["email_click"][idx]
             v = self.value_mean[idx]
@@ -838,8 +920,8 @@ class ChunkSimulator:
                 p_o = po[:, a][:, None]
                 outcomes = (
                     (1 - p_o, lam0),
-                    (p_o * (1 - pc[:, None]), lam0 + g_open),
-                    (p_o * pc[:, None], lam0 + g_click),
+                    (p_o * (1 - pc[:, None]), (lam0 + g_open) * alive),
+                    (p_o * pc[:, None], (lam0 + g_click) * alive),
                 )
                 conv = sum(w[:, 0] * -np.expm1(-lam.sum(1)) for w, lam in outcomes)
                 rev = sum((w * -np.expm1(-lam)).sum(1) for w, lam in outcomes) * v
@@ -854,7 +936,11 @@ class ChunkSimulator:
             X = self.prog_X[i]
             v = self.value_mean[idx]
             for a, name in enumerate(e.arms):
-                lam = lam0 if name == "holdout" else lam0 + _smooth(X[a][idx])[:, : d1 - d0]
+                lam = (
+                    lam0
+                    if name == "holdout"
+                    else (lam0 + _smooth(X[a][idx])[:, : d1 - d0]) * self.alive[idx, d0:d1]
+                )
                 conv = -np.expm1(-lam.sum(1))
                 rev = (-np.expm1(-lam)).sum(1) * v
                 self._acc(i, self.persona[idx], a, conv, rev)
@@ -894,6 +980,11 @@ class ChunkSimulator:
             uses_machine_open_client=self.machine,
             initial_stage=self.initial_stage,
             final_stage=np.where(final == 0, 1, final),
+            dropout_ts=self.dropout_ts,
+            alive_at_end=self.dropout_day >= self.D,
+            holdout_orders=self.holdout_orders,
+            holdout_revenue=self.holdout_revenue,
+            expected_holdout_orders=self.holdout_expected,
         )
         ev = self.ev.concat(
             {
@@ -917,6 +1008,33 @@ class ChunkSimulator:
 
 
 # -------------------------------------------------------------------------------- helpers
+
+
+def lifetime_rng(rng: np.random.Generator) -> np.random.Generator:
+    """The dropout and holdout stream of a chunk, derived from the chunk generator's seed.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The chunk's generator, made from a :class:`numpy.random.SeedSequence`.
+
+    Returns
+    -------
+    numpy.random.Generator
+        A generator on the seed sequence with the same entropy and spawn key plus
+        :data:`LIFETIME_STREAM`: independent of ``rng`` and of every other chunk, the same for
+        the same seed, and drawing from it leaves ``rng`` untouched.
+
+    Raises
+    ------
+    ValueError
+        If ``rng`` was not seeded from a seed sequence.
+    """
+    ss = rng.bit_generator.seed_seq
+    if not isinstance(ss, np.random.SeedSequence):
+        raise ValueError("the chunk generator must be seeded from a numpy SeedSequence")
+    child = np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, LIFETIME_STREAM))
+    return np.random.default_rng(child)
 
 
 def _sub(a: Any, mask: np.ndarray) -> Any:
