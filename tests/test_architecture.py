@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "segment": 4,
     "experiments": 4,
     "attribution": 4,
+    "clv": 4,
     "cli": 6,
     "commands": 6,
     "reports": 6,

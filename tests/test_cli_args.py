@@ -42,11 +42,17 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "path,total_conversions,total_conversion_value,total_null\n"
         "email > sms,3,30.0,10\nsms,1,5.0,4\nemail > paid_retargeting > direct,2,12.5,3\n"
     )
+    orders = root / "orders.csv"
+    orders.write_text(
+        "customer_id,date,value\nc1,2025-01-02,10\nc1,2025-01-20,12\nc2,2025-01-05,7\n"
+        "c3,2025-01-09,30\nc3,2025-02-11,25\nc3,2025-02-20,5\nc4,2025-02-02,9\n"
+    )
     scenario = root / "my-scenario.toml"
     scenario.write_text(
         (Path(__file__).parents[1] / "workbench" / "scenarios" / "tiny.toml").read_text()
     )
-    return {"root": root, "world": world, "results": results, "paths": paths, "scenario": scenario}
+    return {"root": root, "world": world, "results": results, "paths": paths,
+            "scenario": scenario, "orders": orders}  # fmt: skip
 
 
 def _case_dir(tmp_path: Path, inputs: dict[str, Path]) -> dict[str, str]:
@@ -95,6 +101,8 @@ GEN = ["generate", "--scenario", "tiny", "--subscribers", "50", "--quiet"]
 REP = ["report", "--list"]
 CLS = ["class", "make"]
 CLS_R = [*CLS, "--roster", "{results}", "--out", "{out}"]  # a roster without student_id
+CV = ["clv", "--orders", "{orders}", "--calibration-end", "2025-03-01"]
+CVO = [*CV, "--out", "{out}.csv"]
 GRD = ["class", "grade", "--class", "{world}", "--submissions", "{world}", "--out", "{out}.csv"]
 
 # (id, argv, fragment expected in the one error line)
@@ -185,6 +193,31 @@ CASES: list[tuple[str, list[str], str]] = [
     ("at-out-is-input", [*AT, "--out", "{paths}", "--overwrite"], "input given to --paths"),
     ("at-out-existing", [*AT, "--out", "{existing}"], "already exists (use --overwrite"),
     ("at-out-folder", [*AT, "--out", "{dir_csv}", "--overwrite"], "is a folder"),
+    # ---- clv: numbers, inputs and outputs
+    ("clv-horizon-0", [*CVO, "--horizon", "0"], "--horizon: must be a finite number > 0"),
+    ("clv-discount-big", [*CVO, "--discount-rate", "1.5"], "--discount-rate"),
+    ("clv-interval-1", [*CVO, "--interval", "1"], "--interval"),
+    ("clv-draws-0", [*CVO, "--draws", "0"], "--draws"),
+    ("clv-tune-neg", [*CVO, "--tune", "-1"], "--tune"),
+    ("clv-chains-0", [*CVO, "--chains", "0"], "--chains"),
+    ("clv-seed-neg", [*CVO, "--seed", "-1"], "--seed"),
+    (
+        "clv-no-calibration",
+        ["clv", "--orders", "{orders}", "--out", "{out}.csv"],
+        "--calibration-end: required with --orders",
+    ),
+    ("clv-two-inputs", [*CVO, "--world", "{world}"], "not allowed with"),
+    (
+        "clv-bad-date",
+        ["clv", "--orders", "{orders}", "--calibration-end", "soon", "--out", "{out}.csv"],
+        "calibration end must be a date",
+    ),
+    ("clv-holdout-first", [*CVO, "--holdout-end", "2025-02-01"], "must come after"),
+    ("clv-no-such-column", [*CVO, "--date-col", "when"], "column 'when': no such date column"),
+    ("clv-bad-date-format", [*CVO, "--date-format", "%d/%m/%Y"], "dates that do not parse"),
+    ("clv-out-is-input", [*CV, "--out", "{orders}", "--overwrite"], "input given to --orders"),
+    ("clv-out-existing", [*CV, "--out", "{existing}"], "already exists (use --overwrite"),
+    ("clv-params-not-json", [*CVO, "--params-out", "{out}.txt"], "must end in .json"),
     # ---- report
     ("rep-subscribers-0", ["report", "--subscribers", "0"], "--subscribers"),
     ("rep-seed-neg", ["report", "--seed", "-1"], "--seed"),

@@ -43,6 +43,8 @@ PLOT_MODULES = (
     "workbench.segment.plots",
     "workbench.experiments.plots",
     "workbench.attribution.plots",
+    "workbench.clv.plots",
+    "workbench.clv.repeat_plots",
 )
 NOT_FIGURES = {"show", "wrap_label", "series_styles", "segment_label", "with_names"}
 
@@ -420,9 +422,62 @@ def _markov():
     return MarkovAttribution(1).fit(paths_to_pathset(paths))
 
 
+def _clv_tables() -> dict[str, pd.DataFrame]:
+    """Tables shaped like the customer-value diagnostics, from a small simulated world."""
+    from workbench.clv import repeat
+
+    weeks = pd.date_range("2024-01-01", periods=30, freq="7D")
+    obs = rng.poisson(np.r_[np.linspace(5, 60, 12), np.full(18, 55.0)])
+    exp = np.r_[np.linspace(6, 58, 12), np.linspace(57, 50, 18)]
+    tracking = pd.DataFrame(
+        {"week_start": weeks, "observed": obs, "expected": exp,
+         "observed_cumulative": obs.cumsum(), "expected_cumulative": exp.cumsum(),
+         "period": ["calibration"] * 20 + ["holdout"] * 10}
+    )  # fmt: skip
+    labels = [str(k) for k in range(7)] + ["7+"]
+    mean = np.array([0.2, 0.6, 1.1, 1.6, 2.0, 2.6, 3.0, 4.1])
+    cond = pd.DataFrame(
+        {"frequency": labels, "customers": rng.integers(20, 900, 8), "observed": mean,
+         "predicted": mean * 1.05, "naive": mean * 1.6}
+    )  # fmt: skip
+    hist = pd.DataFrame(
+        {"frequency": labels, "observed": [1400, 300, 150, 90, 60, 40, 30, 70],
+         "expected": [1390, 320, 140, 85, 62, 41, 28, 74]}
+    )  # fmt: skip
+    n = 600
+    T = rng.uniform(10, 39, n)
+    rec = T * rng.random(n)
+    pred = pd.DataFrame(
+        {"frequency": rng.poisson(2, n), "recency": rec, "T": T,
+         "p_alive": np.clip(1 - (T - rec) / 40 + rng.normal(0, 0.05, n), 0, 1)}
+    )  # fmt: skip
+    book = pd.DataFrame(
+        {"segment": [f"segment {i}" for i in range(6)], "expected_value": rng.uniform(1e4, 9e4, 6),
+         "value_at_risk": rng.uniform(1e3, 4e4, 6)}
+    )  # fmt: skip
+    ids = np.arange(400)
+    orders = pd.DataFrame(
+        {"subscriber_id": rng.choice(ids, 1500),
+         "ts": pd.Timestamp("2025-01-06", tz="UTC")
+         + pd.to_timedelta(rng.integers(0, 150 * 86400, 1500), unit="s"),
+         "category": rng.choice(["apparel", "home", "outdoor", "beauty"], 1500)}
+    )  # fmt: skip
+    segments = pd.Series(rng.choice(["a", "b", "c"], len(ids)), index=ids)
+    end = pd.Timestamp("2025-06-06", tz="UTC")
+    gaps = repeat.time_between_orders(orders, end=end, segments=segments)
+    return {
+        "tracking": tracking, "cond": cond, "hist": hist, "pred": pred, "book": book,
+        "km": repeat.kaplan_meier(gaps),
+        "cohorts": repeat.repeat_rate_by_cohort(orders, end=end, window_days=30),
+        "affinity": repeat.next_category_affinity(orders, segments=segments, min_pairs=5),
+    }  # fmt: skip
+
+
 def _cases() -> dict[str, list[Callable[[], object]]]:
     from workbench import plots
     from workbench.attribution import plots as aplots
+    from workbench.clv import plots as cplots
+    from workbench.clv import repeat_plots as rplots
     from workbench.experiments import plots as xplots
     from workbench.segment import plots as splots
 
@@ -448,6 +503,7 @@ def _cases() -> dict[str, list[Callable[[], object]]]:
         pd.DataFrame({"channel": CHANNELS, "true_share": [0.02, 0.85, 0.01, 0.03, 0.02, 0.04,
                                                           0.03]}), on="channel"
     )  # fmt: skip
+    clv = _clv_tables()
     paths = pd.DataFrame({
         "path": [" > ".join(rng.choice(CHANNELS, rng.integers(1, 4))) for _ in range(30)],
         "total_conversions": rng.integers(0, 50, 30), "total_null": rng.integers(0, 80, 30),
@@ -542,6 +598,19 @@ def _cases() -> dict[str, list[Callable[[], object]]]:
                        for s in ["checkout", "organic", "paid_social", "referral"]]))],
         "workbench.attribution.plots.plot_scorecard": [
             lambda: aplots.plot_scorecard(errors)],
+        "workbench.clv.plots.tracking_plot": [lambda: cplots.tracking_plot(clv["tracking"])],
+        "workbench.clv.plots.conditional_expectations_plot": [
+            lambda: cplots.conditional_expectations_plot(clv["cond"])],
+        "workbench.clv.plots.frequency_histogram_plot": [
+            lambda: cplots.frequency_histogram_plot(clv["hist"])],
+        "workbench.clv.plots.p_alive_map": [lambda: cplots.p_alive_map(clv["pred"])],
+        "workbench.clv.plots.value_at_risk_bars": [
+            lambda: cplots.value_at_risk_bars(clv["book"])],
+        "workbench.clv.repeat_plots.plot_survival": [lambda: rplots.plot_survival(clv["km"])],
+        "workbench.clv.repeat_plots.plot_repeat_by_cohort": [
+            lambda: rplots.plot_repeat_by_cohort(clv["cohorts"])],
+        "workbench.clv.repeat_plots.plot_category_affinity": [
+            lambda: rplots.plot_category_affinity(clv["affinity"])],
     }  # fmt: skip
 
 

@@ -53,6 +53,7 @@ ALLOWED: dict[str, str] = {
     "synth/personas.py": "the personas are the truth",
     "segment/evaluate.py": "scores segments against the true personas",
     "attribution/scorecard.py": "scores attribution against truth_channels",
+    "clv/scorecard.py": "scores customer-value predictions against the true alive states",
 }
 
 #: Persona parameters that share their name with a rate every method may compute from the data

@@ -86,18 +86,31 @@ def lifecycle_stage(
     active_days: float = 90,
     engaged_days: float = 30,
     dormant_days: float = 90,
+    alive_threshold: float = 0.5,
 ) -> pd.Series:
     """Lifecycle stage of each subscriber from the feature table (first matching rule wins).
 
     ``unsubscribed`` (left email) · ``new`` (tenure under ``new_days``) · ``active buyer``
     (ordered in the last ``active_days``) · ``engaged`` (opened in the last ``engaged_days``)
     · ``lapsing`` (opened in the last ``dormant_days``) · ``dormant`` (the rest).
+
+    When the table holds the features of a fitted customer-value model (``p_alive`` and
+    ``is_customer``, :func:`workbench.clv.segments.add_value_features`), an active buyer is a
+    customer whose probability of still buying is at least ``alive_threshold``, instead of one
+    who ordered in the last ``active_days``: a weekly buyer silent for 60 days has probably
+    left, a yearly buyer silent for 120 days probably has not.
     """
     f = features
+    if "p_alive" in f and "is_customer" in f:
+        buyer = (f["is_customer"].to_numpy() == 1) & (f["p_alive"].to_numpy() >= alive_threshold)
+    else:
+        buyer = (f["n_orders"].to_numpy() > 0) & (
+            f["days_since_last_order"].to_numpy() < active_days
+        )
     conds = [
         f["is_unsubscribed"].to_numpy() == 1,
         f["tenure_days"].to_numpy() < new_days,
-        (f["n_orders"].to_numpy() > 0) & (f["days_since_last_order"].to_numpy() < active_days),
+        buyer,
         (f["open_rate"].to_numpy() > 0) & (f["days_since_last_open"].to_numpy() < engaged_days),
         (f["open_rate"].to_numpy() > 0) & (f["days_since_last_open"].to_numpy() < dormant_days),
     ]
