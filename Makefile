@@ -44,7 +44,8 @@ sample: $(STAMP)
 	$(BIN)/workbench generate --scenario tiny --seed 20261126 --out datasets/sample --overwrite
 
 # Every figure of the README comes from here, on a fresh clone: speed and memory (bench_*.py), then
-# the scores against the truth (eval_segment.py, calibration.py) with the README's arguments.
+# the scores against the truth (eval_segment.py, calibration.py, eval_clv.py) with the README's
+# arguments, and the published estimates on real data (real_data.py, clv_published.py).
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
 	@echo "== machine: $$(nproc) cores, load average $$(cut -d' ' -f1-3 /proc/loadavg), $$(git rev-parse --short HEAD)"
@@ -53,6 +54,8 @@ bench: $(STAMP)
 	  $(BIN)/python benchmarks/eval_segment.py --seed $$s --ceiling --unreachable cluster || exit 1; done
 	@echo "== benchmarks/calibration.py --replicates 12"; $(BIN)/python benchmarks/calibration.py --replicates 12
 	@echo "== benchmarks/real_data.py (CDNOW, real public data)"; $(BIN)/python benchmarks/real_data.py
+	@echo "== benchmarks/clv_published.py (CDNOW sample: published estimates)"; $(BIN)/python benchmarks/clv_published.py
+	@echo "== benchmarks/eval_clv.py (customer value against the truth)"; $(BIN)/python benchmarks/eval_clv.py
 
 # The robustness sweep of issue 12: new random scenarios each run (the seed is printed).
 sweep: $(STAMP)

@@ -111,6 +111,7 @@ TRUTH_SECTIONS = {
     ),
     "02-segmentation": ({"Agreement with the true personas"}, {"ari_vs_truth", "nmi_vs_truth"}),
     "04-attribution": ({"Scorecard against the truth"}, {"best_model", "best_model_mae"}),
+    "05-customer-value": ({"Against the truth"}, {"clv_alive_auc", "clv_true_mae"}),
 }
 
 

@@ -81,6 +81,12 @@ def test_a_report_runs_on_what_the_export_has(
     assert "Agreement with the true personas" in skipped["02-segmentation"]
     assert "The personas" in skipped["01-synthetic-subscribers"]
     email = {"The email funnel, and why opens lie", "When people read"}
+    # customer value reads orders only: it runs on an orders-only export, without its truth
+    if kind == "orders only":
+        assert status["05-customer-value"] == "ok"
+        assert set(skipped["05-customer-value"]) == {"Against the truth"}
+    else:
+        assert status["05-customer-value"] == "not_applicable"
     if kind == "orders only":
         assert email <= set(skipped["01-synthetic-subscribers"])
         assert {"When each segment reads email", "The playbook"} <= set(skipped["02-segmentation"])
@@ -91,7 +97,7 @@ def test_a_report_runs_on_what_the_export_has(
         assert "Outcomes beyond opens and clicks" in skipped["02-segmentation"]
         assert "The playbook" not in skipped["02-segmentation"]
     page = (run / "report.html").read_text()
-    assert page.count("Not shown for this data") == 4  # one list per notebook
+    assert page.count("Not shown for this data") == 5  # one list per notebook
     assert page_problems(page) == []  # no image twice, none without alt text, no empty section
     # a skipped section leaves no heading and no prose behind: the reading hours need events
     assert ('id="When-people-read"' in page) == (kind == "events only")
