@@ -251,3 +251,13 @@ def test_clv_command_writes_predictions_and_parameters(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.csv, column 'date'" in err[0] and "line 3" in err[0]
     assert not out2.exists()
+
+
+def test_clv_command_reads_a_world_and_checks_its_orders(tmp_path):
+    out = tmp_path / "world-clv.parquet"
+    args = ["clv", "--world", str(sample_world()), "--model", "mbgnbd", "--out", str(out)]
+    assert main(args) == 0
+    pred = pd.read_parquet(out)
+    summary = world_value(sample_world(), model="mbgnbd").summary
+    assert len(pred) == len(summary)  # every subscriber who ordered up to the world's end
+    assert pred["p_alive"].between(0, 1).all() and (pred["clv"] >= 0).all()

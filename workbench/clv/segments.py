@@ -73,6 +73,20 @@ def world_end(world: World) -> pd.Timestamp:
     return last
 
 
+def world_transactions(world: str | Path | World) -> tuple[Transactions, pd.Timestamp]:
+    """A world's orders as a transaction log, and its last observed day (:func:`world_end`).
+
+    Raises
+    ------
+    WorkbenchError
+        When the world has no orders.
+    """
+    w = world if isinstance(world, World) else load_world(world, tables=["orders"])
+    if "orders" not in w or w["orders"].empty:
+        raise WorkbenchError(f"{w.path}: the world has no orders: no customer value to model")
+    return transactions_from_orders(w["orders"], source=f"{w.path}/orders"), world_end(w)
+
+
 def world_value(
     world: str | Path | World,
     *,
@@ -103,11 +117,8 @@ def world_value(
     -------
     WorldValue
     """
-    w = world if isinstance(world, World) else load_world(world, tables=["orders"])
-    if "orders" not in w or w["orders"].empty:
-        raise WorkbenchError(f"{w.path}: the world has no orders: no customer value to model")
-    tx = transactions_from_orders(w["orders"], source=f"{w.path}/orders")
-    cal = calibration_end if calibration_end is not None else world_end(w)
+    tx, end = world_transactions(world)
+    cal = calibration_end if calibration_end is not None else end
     summary = summarise(tx, calibration_end=cal, holdout_end=holdout_end, time_unit=time_unit)
     cv = CustomerValue(model, method, **kwargs).fit(summary)
     return WorldValue(cv, summary, tx, cv.predict(summary))
@@ -141,20 +152,16 @@ def value_features(predictions: pd.DataFrame, subscribers: pd.Index | None = Non
         }
     )
     out.index.name = "subscriber_id"
-    if subscribers is not None:
-        out = out.reindex(subscribers)
-        out["is_customer"] = out["is_customer"].fillna(0).astype(np.int64)
-        out = out.fillna(0.0)
-    return out
+    return out if subscribers is None else _on(out, subscribers)
 
 
 def add_value_features(features: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     """The feature table with the value features joined (subscribers without one: 0)."""
-    v = value_features_like(values, features.index)
+    v = _on(values, features.index)
     return features.drop(columns=[c for c in v.columns if c in features.columns]).join(v)
 
 
-def value_features_like(values: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+def _on(values: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     """``values`` (from :func:`value_features`) on ``index``, subscribers without one at 0."""
     v = values.reindex(index)
     v["is_customer"] = v["is_customer"].fillna(0).astype(np.int64)
@@ -188,7 +195,7 @@ def value_playbook(
         ``rank, segment, name, subscribers, customers, mean_p_alive, gone_share,
         expected_value, value_at_risk, move``, by value at risk, largest first.
     """
-    v = value_features_like(values, segments.index)
+    v = _on(values, segments.index)
     v["segment"] = segments.to_numpy()
     cust = v[v["is_customer"] == 1]
     p = cust["p_alive"].clip(lower=0.01)

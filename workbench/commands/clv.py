@@ -130,14 +130,10 @@ def run(args: argparse.Namespace) -> int:
         )
         cal = args.calibration_end
     else:
-        from workbench.clv.segments import world_end
-        from workbench.schema import load_world
+        from workbench.clv.segments import world_transactions
 
-        w = load_world(args.world, tables=["orders"])
-        if "orders" not in w or w["orders"].empty:
-            raise WorkbenchError(f"{args.world}: the world has no orders")
-        tx = data.transactions_from_orders(w["orders"], source=f"{args.world}/orders")
-        cal = args.calibration_end or world_end(w)
+        tx, end = world_transactions(args.world)
+        cal = args.calibration_end or end
     summary = data.summarise(
         tx, calibration_end=cal, holdout_end=args.holdout_end, time_unit=args.time_unit
     )
