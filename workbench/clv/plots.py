@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from workbench.plots import _despine, _fig, _legend_right, wrap_label
 
@@ -127,8 +128,15 @@ def value_at_risk_bars(table: pd.DataFrame, names: Mapping | None = None, top: i
     ax.barh(y + 0.2, t["value_at_risk"], 0.4, color=NAIVE, label="value at risk")
     ax.set_yticks(y, labels)
     ax.set_xlabel("value over the horizon (shop currency)")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_ylabel("segment")
-    ax.set_title("Where value is at risk: win-back candidates by segment")
+    risk, worth = float(table["value_at_risk"].sum()), float(table["expected_value"].sum())
+    if worth > 0 and risk < 0.01 * worth:  # the orange bars would be invisible: say why
+        ax.set_title(
+            "Hardly any value at risk: the model sees nearly every customer as still buying"
+        )
+    else:
+        ax.set_title("Where value is at risk: win-back candidates by segment")
     _despine(ax)
     _legend_right(ax)
     return fig

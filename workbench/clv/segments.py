@@ -32,8 +32,10 @@ from workbench.schema import World, load_world
 
 #: P(alive) below which a customer counts as probably gone (win-back target).
 GONE = 0.5
-#: Share of a segment's customers probably gone that makes win-back its first move.
+#: Share of a segment's customers probably gone that makes win-back its first move...
 WIN_BACK_SHARE = 0.3
+#: ...or value at risk as a share of the segment's expected value.
+WIN_BACK_VALUE = 0.25
 
 
 @dataclass
@@ -193,7 +195,10 @@ def value_playbook(
     -------
     DataFrame
         ``rank, segment, name, subscribers, customers, mean_p_alive, gone_share,
-        expected_value, value_at_risk, move``, by value at risk, largest first.
+        expected_value, value_at_risk, move``, by value at risk, largest first. The move is
+        win back when at least :data:`WIN_BACK_SHARE` of the customers have probably left or
+        the value at risk reaches :data:`WIN_BACK_VALUE` of the expected value; else the
+        segment's strongest cross-sell move, if any; else keep.
     """
     v = _on(values, segments.index)
     v["segment"] = segments.to_numpy()
@@ -227,10 +232,10 @@ def value_playbook(
 def _move(r: Any, moves: pd.DataFrame | None) -> str:
     if r.customers == 0:
         return "convert: no customers yet; a first-order offer"
-    if r.gone_share >= WIN_BACK_SHARE:
+    if r.gone_share >= WIN_BACK_SHARE or r.value_at_risk >= WIN_BACK_VALUE * r.expected_value:
         return (
-            f"win back: {r.gone_share:.0%} of its customers have probably left "
-            f"({r.value_at_risk:,.0f} at risk); a reason to return, before they are gone for good"
+            f"win back: {r.value_at_risk:,.0f} at risk ({r.gone_share:.0%} of its customers have "
+            "probably left); a reason to return, before they are gone for good"
         )
     if moves is not None and len(moves):
         m = moves[moves["segment"].astype(str) == str(r.segment)]
