@@ -520,8 +520,15 @@ def session(
 # --------------------------------------------------------------------------------------- times
 
 
-def utc_timestamp(value: str | pd.Timestamp) -> pd.Timestamp:
+def utc_timestamp(value: object, what: str = "as_of") -> pd.Timestamp:
     """``value`` as a UTC timestamp (naive dates are UTC).
+
+    Parameters
+    ----------
+    value : str, datetime or Timestamp
+        The date or time.
+    what : str, default "as_of"
+        Its name in the error message.
 
     Raises
     ------
@@ -531,9 +538,9 @@ def utc_timestamp(value: str | pd.Timestamp) -> pd.Timestamp:
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
-        raise WorkbenchError(f"as_of: cannot read {value!r} as a date ({exc})") from None
+        raise WorkbenchError(f"{what}: cannot read {value!r} as a date ({exc})") from None
     if pd.isna(ts):
-        raise WorkbenchError(f"as_of: cannot read {value!r} as a date")
+        raise WorkbenchError(f"{what}: cannot read {value!r} as a date")
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 

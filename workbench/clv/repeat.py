@@ -42,6 +42,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from workbench.db import utc_timestamp
 from workbench.errors import DataError, WorkbenchError
 
 __all__ = [
@@ -67,17 +68,6 @@ TimeLike = pd.Timestamp | dt.datetime | dt.date | str
 
 
 # --------------------------------------------------------------------------- inputs
-
-
-def _utc(value: TimeLike, name: str) -> pd.Timestamp:
-    """``value`` as a timezone-aware UTC timestamp (naive times are read as UTC)."""
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise WorkbenchError(f"{name}={value!r} is not a time") from exc
-    if pd.isna(ts):
-        raise WorkbenchError(f"{name} is missing")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _require(df: pd.DataFrame, table: str, columns: Iterable[str]) -> None:
@@ -235,13 +225,13 @@ def time_to_first_order(
         When ``end`` or ``history_start`` is not a time, or ``segments`` is not a Series with
         one label per subscriber.
     """
-    end_ts = _utc(end, "end")
+    end_ts = utc_timestamp(end, "end")
     _require(subscribers, "subscribers", ["subscriber_id", "signup_ts"])
     signup = _times(subscribers, "subscribers", "signup_ts")
     o = _orders(orders)
     o = o[o["ts"] < end_ts]
     if history_start is not None:
-        start_ts = _utc(history_start, "history_start")
+        start_ts = utc_timestamp(history_start, "history_start")
     elif len(o):
         start_ts = o["ts"].min().floor("D")
     else:
@@ -322,7 +312,7 @@ def time_between_orders(
     WorkbenchError
         When ``end`` is not a time or ``segments`` is not a Series with one label per id.
     """
-    end_ts = _utc(end, "end")
+    end_ts = utc_timestamp(end, "end")
     o = _orders(orders)
     o = o[o["ts"] < end_ts]
     days = _purchase_days(o).drop_duplicates(["subscriber_id", "day"])[["subscriber_id", "day"]]
@@ -621,7 +611,7 @@ def repeat_rate_by_cohort(
         When ``window_days`` is not a positive whole number, ``freq`` is not an offset alias,
         or ``confidence`` is out of range.
     """
-    end_ts = _utc(end, "end")
+    end_ts = utc_timestamp(end, "end")
     confidence = _check_confidence(confidence)
     if int(window_days) != window_days or window_days < 1:
         raise ValueError(f"window_days must be a positive whole number, got {window_days}")
