@@ -213,6 +213,8 @@ CASES = [
          "unknown stage values"),
     Case("rate", "truth_effects", lambda d, t: _rows(d, "conversion_rate", 1.5), "conversion_rate",
          "values above 1"),
+    Case("prob", "truth_responses", lambda d, t: _rows(d, "conversion_prob", -0.2),
+         "conversion_prob", "values below 0"),
     Case("truth-channel", "truth_channels", lambda d, t: _rows(d, "channel", "tv", slice(0, 1)),
          "channel", "unknown channel values"),
 ]  # fmt: skip

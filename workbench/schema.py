@@ -392,6 +392,28 @@ TABLES: dict[str, TableSchema] = {
             truth=True,
         ),
         TableSchema(
+            "truth_responses",
+            "True response of each participant of an experiment under each of its arms: the "
+            "expected conversion and revenue had they been assigned that arm, the rest of the "
+            "world unchanged (evaluation only; generator 1.5 and later).",
+            (
+                _c("experiment_id", "int", "experiment"),
+                _c("subscriber_id", "int", "participant"),
+                _c("arm", "str", "arm"),
+                _c(
+                    "conversion_prob",
+                    "float",
+                    "true probability of an order in the experiment's window under this arm",
+                    ge=0,
+                    le=1,
+                ),
+                _c("expected_revenue", "float", "true expected revenue in that window", ge=0),
+            ),
+            key=("experiment_id", "subscriber_id", "arm"),
+            references={"subscriber_id": "subscribers.subscriber_id"},
+            truth=True,
+        ),
+        TableSchema(
             "truth_channels",
             "True incremental conversions per channel, by counterfactual simulation.",
             (

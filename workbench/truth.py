@@ -10,8 +10,8 @@ A generated world keeps what a method may know apart from what only the simulato
   persona mix (``scenario.shares``), every persona's parameters (``scenario.personas``: arm
   responses, cadence tolerance, open, click and purchase rates, ...), the experiments' explicit
   true lifts (``lifts``) and the row counts of the ``truth_*`` tables.
-- ``truth_subscribers``, ``truth_lifecycle``, ``truth_effects``, ``truth_channels`` -- the truth
-  tables of the contract (:mod:`workbench.schema`).
+- ``truth_subscribers``, ``truth_lifecycle``, ``truth_effects``, ``truth_responses``,
+  ``truth_channels`` -- the truth tables of the contract (:mod:`workbench.schema`).
 
 Only evaluation code reads the truth: scorecards, benchmarks, the teaching notebooks' "against the
 truth" sections and the tests. They load it here, the one way in:

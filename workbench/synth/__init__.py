@@ -20,16 +20,20 @@ So a new scenario knob goes into the scenario TOML format (a dataclass field and
 >>> from workbench.synth import generate_world
 >>> generate_world("tiny", seed=0, out="datasets/generated/tiny-0")  # doctest: +SKIP
 
-A world follows the contract of :mod:`workbench.schema` and adds four truth tables:
+A world follows the contract of :mod:`workbench.schema` and adds five truth tables:
 ``truth_subscribers`` (persona, latent traits, the true dropout time and whether the subscriber
 was still a customer at the end, and their orders in a holdout after the period),
 ``truth_effects`` (true conversion and revenue per persona x arm of every experiment),
+``truth_responses`` (the same per participant: each one's expected conversion and revenue under
+every arm, so the true uplift of each subscriber is known),
 ``truth_channels`` (incremental conversions per channel from a counterfactual run with common
 random numbers) and ``truth_lifecycle`` (one row per lifecycle transition: subscriber_id, day, ts,
 stage in new / active / lapsing / lapsed / reactivated), plus ``truth_scenario.json`` (the
 scenario as simulated: persona mix and every persona's parameters; the holdout's length
 ``holdout_days``). Evaluation code loads them with :func:`workbench.truth.load_truth`;
-``world.json`` keeps only what a user of the world may know.
+``world.json`` keeps only what a user of the world may know. :mod:`~workbench.synth.replay`
+re-simulates a world to the end of its period and replays email plans forward in its true
+response model (the strategy lab).
 ``subscribers.email`` holds a synthetic address ``subscriber-<id>@example.com`` (a domain
 reserved for examples, never a real one).
 

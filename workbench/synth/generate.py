@@ -67,7 +67,7 @@ from workbench.synth.simulate import (
 from workbench.truth import TRUTH_FILE, public_scenario
 
 #: Bumped whenever the same scenario and seed would give different data.
-GENERATOR_VERSION = "1.4"
+GENERATOR_VERSION = "1.5"
 PART_TABLES = (
     "subscribers",
     "email_events",
@@ -76,6 +76,7 @@ PART_TABLES = (
     "assignments",
     "truth_subscribers",
     "truth_lifecycle",
+    "truth_responses",
 )
 ROW_GROUP = 1 << 20
 ZSTD_LEVEL = 1
@@ -364,6 +365,7 @@ class _WorldWriter:
             ("subscribers", self._subscribers),
             ("truth_subscribers", self._truth_subscribers),
             ("truth_lifecycle", self._truth_lifecycle),
+            ("truth_responses", self._truth_responses),
             ("email_events", self._email_events),
             ("touchpoints", self._touchpoints),
             ("orders", self._orders),
@@ -414,6 +416,25 @@ class _WorldWriter:
                 "ts": _ts(lc["ts"][o]),
                 "stage": _cat(lc["stage"][o].astype(np.int64), STAGES),
             }
+        )
+
+    def _truth_responses(self, r: ChunkResult, sid0: int, k: int) -> pa.Table:
+        rs = r.responses
+        o = _order(rs["exp"], rs["sid"], rs["arm"])
+        # one code per (experiment, arm): the experiment's offset into a flat list of arm names
+        arms = [e.arms for e in self.cal.experiments]
+        offset = np.cumsum([0, *(len(a) for a in arms)])[:-1].astype(np.int64)
+        names = [a for group in arms for a in group]
+        code = offset[rs["exp"][o]] + rs["arm"][o] if len(arms) else rs["arm"][o]
+        return pa.Table.from_arrays(
+            [
+                pa.array(rs["exp"][o] + 1),
+                pa.array(rs["sid"][o] + sid0),
+                _cat(code, names),
+                pa.array(rs["conv"][o]),
+                pa.array(rs["rev"][o]),
+            ],
+            schema=_schema("truth_responses"),
         )
 
     def _email_events(self, r: ChunkResult, sid0: int, k: int) -> pa.Table:

@@ -179,6 +179,54 @@ class Scenario:
         d["personas"] = {k: asdict(v) for k, v in self.personas.items() if k in self.shares}
         return d
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], holdout_days: int | None = None) -> Scenario:
+        """The scenario back from :meth:`to_dict` (e.g. ``truth_scenario.json``'s ``scenario``).
+
+        Parameters
+        ----------
+        data : mapping
+            What :meth:`to_dict` returned, possibly through JSON (lists for tuples).
+        holdout_days : int, optional
+            ``truth_scenario.json`` keeps it at its top level; default the field's default.
+
+        Returns
+        -------
+        Scenario
+            Equal to the scenario that was recorded: ``Scenario.from_dict(sc.to_dict(),
+            sc.holdout_days) == sc``.
+        """
+        kw = _plain_fields(cls, data)
+        kw["start"] = dt.date.fromisoformat(str(data["start"]))
+        kw["personas"] = {
+            k: Persona(**_plain_fields(Persona, v)) for k, v in data["personas"].items()
+        }
+        kw["calendar"] = CalendarSpec(**_plain_fields(CalendarSpec, data["calendar"]))
+        kw["experiments"] = tuple(
+            ExperimentSpec(**_plain_fields(ExperimentSpec, e)) for e in data["experiments"]
+        )
+        if holdout_days is not None:
+            kw["holdout_days"] = int(holdout_days)
+        return cls(**kw)
+
+
+def _plain_fields(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of dataclass ``cls`` in ``data``, JSON lists turned back into tuples."""
+    out: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        v = data[f.name]
+        kind = str(f.type)
+        if kind.startswith("tuple") and isinstance(v, list):
+            v = tuple(v)
+        elif kind.startswith("dict[str, tuple") and isinstance(v, Mapping):
+            v = {k: tuple(x) for k, x in v.items()}
+        elif kind.startswith("dict") and isinstance(v, Mapping):
+            v = dict(v)
+        out[f.name] = v
+    return out
+
 
 # ------------------------------------------------------------------------------------ parsing
 

@@ -118,6 +118,9 @@ class ChunkResult:
     # channel -> [conversions, conversions_without, revenue, revenue_without]
     channels: np.ndarray
     flow_first: dict[int, int]
+    # truth_responses: experiment index, subscriber index (in the chunk), arm index, expected
+    # conversion and revenue of each participant under each arm
+    responses: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class ChunkSimulator:
@@ -242,6 +245,15 @@ class ChunkSimulator:
     # ---------------------------------------------------------------------------- main
     def run(self) -> ChunkResult:
         """Simulate the chunk and return its tables and truth accumulators."""
+        self.run_days()
+        return self._finish()
+
+    def run_days(self) -> None:
+        """People, lifetimes and the day loop: the state at the end of the period, before orders.
+
+        :meth:`run` is this followed by the orders and the truth; the strategy lab
+        (:mod:`workbench.synth.replay`) starts its forward replays from this state.
+        """
         self._people()
         self._lifetimes()
         n, D, cal = self.n, self.D, self.cal
@@ -287,7 +299,6 @@ class ChunkSimulator:
             self.recent_n -= self.recent[:, (d + 1) % 7]
             self.recent[:, (d + 1) % 7] = 0
             self.recent_b[:, (d + 1) % 7] = 0
-        return self._finish()
 
     # ------------------------------------------------------------------ experiments (programs)
     def _assign_programs(self) -> None:
@@ -900,8 +911,12 @@ class ChunkSimulator:
         self.holdout_revenue = np.bincount(sid, weights=vals, minlength=n)
 
     def _truth_effects(self, H: np.ndarray, C_email_k: np.ndarray) -> None:
-        """Expected conversion and revenue per recipient under every arm, summed by persona."""
+        """Expected conversion and revenue per recipient under every arm, summed by persona.
+
+        The per-recipient values are kept too (:attr:`resp_buf`: ``truth_responses``).
+        """
         cal = self.cal
+        self.resp_buf = _Buf()
         for t in self.tests:
             e = cal.experiments[t["e"]]
             d0, d1 = t["d"], min(t["d"] + e.conversion_window_days, self.D)
@@ -926,6 +941,7 @@ class ChunkSimulator:
                 conv = sum(w[:, 0] * -np.expm1(-lam.sum(1)) for w, lam in outcomes)
                 rev = sum((w * -np.expm1(-lam)).sum(1) for w, lam in outcomes) * v
                 self._acc(t["e"], pers, a, conv, rev)
+                self.resp_buf.add(exp=t["e"], sid=idx, arm=a, conv=conv, rev=rev)
         for i, arm in self.prog_arm.items():
             e = cal.experiments[i]
             d0 = cal.experiment_day[i]
@@ -944,6 +960,7 @@ class ChunkSimulator:
                 conv = -np.expm1(-lam.sum(1))
                 rev = (-np.expm1(-lam)).sum(1) * v
                 self._acc(i, self.persona[idx], a, conv, rev)
+                self.resp_buf.add(exp=i, sid=idx, arm=a, conv=conv, rev=rev)
 
     def _acc(self, e: int, pers: np.ndarray, a: int, conv: np.ndarray, rev: np.ndarray) -> None:
         P = len(self.personas)
@@ -1002,8 +1019,11 @@ class ChunkSimulator:
         asg = self.asg.concat(
             {"exp": np.int64, "sid": np.int64, "arm": np.int64, "ts": np.int64, "hold": bool}
         )
+        resp = self.resp_buf.concat(
+            {"exp": np.int64, "sid": np.int64, "arm": np.int64, "conv": float, "rev": float}
+        )
         return ChunkResult(
-            subs, truth, life, ev, tp, orders, asg, self.effects, channels, self.flow_first
+            subs, truth, life, ev, tp, orders, asg, self.effects, channels, self.flow_first, resp
         )
 
 
