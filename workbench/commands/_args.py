@@ -183,3 +183,19 @@ OUTPUT_RULE = (
     "behind on error, Ctrl-C or SIGTERM)."
 )
 """The output rule every verb states at the end of its ``--help``."""
+
+
+def json_ready(value: object) -> object:
+    """``value`` ready for ``json.dumps``: numpy scalars unwrapped, NaN and NA as ``None``."""
+    import math
+
+    from workbench.errors import plain
+
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    value = plain(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -25,6 +25,7 @@ import sys
 from workbench.commands._args import (
     OUTPUT_RULE,
     add_options,
+    json_ready,
     non_empty,
     non_negative_int,
     positive_float,
@@ -163,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     write_table(pred, args.out, overwrite=args.overwrite, flag="--overwrite", float_format="%.10g")
     if args.params_out:
         with atomic_file(args.params_out, overwrite=args.overwrite, flag="--overwrite") as tmp:
-            tmp.write_text(json.dumps(_plain(params), indent=2) + "\n", encoding="utf-8")
+            tmp.write_text(json.dumps(json_ready(params), indent=2) + "\n", encoding="utf-8")
     names = ", ".join(f"{k}={params[k]:.4g}" for k in model.purchase_.params)
     print(
         f"{args.model} ({args.fit}): {len(pred):,} customers, {names}; "
@@ -171,19 +172,3 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stdout,
     )
     return 0
-
-
-def _plain(value: object) -> object:
-    """JSON-ready: numpy scalars unwrapped, NaN as null."""
-    import math
-
-    from workbench.errors import plain
-
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    value = plain(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
