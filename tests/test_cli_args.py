@@ -104,6 +104,11 @@ CLS_R = [*CLS, "--roster", "{results}", "--out", "{out}"]  # a roster without st
 CV = ["clv", "--orders", "{orders}", "--calibration-end", "2025-03-01"]
 CVO = [*CV, "--out", "{out}.csv"]
 GRD = ["class", "grade", "--class", "{world}", "--submissions", "{world}", "--out", "{out}.csv"]
+UP = ["uplift", "--input", "{results}", "--treatment-col", "arm", "--treatment", "b",
+      "--control", "control", "--outcome", "conversions"]  # fmt: skip
+UPO = [*UP, "--out", "{out}.csv"]
+UPW = ["uplift", *W, "--out", "{out}.csv"]
+ST = ["strategy", *W, "--out", "{out}"]
 
 # (id, argv, fragment expected in the one error line)
 CASES: list[tuple[str, list[str], str]] = [
@@ -218,6 +223,45 @@ CASES: list[tuple[str, list[str], str]] = [
     ("clv-out-is-input", [*CV, "--out", "{orders}", "--overwrite"], "input given to --orders"),
     ("clv-out-existing", [*CV, "--out", "{existing}"], "already exists (use --overwrite"),
     ("clv-params-not-json", [*CVO, "--params-out", "{out}.txt"], "must end in .json"),
+    # ---- uplift: numbers, inputs and outputs
+    ("up-test-size-0", [*UPO, "--test-size", "0"], "--test-size: must be a finite number > 0"),
+    ("up-test-size-1", [*UPO, "--test-size", "1"], "--test-size"),
+    ("up-test-size-neg", [*UPO, "--test-size", "-0.1"], "--test-size"),
+    ("up-test-size-text", [*UPO, "--test-size", "abc"], "'abc'"),
+    ("up-test-size-nan", [*UPO, "--test-size", "nan"], "--test-size"),
+    ("up-seed-neg", [*UPO, "--seed", "-1"], "--seed: must be an integer from 0"),
+    ("up-seed-text", [*UPO, "--seed", "abc"], "--seed"),
+    ("up-model", [*UPO, "--model", "z"], "invalid choice"),
+    ("up-two-inputs", [*UPO, "--world", "{world}"], "not allowed with"),
+    ("up-no-outcome", [*UP[:-2], "--out", "{out}.csv"], "--outcome: required with --input"),
+    (
+        "up-no-arm-col",
+        ["uplift", "--input", "{results}", *UP[5:], "--out", "{out}.csv"],
+        "--treatment-col: required with --input",
+    ),  # fmt: skip
+    ("up-no-such-column", [*UPO, "--outcome", "sales"], "column 'sales': no such outcome column"),
+    ("up-no-such-feature", [*UPO, "--features", "segment,age"], "column 'age': no such feature"),
+    ("up-empty-feature", [*UPO, "--features", "segment,,n"], "empty column name"),
+    (
+        "up-unknown-arm",
+        [*UPO, "--treatment", "zz"],
+        "no treatment arm 'zz' (the column has b, control)",
+    ),
+    ("up-same-arms", [*UPO, "--treatment", "control"], "the same arm 'control'"),
+    ("up-not-binary", [*UPO, "--outcome-kind", "binary"], "must be 0 or 1"),
+    ("up-too-small", UPO, "too small to model"),
+    ("up-out-is-input", [*UP, "--out", "{results}", "--overwrite"], "input given to --input"),
+    ("up-out-existing", [*UP, "--out", "{existing}"], "already exists (use --overwrite"),
+    ("up-out-folder", [*UP, "--out", "{dir_csv}", "--overwrite"], "is a folder"),
+    ("up-ext-txt", [*UP, "--out", "{out}.txt"], "must end in .csv, .csv.gz or .parquet"),
+    ("up-summary-not-json", [*UPO, "--summary-out", "{out}.txt"], "must end in .json"),
+    ("up-out-in-world", ["uplift", *W, "--out", "{world}/s.csv"], "inside the input folder"),
+    ("up-experiment-file", [*UPO, "--experiment", "1"], "--experiment: only with --world"),
+    ("up-world-experiment", [*UPW, "--experiment", "99"], "no experiment '99'"),
+    ("up-world-arm", [*UPW, "--treatment", "urgency"], "no experiment has both arms 'urgency'"),
+    ("up-world-outcome", [*UPW, "--outcome", "clicks"], "conversion or revenue"),
+    ("up-world-arm-col", [*UPW, "--treatment-col", "arm"], "not allowed with --world"),
+    ("up-world-too-small", UPW, "too small to model"),
     # ---- report
     ("rep-subscribers-0", ["report", "--subscribers", "0"], "--subscribers"),
     ("rep-seed-neg", ["report", "--seed", "-1"], "--seed"),
@@ -289,6 +333,29 @@ CASES: list[tuple[str, list[str], str]] = [
     ("grade-not-a-class", GRD, "not a class folder"),
     ("grade-timeout-neg", [*GRD, "--timeout", "-3"], "--timeout"),
     ("grade-jobs-0", [*GRD, "--jobs", "0"], "--jobs"),
+    # ---- strategy
+    ("st-weeks-0", [*ST, "--weeks", "0"], "--weeks"),
+    ("st-weeks-53", [*ST, "--weeks", "53"], "--weeks"),
+    ("st-replications-0", [*ST, "--replications", "0"], "--replications"),
+    ("st-budget-0", [*ST, "--budget", "0"], "--budget"),
+    ("st-budget-1.5", [*ST, "--budget", "1.5"], "--budget"),
+    ("st-interval-1", [*ST, "--interval", "1"], "--interval"),
+    ("st-k-0", [*ST, "--k", "0"], "--k"),
+    ("st-seed-neg", [*ST, "--seed", "-1"], "--seed"),
+    ("st-policy", [*ST, "--policies", "mass,blast"], "--policies"),
+    ("st-policy-twice", [*ST, "--policies", "mass,mass"], "--policies"),
+    ("st-out-file", ["strategy", *W, "--out", "{existing}"], "is a file"),
+    (
+        "st-out-user-dir",
+        ["strategy", *W, "--out", "{user_dir}", "--overwrite"],
+        "not a strategy folder",
+    ),  # fmt: skip
+    ("st-out-in-world", ["strategy", *W, "--out", "{world}/lab"], "inside the input folder"),
+    (
+        "st-no-truth",
+        ["strategy", "--world", "{user_dir}", "--out", "{out}"],
+        "no truth_scenario.json",
+    ),  # fmt: skip
     # ---- the parser itself
     ("no-verb", [], "required: VERB"),
     ("unknown-verb", ["frobnicate"], "invalid choice"),

@@ -54,6 +54,7 @@ ALLOWED: dict[str, str] = {
     "segment/evaluate.py": "scores segments against the true personas",
     "attribution/scorecard.py": "scores attribution against truth_channels",
     "clv/scorecard.py": "scores customer-value predictions against the true alive states",
+    "uplift/scorecard.py": "scores predicted uplift against each subscriber's true response",
     "synth/replay.py": "replays policies in a generated world's true response model",
 }
 
