@@ -36,6 +36,8 @@ LAYERS: dict[str, int] = {
     "experiments": 4,
     "attribution": 4,
     "clv": 4,
+    "uplift": 4,
+    "strategy": 4,
     "cli": 6,
     "commands": 6,
     "reports": 6,

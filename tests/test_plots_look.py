@@ -45,6 +45,8 @@ PLOT_MODULES = (
     "workbench.attribution.plots",
     "workbench.clv.plots",
     "workbench.clv.repeat_plots",
+    "workbench.uplift.plots",
+    "workbench.strategy.plots",
 )
 NOT_FIGURES = {"show", "wrap_label", "series_styles", "segment_label", "with_names"}
 
@@ -473,6 +475,54 @@ def _clv_tables() -> dict[str, pd.DataFrame]:
     }  # fmt: skip
 
 
+def _uplift_tables() -> dict[str, pd.DataFrame]:
+    """The uplift and strategy tables the figures draw, from a simulated test and a mock lab."""
+    from workbench.uplift import (
+        calibration_table,
+        gain_table,
+        qini_curve,
+        segment_summary,
+        simulate_uplift,
+        uplift_curve,
+        uplift_segments,
+    )
+    from workbench.uplift.workflow import gain_of_ranking
+
+    _, y, t, true = simulate_uplift(3000, seed=4)
+    noisy = true + rng.normal(0, 0.05, true.size)
+    mu0 = rng.uniform(0.02, 0.3, true.size)
+    summary = segment_summary(uplift_segments(mu0, mu0 + noisy), noisy, mu0, mu0 + noisy)
+    gains = gain_table(y, t, noisy, 50_000, n_boot=50)
+    policies = ["mass", "playbook", "uplift", "random"]
+    mean = np.array([2646.0, 8113.0, 1621.0, 1322.0])
+    lab = pd.DataFrame({
+        "policy": policies, "targeted": [50_000, 50_000, 25_000, 25_000],
+        "broadcasts": [313_190.0, 539_159.0, 170_826.0, 156_056.0],
+        "incremental_conversions": mean, "incremental_conversions_low": mean * 0.97,
+        "incremental_conversions_high": mean * 1.03, "unsubscribes": [844.0, 1729.0, 370.0, 406.0],
+        "unsubscribes_low": [800.0, 1650.0, 330.0, 370.0],
+        "unsubscribes_high": [890.0, 1800.0, 410.0, 440.0],
+        "promised_conversions": mean * [1.08, 1.31, 1.04, 1.09],
+        "promised_conversions_low": mean * 0.6, "promised_conversions_high": mean * 1.5,
+    })  # fmt: skip
+    names = [SEGMENT_NAMES[i] for i in range(6)]
+    seg = pd.DataFrame([
+        {"policy": p, "segment_name": n, "incremental_conversions": v,
+         "incremental_conversions_low": v * 0.9, "incremental_conversions_high": v * 1.1}
+        for p in policies for n, v in zip(names, rng.uniform(5, 600, 6), strict=True)
+    ])  # fmt: skip
+    return {
+        "qini": {k: qini_curve(y, t, s) for k, s in (("true", true), ("noisy", noisy))},
+        "uplift": {"noisy": uplift_curve(y, t, noisy)},
+        "calibration": calibration_table(y, t, noisy),
+        "summary": summary,
+        "gains": gains,
+        "truth_gains": gain_of_ranking(noisy, true, 50_000, gains["budget"].to_numpy()),
+        "lab": lab,
+        "lab_segments": seg,
+    }
+
+
 def _cases() -> dict[str, list[Callable[[], object]]]:
     from workbench import plots
     from workbench.attribution import plots as aplots
@@ -504,6 +554,10 @@ def _cases() -> dict[str, list[Callable[[], object]]]:
                                                           0.03]}), on="channel"
     )  # fmt: skip
     clv = _clv_tables()
+    up = _uplift_tables()
+    from workbench.strategy import plots as stplots
+    from workbench.uplift import plots as uplots
+
     paths = pd.DataFrame({
         "path": [" > ".join(rng.choice(CHANNELS, rng.integers(1, 4))) for _ in range(30)],
         "total_conversions": rng.integers(0, 50, 30), "total_null": rng.integers(0, 80, 30),
@@ -611,6 +665,20 @@ def _cases() -> dict[str, list[Callable[[], object]]]:
             lambda: rplots.plot_repeat_by_cohort(clv["cohorts"])],
         "workbench.clv.repeat_plots.plot_category_affinity": [
             lambda: rplots.plot_category_affinity(clv["affinity"])],
+        "workbench.uplift.plots.plot_uplift_curves": [
+            lambda: uplots.plot_uplift_curves(up["qini"]),
+            lambda: uplots.plot_uplift_curves(up["uplift"], kind="uplift")],
+        "workbench.uplift.plots.plot_calibration": [
+            lambda: uplots.plot_calibration(up["calibration"])],
+        "workbench.uplift.plots.plot_gain": [lambda: uplots.plot_gain(up["gains"])],
+        "workbench.uplift.plots.plot_segments": [lambda: uplots.plot_segments(up["summary"])],
+        "workbench.strategy.plots.plot_policies": [lambda: stplots.plot_policies(up["lab"])],
+        "workbench.strategy.plots.plot_efficiency": [lambda: stplots.plot_efficiency(up["lab"])],
+        "workbench.strategy.plots.plot_segments": [
+            lambda: stplots.plot_segments(up["lab_segments"])],
+        "workbench.strategy.plots.budget_figure": [
+            lambda: stplots.budget_figure(up["gains"], 0.3, up["truth_gains"]),
+            lambda: stplots.budget_figure(up["gains"], 0.5)],
     }  # fmt: skip
 
 

@@ -104,3 +104,75 @@ def test_a_plan_follows_its_weekdays_and_list(world) -> None:
 def test_a_world_without_truth_cannot_be_replayed(tmp_path) -> None:
     with pytest.raises(WorkbenchError, match="truth_scenario.json"):
         WorldReplay(tmp_path)
+
+
+# ------------------------------------------------------------------------------ the lab
+
+
+@pytest.fixture(scope="module")
+def lab(world):
+    from workbench.strategy import run_lab
+
+    return run_lab(world, weeks=2, replications=3, budget=0.4, seed=2, k=4)
+
+
+def test_the_lab_reports_every_policy_with_intervals_and_promises(lab, world) -> None:
+    t = lab.policies.set_index("policy")
+    assert list(t.index) == ["mass", "playbook", "uplift", "random"]
+    n = lab.settings["subscribers"]
+    assert t.loc["mass", "targeted"] == t.loc["playbook", "targeted"] == n
+    # uplift and random targeting send to the same number of subscribers: 40% of the reachable
+    from workbench.features import compute_features
+
+    reachable = int(compute_features(world)["email_reachable"].sum())
+    assert 0 < reachable < n
+    assert t.loc["uplift", "targeted"] == t.loc["random", "targeted"] == round(0.4 * reachable)
+    for col in ("incremental_conversions", "incremental_revenue", "unsubscribes"):
+        assert (t[f"{col}_low"] <= t[col]).all() and (t[col] <= t[f"{col}_high"]).all()
+    assert (t["incremental_conversions"] > 0).all() and (t["broadcasts"] > 0).all()
+    assert t["promised_conversions"].notna().all()
+    np.testing.assert_allclose(
+        t["promise_error"], t["promised_conversions"] - t["incremental_conversions"]
+    )
+    assert set(lab.replications["policy"]) == {"none", *t.index}
+    assert len(lab.replications) == 3 * 5
+
+
+def test_the_segments_add_up_to_the_policy(lab) -> None:
+    seg = lab.segments.groupby("policy", sort=False)[
+        ["incremental_conversions", "incremental_revenue", "broadcasts", "targeted"]
+    ].sum()
+    pol = lab.policies.set_index("policy").loc[seg.index]
+    for col in ("incremental_conversions", "incremental_revenue", "broadcasts", "targeted"):
+        np.testing.assert_allclose(seg[col], pol[col], rtol=1e-9, atol=1e-6)
+    # every segment of the playbook appears once per policy, with its size
+    sizes = lab.segments.groupby("policy")["subscribers"].sum()
+    assert (sizes == lab.settings["subscribers"]).all()
+
+
+def test_the_targeting_table_joins_the_playbook_and_the_uplift_groups(lab) -> None:
+    tg = lab.targeting
+    shares = [c for c in tg.columns if c.startswith("share_")]
+    assert {"segment", "name", "max_emails_per_week", "content", "advice"} <= set(tg.columns)
+    np.testing.assert_allclose(tg[shares].sum(axis=1), 1.0)
+    assert tg["subscribers"].sum() == lab.settings["subscribers"]
+
+
+def test_the_verb_writes_its_folder_and_keeps_what_it_should(world, tmp_path) -> None:
+    from workbench.cli import main
+
+    out = tmp_path / "lab"
+    args = ["strategy", "--world", str(world), "--weeks", "1", "--replications", "2",
+            "--policies", "mass,random", "--k", "3", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    files = {p.name for p in out.iterdir()}
+    assert {"policies.csv", "segments.csv", "targeting.csv", "replications.csv"} <= files
+    table = pd.read_csv(out / "policies.csv")
+    assert list(table["policy"]) == ["mass", "random"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["weeks"] == 1 and "auuc" in summary["uplift_test"]
+    before = (out / "policies.csv").read_bytes()
+    assert main(args) == 2  # an existing result is kept without --overwrite
+    assert (out / "policies.csv").read_bytes() == before
+    assert main([*args, "--overwrite"]) == 0
+    assert (out / "policies.csv").read_bytes() == before  # same seed, same numbers

@@ -1,0 +1,73 @@
+"""The budget explorer of notebook 06: move the budget, watch the incremental outcome.
+
+ipywidgets and matplotlib are imported only when :func:`budget_explorer` is called. Under
+papermill (no front end) the explorer renders its first state once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def budget_line(
+    gains: pd.DataFrame, budget: float, truth: pd.DataFrame | None = None, outcome: str = "revenue"
+) -> str:
+    """One sentence on the budget nearest ``budget``: targeted, estimate with interval, truth."""
+    g = gains.iloc[int(np.argmin(np.abs(gains["budget"].to_numpy() - budget)))]
+    text = (
+        f"Sending to {g['budget']:.0%} of the list ({int(g['targeted']):,} subscribers): "
+        f"estimated incremental {outcome} {g['incremental']:,.0f} "
+        f"({g['low']:,.0f} to {g['high']:,.0f})"
+    )
+    if truth is not None:
+        t = truth.iloc[int(np.argmin(np.abs(truth["budget"].to_numpy() - budget)))]
+        text += f"; truly {t['incremental']:,.0f} (random targeting: {t['random']:,.0f})"
+    return text + "."
+
+
+def budget_explorer(
+    gains: pd.DataFrame,
+    truth: pd.DataFrame | None = None,
+    outcome: str = "revenue",
+    budget: float = 0.5,
+) -> Any:
+    """A slider over the budget above the gain curve and a sentence with the numbers.
+
+    Parameters
+    ----------
+    gains, truth, outcome
+        As in :func:`workbench.strategy.plots.budget_figure`.
+    budget : float, default 0.5
+        The starting budget.
+
+    Returns
+    -------
+    ipywidgets.VBox
+    """
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from workbench.strategy.plots import budget_figure
+    from workbench.widgets import with_box
+
+    steps = np.sort(gains["budget"].to_numpy(dtype=float))
+    step = float(np.min(np.diff(steps))) if steps.size > 1 else 0.05
+    slider = w.FloatSlider(value=budget, min=float(steps[0]), max=float(steps[-1]), step=step,
+                           description="budget", continuous_update=False)  # fmt: skip
+    out = w.Output(layout=w.Layout(max_width="100%"))
+
+    def update(*_: object) -> None:
+        out.clear_output(wait=True)
+        with out:
+            fig = budget_figure(gains, slider.value, truth, outcome)
+            display(fig)
+            plt.close(fig)
+            print(budget_line(gains, slider.value, truth, outcome))
+
+    slider.observe(update, "value")
+    update()
+    return w.VBox([with_box(slider), out])
