@@ -36,6 +36,10 @@ sample_size = 800
 draws = 300
 tune = 300
 n_sim = 30
+[notebooks."06-targeting-and-strategy"]
+weeks = 2
+replications = 2
+k = 4
 """
 SHOTS = reports_dir() / "browser-check"
 

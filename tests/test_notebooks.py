@@ -28,6 +28,7 @@ ENTRIES = load_registry()
 CI_PARAMETERS: dict[str, dict[str, object]] = {
     "02-segmentation": {"k": 6, "n_boot": 2, "sample_size": 800, "seed": 1},
     "03-bayesian-testing": {"draws": 150, "tune": 150, "n_sim": 30, "seed": 1},
+    "06-targeting-and-strategy": {"weeks": 2, "replications": 2, "k": 4},
 }
 
 
@@ -112,6 +113,14 @@ TRUTH_SECTIONS = {
     "02-segmentation": ({"Agreement with the true personas"}, {"ari_vs_truth", "nmi_vs_truth"}),
     "04-attribution": ({"Scorecard against the truth"}, {"best_model", "best_model_mae"}),
     "05-customer-value": ({"Against the truth"}, {"clv_alive_auc", "clv_true_mae"}),
+    "06-targeting-and-strategy": (
+        {
+            "Against the truth",
+            "The strategy lab: promise against truth",
+            "The playbook with uplift",
+        },
+        {"uplift_spearman", "lab_mass", "lab_playbook", "lab_uplift", "lab_random"},
+    ),
 }
 
 

@@ -32,6 +32,10 @@ sample_size = 800
 draws = 150
 tune = 150
 n_sim = 30
+[notebooks."06-targeting-and-strategy"]
+weeks = 2
+replications = 2
+k = 4
 """
 
 #: The analysis tables each kind of export lacks (beside every truth table).
@@ -75,6 +79,7 @@ def test_a_report_runs_on_what_the_export_has(
     # the notebooks that need experiments and journeys are set aside, with the reason
     assert status["03-bayesian-testing"] == "not_applicable"
     assert status["04-attribution"] == "not_applicable"
+    assert status["06-targeting-and-strategy"] == "not_applicable"  # no randomised test
     assert "'touchpoints'" in next(iter(skipped["04-attribution"].values()))
     assert status["01-synthetic-subscribers"] == status["02-segmentation"] == "ok"
     # what is scored against the truth says so
@@ -97,7 +102,7 @@ def test_a_report_runs_on_what_the_export_has(
         assert "Outcomes beyond opens and clicks" in skipped["02-segmentation"]
         assert "The playbook" not in skipped["02-segmentation"]
     page = (run / "report.html").read_text()
-    assert page.count("Not shown for this data") == 5  # one list per notebook
+    assert page.count("Not shown for this data") == 6  # one list per notebook
     assert page_problems(page) == []  # no image twice, none without alt text, no empty section
     # a skipped section leaves no heading and no prose behind: the reading hours need events
     assert ('id="When-people-read"' in page) == (kind == "events only")
