@@ -413,3 +413,35 @@ def test_true_uplift_reads_truth_responses(tmp_path: Path) -> None:
     asg = load_world(world, tables=["assignments"])["assignments"]
     assert set(tau.index) == set(asg.loc[asg["experiment_id"] == 4, "subscriber_id"])
     assert tau.between(-1, 1).all()
+
+
+def test_a_column_measured_after_the_email_is_left_out(test_csv, tmp_path: Path, capsys) -> None:
+    """Another outcome (spend after the email) differs between the arms: by default it is left
+    out of the features, with a note; named with --features it is kept, with a warning. The
+    pre-treatment features of a randomised test are balanced and all kept."""
+    path, frame = test_csv
+    rng = np.random.default_rng(5)
+    emailed = (frame["arm"] == "email").to_numpy()
+    spend = frame.drop(columns="tau").assign(
+        spend=frame["converted"] * rng.gamma(2.0, 30.0, len(frame)) + 20.0 * emailed
+    )
+    leaky = tmp_path / "leaky.csv"
+    spend.to_csv(leaky, index=False)
+    summary = tmp_path / "s.json"
+    assert main(_argv(leaky, tmp_path / "a.csv", "--summary-out", str(summary))) == 0
+    err = capsys.readouterr().err
+    got = json.loads(summary.read_text())
+    assert got["dropped_features"] == ["spend"] and "spend" not in got["features"]
+    assert "left out spend" in err
+    clean = json.loads(run_summary(path, tmp_path))
+    assert clean["dropped_features"] == []
+    names = [c for c in spend.columns if c not in ("arm", "converted")]
+    assert main(_argv(leaky, tmp_path / "b.csv", "--features", ",".join(names))) == 0
+    assert "warning: spend differ" in capsys.readouterr().err
+
+
+def run_summary(path: Path, folder: Path) -> str:
+    """The summary JSON of a default run on ``path``."""
+    summary = folder / "clean.json"
+    assert main(_argv(path, folder / "clean.csv", "--summary-out", str(summary))) == 0
+    return summary.read_text()

@@ -220,10 +220,24 @@ def run(args: argparse.Namespace) -> int:
         "uplift_at": ev["uplift_at"],
         "calibration": calib.to_dict(orient="records"),
         "features": list(d.feature_names),
+        "dropped_features": list(d.dropped),
         "test_size": args.test_size,
         "seed": args.seed,
         "source": d.source,
     }
+    if d.dropped:
+        print(
+            f"note: left out {', '.join(d.dropped)}: they differ between the arms far beyond "
+            "chance, as columns measured after the email do (another outcome?); name the "
+            "features with --features to choose them yourself",
+            file=sys.stderr,
+        )
+    if d.imbalanced:
+        print(
+            f"warning: {', '.join(d.imbalanced)} differ between the arms far beyond chance: "
+            "measured after the email, or the test was not randomised",
+            file=sys.stderr,
+        )
     write_table(
         scores, args.out, overwrite=args.overwrite, flag="--overwrite", float_format="%.10g"
     )

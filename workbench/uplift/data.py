@@ -74,6 +74,11 @@ class UpliftData:
         The world's experiment the table comes from (None for a file).
     window_days : float or None
         Length of the window the outcome counts (None for a file).
+    dropped : tuple of str
+        Columns of a file left out of the default features because they differ between the arms
+        far beyond chance (:func:`imbalanced`): measured after the email, most likely.
+    imbalanced : tuple of str
+        Features the user named that differ so between the arms (kept, but worth a warning).
     """
 
     X: pd.DataFrame
@@ -87,6 +92,8 @@ class UpliftData:
     control_name: str = "control"
     experiment_id: int | None = None
     window_days: float | None = None
+    dropped: tuple[str, ...] = ()
+    imbalanced: tuple[str, ...] = ()
 
     @property
     def compared(self) -> np.ndarray:
@@ -331,9 +338,20 @@ def read_uplift_table(
     t = np.where(is_t, 1, np.where(is_c, 0, -1)).astype(np.int8)
     y, kind = _outcome(frame, outcome, source, t >= 0, outcome_kind)
     _check_size(t, (str(treatment), str(control)), source, treatment_col)
+    chosen = wanted is not None
     if wanted is None:
         wanted = [c for c in names if c not in (treatment_col, outcome)]
     X = _features_frame(frame, wanted, source).reset_index(drop=True)
+    unbalanced = imbalanced(X, t)
+    dropped: tuple[str, ...] = ()
+    if unbalanced and not chosen:  # measured after the email, most likely: left out
+        dropped = tuple(unbalanced)
+        X = X.drop(columns=list(dropped))
+        if X.shape[1] == 0:
+            raise DataError(
+                source, None, f"no feature left once {', '.join(dropped)} are left out (they "
+                "differ between the arms far beyond chance); name the features with --features"
+            )  # fmt: skip
     return UpliftData(
         X=X,
         y=y,
@@ -344,7 +362,65 @@ def read_uplift_table(
         outcome_kind=kind,
         treatment_name=str(treatment),
         control_name=str(control),
+        dropped=dropped,
+        imbalanced=tuple(c for c in unbalanced if c not in dropped),
     )
+
+
+#: Significance below which a feature's difference between the arms is taken as a sign that it
+#: was measured after the treatment (|z| above about 4.9): a randomised test balances every
+#: feature measured before it, so among a few dozen such features a false alarm is one in
+#: tens of thousands of tests.
+IMBALANCE_P = 1e-6
+
+
+def imbalanced(X: pd.DataFrame, treatment: np.ndarray, alpha: float = IMBALANCE_P) -> list[str]:
+    """Features whose distribution differs between the two arms far beyond chance.
+
+    Randomisation balances every feature measured before the treatment; a column that differs
+    between the arms with a p-value below ``alpha`` was most likely measured after it (another
+    outcome, such as visits or spend beside conversions) and would leak the answer into the
+    model. Numbers: Welch's z of the difference of means; categories: the chi-square test of the
+    arm-by-category table. Missing values are left out of both.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Features (numbers and categories).
+    treatment : ndarray
+        1 treatment, 0 control, -1 other arms (ignored).
+    alpha : float
+        Significance below which a feature is reported.
+
+    Returns
+    -------
+    list of str
+        The imbalanced features, in column order.
+    """
+    from scipy import stats
+
+    t = np.asarray(treatment)
+    out = []
+    for c in X.columns:
+        col = X[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            keep = (t >= 0) & col.notna().to_numpy()
+            table = pd.crosstab(col[keep].astype(str), t[keep])
+            if table.shape[0] < 2 or table.shape[1] < 2:
+                continue
+            p = stats.chi2_contingency(table.to_numpy())[1]
+        else:
+            x = col.to_numpy(dtype=float)
+            a, b = x[(t == 1) & ~np.isnan(x)], x[(t == 0) & ~np.isnan(x)]
+            if a.size < 2 or b.size < 2:
+                continue
+            se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+            if not se > 0:
+                continue
+            p = 2 * stats.norm.sf(abs(a.mean() - b.mean()) / se)
+        if p < alpha:
+            out.append(str(c))
+    return out
 
 
 # ------------------------------------------------------------------------------------ worlds
