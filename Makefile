@@ -44,8 +44,8 @@ sample: $(STAMP)
 	$(BIN)/workbench generate --scenario tiny --seed 20261126 --out datasets/sample --overwrite
 
 # Every figure of the README comes from here, on a fresh clone: speed and memory (bench_*.py), then
-# the scores against the truth (eval_segment.py, calibration.py, eval_clv.py) with the README's
-# arguments, and the published estimates on real data (real_data.py, clv_published.py).
+# the scores against the truth (eval_segment.py, calibration.py, eval_clv.py, eval_strategy.py)
+# with the README's arguments, and real data (real_data.py, clv_published.py, real_uplift.py).
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
 	@echo "== machine: $$(nproc) cores, load average $$(cut -d' ' -f1-3 /proc/loadavg), $$(git rev-parse --short HEAD)"
@@ -56,6 +56,8 @@ bench: $(STAMP)
 	@echo "== benchmarks/real_data.py (CDNOW, real public data)"; $(BIN)/python benchmarks/real_data.py
 	@echo "== benchmarks/clv_published.py (CDNOW sample: published estimates)"; $(BIN)/python benchmarks/clv_published.py
 	@echo "== benchmarks/eval_clv.py (customer value against the truth)"; $(BIN)/python benchmarks/eval_clv.py
+	@echo "== benchmarks/real_uplift.py (Hillstrom's e-mail test, real public data)"; $(BIN)/python benchmarks/real_uplift.py
+	@echo "== benchmarks/eval_strategy.py (the strategy lab on 5 fresh worlds)"; $(BIN)/python benchmarks/eval_strategy.py
 
 # The robustness sweep of issue 12: new random scenarios each run (the seed is printed).
 sweep: $(STAMP)
