@@ -199,3 +199,40 @@ def json_ready(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def check_table_outputs(
+    out: str, side: str | None, side_flag: str, inputs: dict[str, str], overwrite: bool
+) -> None:
+    """Check a verb's ``--out`` table and its optional JSON side output before any work.
+
+    Parameters
+    ----------
+    out : str
+        The ``--out`` table (.csv, .csv.gz or .parquet).
+    side : str or None
+        The JSON side output (``--params-out``, ``--summary-out``), if any.
+    side_flag : str
+        How the side output's option is spelled, for messages.
+    inputs : dict
+        Option -> input path: no output may be one, nor lie inside one.
+    overwrite : bool
+        Whether ``--overwrite`` was given.
+
+    Raises
+    ------
+    WorkbenchError
+        An output breaks the output rules (:mod:`workbench._io`) or the side output does not end
+        in ``.json``.
+    """
+    from workbench._io import check_not_input, check_output_file, table_format
+    from workbench.errors import WorkbenchError
+
+    table_format(out)
+    check_not_input(out, inputs)
+    check_output_file(out, overwrite=overwrite, flag="--overwrite")
+    if side:
+        if not side.lower().endswith(".json"):
+            raise WorkbenchError(f"{side}: {side_flag} must end in .json")
+        check_not_input(side, {**inputs, "--out": out})
+        check_output_file(side, overwrite=overwrite, flag="--overwrite")

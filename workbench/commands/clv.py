@@ -25,6 +25,7 @@ import sys
 from workbench.commands._args import (
     OUTPUT_RULE,
     add_options,
+    check_table_outputs,
     json_ready,
     non_empty,
     non_negative_int,
@@ -97,27 +98,14 @@ def run(args: argparse.Namespace) -> int:
     """Read, summarise, fit, predict; write the predictions (and parameters) atomically."""
     import json
 
-    from workbench._io import (
-        atomic_file,
-        check_not_input,
-        check_output_file,
-        table_format,
-        write_table,
-    )
+    from workbench._io import atomic_file, write_table
     from workbench.clv import data
     from workbench.clv.diagnostics import conditional_expectations, holdout_scores
     from workbench.clv.value import CustomerValue
     from workbench.errors import WorkbenchError
 
-    table_format(args.out)
     inputs = {"--orders": args.orders} if args.orders else {"--world": args.world}
-    check_not_input(args.out, inputs)
-    check_output_file(args.out, overwrite=args.overwrite, flag="--overwrite")
-    if args.params_out:
-        if not args.params_out.lower().endswith(".json"):
-            raise WorkbenchError(f"{args.params_out}: --params-out must end in .json")
-        check_not_input(args.params_out, {**inputs, "--out": args.out})
-        check_output_file(args.params_out, overwrite=args.overwrite, flag="--overwrite")
+    check_table_outputs(args.out, args.params_out, "--params-out", inputs, args.overwrite)
     if args.orders:
         if args.calibration_end is None:
             raise WorkbenchError("argument --calibration-end: required with --orders")

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from workbench.commands._args import (
     OUTPUT_RULE,
     add_options,
+    check_table_outputs,
     json_ready,
     non_empty,
     probability,
@@ -162,25 +163,12 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from workbench._io import (
-        atomic_file,
-        check_not_input,
-        check_output_file,
-        table_format,
-        write_table,
-    )
+    from workbench._io import atomic_file, write_table
     from workbench.errors import WorkbenchError
     from workbench.uplift.data import split_test
 
-    table_format(args.out)
     inputs = {"--input": args.input} if args.input else {"--world": args.world}
-    check_not_input(args.out, inputs)
-    check_output_file(args.out, overwrite=args.overwrite, flag="--overwrite")
-    if args.summary_out:
-        if not args.summary_out.lower().endswith(".json"):
-            raise WorkbenchError(f"{args.summary_out}: --summary-out must end in .json")
-        check_not_input(args.summary_out, {**inputs, "--out": args.out})
-        check_output_file(args.summary_out, overwrite=args.overwrite, flag="--overwrite")
+    check_table_outputs(args.out, args.summary_out, "--summary-out", inputs, args.overwrite)
     if args.experiment is not None and not args.world:
         raise WorkbenchError("argument --experiment: only with --world")
 

@@ -33,18 +33,10 @@ from workbench.strategy.policies import (
     random_plan,
     uplift_plan,
 )
+from workbench.synth.replay import OUTCOMES
 
-#: Outcomes summed per policy (from :data:`workbench.synth.replay.OUTCOMES`).
-_SUMS = (
-    "broadcasts",
-    "delivered",
-    "fatigued",
-    "unsubscribed",
-    "complained",
-    "conversions",
-    "orders",
-    "revenue",
-)
+#: Outcomes summed per policy: every outcome of a replay.
+_SUMS = OUTCOMES
 
 
 @dataclass
