@@ -437,7 +437,7 @@ def test_a_column_measured_after_the_email_is_left_out(test_csv, tmp_path: Path,
     assert clean["dropped_features"] == []
     names = [c for c in spend.columns if c not in ("arm", "converted")]
     assert main(_argv(leaky, tmp_path / "b.csv", "--features", ",".join(names))) == 0
-    assert "warning: spend differ" in capsys.readouterr().err
+    assert "warning: spend differs" in capsys.readouterr().err
 
 
 def run_summary(path: Path, folder: Path) -> str:

@@ -214,15 +214,17 @@ def run(args: argparse.Namespace) -> int:
         "source": d.source,
     }
     if d.dropped:
+        they = "they differ" if len(d.dropped) > 1 else "it differs"
         print(
-            f"note: left out {', '.join(d.dropped)}: they differ between the arms far beyond "
+            f"note: left out {', '.join(d.dropped)}: {they} between the arms far beyond "
             "chance, as columns measured after the email do (another outcome?); name the "
             "features with --features to choose them yourself",
             file=sys.stderr,
         )
     if d.imbalanced:
+        they = "differ" if len(d.imbalanced) > 1 else "differs"
         print(
-            f"warning: {', '.join(d.imbalanced)} differ between the arms far beyond chance: "
+            f"warning: {', '.join(d.imbalanced)} {they} between the arms far beyond chance: "
             "measured after the email, or the test was not randomised",
             file=sys.stderr,
         )
