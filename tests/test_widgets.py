@@ -64,3 +64,30 @@ def test_the_ab_explorer_redraws_when_a_slider_or_its_box_moves(monkeypatch) -> 
     assert table.loc["variant", "decision"] == "ship"
     body = decision_view(table).to_html().split("<tbody>")[1]
     assert "e-" not in body and "%" in body
+
+
+def test_the_budget_explorer_follows_its_slider(monkeypatch) -> None:
+    import workbench.strategy.plots as sp
+    from workbench.strategy.widgets import budget_explorer, budget_line
+
+    gains = pd.DataFrame({
+        "budget": np.linspace(0.1, 1.0, 10), "targeted": np.arange(1, 11) * 100,
+        "incremental": np.linspace(50, 300, 10), "low": np.linspace(20, 200, 10),
+        "high": np.linspace(80, 400, 10),
+    })  # fmt: skip
+    truth = gains[["budget", "targeted"]].assign(
+        incremental=np.linspace(60, 320, 10), optimum=np.linspace(90, 330, 10),
+        random=np.linspace(32, 320, 10),
+    )  # fmt: skip
+    seen: list[float] = []
+    real = sp.budget_figure
+    monkeypatch.setattr(sp, "budget_figure", lambda g, b, *a: seen.append(b) or real(g, b, *a))
+    panel = budget_explorer(gains, truth, budget=0.3)
+    slider, box = panel.children[0].children
+    assert seen[-1] == 0.3
+    slider.value = 0.7
+    assert seen[-1] == 0.7
+    box.value = 0.5
+    assert seen[-1] == 0.5 and slider.value == 0.5
+    line = budget_line(gains, 0.5, truth)
+    assert "50% of the list (500 subscribers)" in line and "truly 176" in line
