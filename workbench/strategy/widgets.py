@@ -36,6 +36,10 @@ def budget_explorer(
 ) -> Any:
     """A slider over the budget above the gain curve and a sentence with the numbers.
 
+    The chart is an image widget redrawn on each move and the sentence an HTML widget: no
+    ``Output`` widget and no display from a callback, whose messages can leave a notebook run
+    without a front end (papermill, nbclient) waiting for ever.
+
     Parameters
     ----------
     gains, truth, outcome
@@ -47,9 +51,11 @@ def budget_explorer(
     -------
     ipywidgets.VBox
     """
+    import html
+    import io
+
     import ipywidgets as w
     import matplotlib.pyplot as plt
-    from IPython.display import display
 
     from workbench.strategy.plots import budget_figure
     from workbench.widgets import with_box
@@ -58,16 +64,17 @@ def budget_explorer(
     step = float(np.min(np.diff(steps))) if steps.size > 1 else 0.05
     slider = w.FloatSlider(value=budget, min=float(steps[0]), max=float(steps[-1]), step=step,
                            description="budget", continuous_update=False)  # fmt: skip
-    out = w.Output(layout=w.Layout(max_width="100%"))
+    image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+    line = w.HTML()
 
     def update(*_: object) -> None:
-        out.clear_output(wait=True)
-        with out:
-            fig = budget_figure(gains, slider.value, truth, outcome)
-            display(fig)
-            plt.close(fig)
-            print(budget_line(gains, slider.value, truth, outcome))
+        fig = budget_figure(gains, slider.value, truth, outcome)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        plt.close(fig)
+        image.value = buf.getvalue()
+        line.value = html.escape(budget_line(gains, slider.value, truth, outcome))
 
     slider.observe(update, "value")
     update()
-    return w.VBox([with_box(slider), out])
+    return w.VBox([with_box(slider), image, line])
