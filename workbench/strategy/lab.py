@@ -153,9 +153,10 @@ def run_lab(
     Raises
     ------
     WorkbenchError
-        An unknown policy, or a world without the randomised segmented-vs-mass test.
+        An unknown policy, a world without the randomised segmented-vs-mass test, or a world
+        that is not a generated one (no truth to replay).
     DataError
-        The world is not a generated one (no truth to replay) or breaks the contract.
+        A table of the world breaks the contract.
     """
     from workbench.features import compute_features
     from workbench.synth.replay import WorldReplay
