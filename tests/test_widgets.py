@@ -84,10 +84,11 @@ def test_the_budget_explorer_follows_its_slider(monkeypatch) -> None:
     monkeypatch.setattr(sp, "budget_figure", lambda g, b, *a: seen.append(b) or real(g, b, *a))
     panel = budget_explorer(gains, truth, budget=0.3)
     slider, box = panel.children[0].children
-    assert seen[-1] == 0.3
-    slider.value = 0.7
+    assert seen[-1] == 0.3 and slider.value == 30  # whole percents
+    slider.value = 70
     assert seen[-1] == 0.7
-    box.value = 0.5
-    assert seen[-1] == 0.5 and slider.value == 0.5
+    box.value = 50
+    assert seen[-1] == 0.5 and slider.value == 50
+    assert "50% of the list" in panel.children[2].value
     line = budget_line(gains, 0.5, truth)
     assert "50% of the list (500 subscribers)" in line and "truly 176" in line

@@ -60,20 +60,23 @@ def budget_explorer(
     from workbench.strategy.plots import budget_figure
     from workbench.widgets import with_box
 
-    steps = np.sort(gains["budget"].to_numpy(dtype=float))
-    step = float(np.min(np.diff(steps))) if steps.size > 1 else 0.05
-    slider = w.FloatSlider(value=budget, min=float(steps[0]), max=float(steps[-1]), step=step,
-                           description="budget", continuous_update=False)  # fmt: skip
+    # whole percents: a float slider shows steps of 0.05 as 0.7499999
+    steps = np.round(100 * np.sort(gains["budget"].to_numpy(dtype=float))).astype(int)
+    step = int(np.min(np.diff(steps))) if steps.size > 1 else 5
+    slider = w.IntSlider(value=int(round(100 * budget)), min=int(steps[0]), max=int(steps[-1]),
+                         step=max(step, 1), description="budget %",
+                         continuous_update=False)  # fmt: skip
     image = w.Image(format="png", layout=w.Layout(max_width="100%"))
     line = w.HTML()
 
     def update(*_: object) -> None:
-        fig = budget_figure(gains, slider.value, truth, outcome)
+        share = slider.value / 100
+        fig = budget_figure(gains, share, truth, outcome)
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
         plt.close(fig)
         image.value = buf.getvalue()
-        line.value = html.escape(budget_line(gains, slider.value, truth, outcome))
+        line.value = html.escape(budget_line(gains, share, truth, outcome))
 
     slider.observe(update, "value")
     update()
