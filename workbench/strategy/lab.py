@@ -262,7 +262,7 @@ def _uplift(
     """
     from workbench.uplift.data import split_test, world_uplift_table
     from workbench.uplift.learners import UpliftModel
-    from workbench.uplift.metrics import evaluate
+    from workbench.uplift.metrics import average_effect, evaluate
     from workbench.uplift.policy import expected_gain
 
     conv = world_uplift_table(world, treatment="mass", control="holdout")
@@ -287,10 +287,10 @@ def _uplift(
         "evaluation": evaluation,
         "gain": gain,
         "gain_revenue": gain_rev,
-        "ate": _ate(conv.y, conv.treatment),
-        "ate_revenue": _ate(rev.y, rev.treatment),
-        "ate_segmented": _ate(seg_conv.y, seg_conv.treatment),
-        "ate_segmented_revenue": _ate(seg_rev.y, seg_rev.treatment),
+        "ate": average_effect(conv.y, conv.treatment),
+        "ate_revenue": average_effect(rev.y, rev.treatment),
+        "ate_segmented": average_effect(seg_conv.y, seg_conv.treatment),
+        "ate_segmented_revenue": average_effect(seg_rev.y, seg_rev.treatment),
         "window_days": float(conv.window_days or 7 * 4),
     }
 
@@ -304,13 +304,6 @@ def _like(features: pd.DataFrame, X: pd.DataFrame) -> pd.DataFrame:
         else:
             out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
     return out
-
-
-def _ate(y: np.ndarray, t: np.ndarray) -> tuple[float, float]:
-    """Difference of means (treated 1 against control 0) and its standard error."""
-    a, b = y[t == 1], y[t == 0]  # other arms (-1) are left out
-    se = float(np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size))
-    return float(a.mean() - b.mean()), se
 
 
 def _promises(up: dict[str, Any], plans: list, weeks: int, level: float) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from typing import Any
 from workbench.uplift.data import UpliftData, read_uplift_table, split_test, world_uplift_table
 from workbench.uplift.metrics import (
     auuc,
+    average_effect,
     calibration_table,
     evaluate,
     qini_coefficient,
@@ -36,6 +37,7 @@ __all__ = [
     "UpliftData",
     "UpliftModel",
     "auuc",
+    "average_effect",
     "calibration_table",
     "choose_targets",
     "evaluate",

@@ -262,6 +262,25 @@ def _difference_se(y: np.ndarray, t: np.ndarray) -> float:
     return float(np.sqrt(yt.var(ddof=1) / len(yt) + yc.var(ddof=1) / len(yc)))
 
 
+def average_effect(y: Any, treatment: Any) -> tuple[float, float]:
+    """The test's average effect: mean outcome treated minus control, and its standard error.
+
+    Parameters
+    ----------
+    y : array_like of shape (n,)
+        Outcome.
+    treatment : array_like of shape (n,)
+        1 treated, 0 control; any other value (rows of other arms) is left out.
+
+    Returns
+    -------
+    (float, float)
+        The difference of means and its standard error (NaN when an arm is too small).
+    """
+    y_arr, t = np.asarray(y, dtype=float), np.asarray(treatment)
+    return _difference(y_arr, t), _difference_se(y_arr, t)
+
+
 def uplift_at(y: Any, treatment: Any, score: Any, k: float) -> float:
     """Observed uplift among the top fraction ``k`` of all rows by score.
 
