@@ -115,6 +115,33 @@ def _check_cadence_overlaps(sc: Scenario, exp_day: list[int]) -> None:
                 )
 
 
+def _check_holdout_overlaps(sc: Scenario, exp_day: list[int]) -> None:
+    """Holdouts that may not run at once.
+
+    Two holdouts of one channel (rotate them, or hold out another channel), and an email holdout
+    with a segmentation holdout: the segmented send's own content and lift would be missing
+    from the email holdout's true effect.
+    """
+    exps = sc.experiments
+    for i, e in enumerate(exps):
+        for j in range(i + 1, len(exps)):
+            o = exps[j]
+            pair = {e.kind, o.kind}
+            same = e.kind == o.kind == "channel_holdout" and e.channel == o.channel
+            email_seg = pair == {"channel_holdout", "segmentation_holdout"} and "email" in (
+                e.channel,
+                o.channel,
+            )
+            if not (same or email_seg):
+                continue
+            if exp_day[i] < exp_day[j] + o.length_days and exp_day[j] < exp_day[i] + e.length_days:
+                what = f"another {e.channel} holdout" if same else f"the {e.kind} {e.name!r}"
+                raise WorkbenchError(
+                    f"experiments[{j}]: {o.kind} {o.name!r} overlaps {what}; "
+                    "move its start_day or length_days"
+                )
+
+
 def build_calendar(sc: Scenario) -> Calendar:
     """Lay out broadcasts by weekday, attach experiments, and add the flow campaigns."""
     cal = sc.calendar
@@ -123,6 +150,7 @@ def build_calendar(sc: Scenario) -> Calendar:
     rows = _usual_broadcasts(sc)
     exp_of_bcast, exp_day = _experiment_days(sc, [d for d, ch, _ in rows if ch == "email"])
     _check_cadence_overlaps(sc, exp_day)
+    _check_holdout_overlaps(sc, exp_day)
     weekday = np.array([(sc.start + dt.timedelta(days=d)).weekday() for d in range(sc.days)])
     is_usual = np.isin(weekday, _usual_weekdays(sc))
     cadence, extra = _cadence_schedules(sc, exp_day, weekday, is_usual)

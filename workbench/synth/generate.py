@@ -67,7 +67,7 @@ from workbench.synth.simulate import (
 from workbench.truth import TRUTH_FILE, public_scenario
 
 #: Bumped whenever the same scenario and seed would give different data.
-GENERATOR_VERSION = "1.5"
+GENERATOR_VERSION = "1.6"
 PART_TABLES = (
     "subscribers",
     "email_events",

@@ -93,7 +93,7 @@ EXPERIMENT_KINDS: tuple[str, ...] = (
     "channel_holdout",
     "cadence_test",
 )
-HOLDOUT_CHANNELS: tuple[str, ...] = ("email", "sms", "push", "in_app")
+HOLDOUT_CHANNELS: tuple[str, ...] = ("email", "sms", "push", "in_app", "paid_retargeting")
 
 
 @dataclass(frozen=True)

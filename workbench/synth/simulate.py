@@ -69,6 +69,8 @@ KERNEL = np.array([1.0, 0.5, 0.25], dtype=np.float32)
 #: Channels with a true effect, in the order of the hazard matrices.
 EFFECT_CHANNELS = ("email", "sms", "push", "in_app", "paid_retargeting", "organic_search")
 HARD_BOUNCE = 0.002
+#: Chance that a retargeting impression is clicked.
+RETARGETING_CLICK = 0.05
 NEW_DAYS, LAPSING_DAYS, REACTIVATED_DAYS = 14, 30, 21
 #: Spawn key appended to the chunk's seed for the dropout and holdout stream (ASCII "life").
 LIFETIME_STREAM = 0x6C696665
@@ -259,12 +261,16 @@ class ChunkSimulator:
         n, D, cal = self.n, self.D, self.cal
         self.ev, self.tp, self.life, self.asg = _Buf(), _Buf(), _Buf(), _Buf()
         self.C = np.zeros((len(EFFECT_CHANNELS), n, D), np.float32)
+        # the lifecycle had no email been sent (same uniforms; no opens): truth_channels
+        self.stage_ne, self.since_ne = self.stage.copy(), self.stage_since.copy()
+        self.stage_ne_mat = np.zeros((n, D), np.int8)
         self.eng_ts = np.zeros((n, D), np.int64)  # latest engagement per slot (order timing)
         self.unsub = np.zeros(n, bool)
         self.unsub_ts = np.full(n, np.iinfo(np.int64).min)
         self.last_send = np.full(n, np.iinfo(np.int64).min)
         self.bounced = np.zeros(n, bool)
         self.react_sent = np.zeros(n, bool)
+        self.react_expected = np.zeros(n, bool)  # the email holdout's exposed arm, expected
         self.recent = np.zeros((n, 7), np.int16)  # emails delivered, last 7 days (ring)
         self.recent_n = np.zeros(n, np.int16)  # its row sums, kept up to date
         self.recent_b = np.zeros((n, 7), np.int16)  # of which broadcasts
@@ -355,15 +361,29 @@ class ChunkSimulator:
 
     # ---------------------------------------------------------------------------- lifecycle
     def _lifecycle(self, d: int) -> None:
-        rng, st = self.rng, self.stage
-        u = rng.random(self.n)
-        new_mask = (st == 0) & (self.signup_day == d)
-        changes = [(new_mask, 1)]
-        days_in = d - self.stage_since
+        u = self.rng.random(self.n)
+        new = self._next_stage(d, u, self.stage, self.stage_since, self.last_open_day >= d - 1)
+        moved = np.flatnonzero(new != self.stage)
+        if moved.size:
+            ts = np.where(new[moved] == 1, self.signup[moved], self.cal.slot(d))
+            self.life.add(sid=moved, day=np.full(moved.size, d), ts=ts, stage=new[moved])
+            self.stage_since[moved] = d
+        self.stage = new
+        # the same day without any email: nobody has opened one
+        ne = self._next_stage(d, u, self.stage_ne, self.since_ne, np.zeros(self.n, bool))
+        self.since_ne[ne != self.stage_ne] = d
+        self.stage_ne = ne
+        self.stage_ne_mat[:, d] = ne
+
+    def _next_stage(
+        self, d: int, u: np.ndarray, st: np.ndarray, since: np.ndarray, opened_recently: np.ndarray
+    ) -> np.ndarray:
+        """Each subscriber's lifecycle stage after day ``d`` (``u``: one uniform each)."""
+        days_in = d - since
         churn = self._pp_cache("churn_hazard")
         react = self._pp_cache("reactivation_rate")
-        opened_recently = self.last_open_day >= d - 1
-        changes += [
+        changes = [
+            ((st == 0) & (self.signup_day == d), 1),
             ((st == 1) & (days_in >= NEW_DAYS), 2),
             ((st == 2) & (u < churn), 3),
             ((st == 3) & (u < react * np.where(opened_recently, 4, 1)), 5),
@@ -374,12 +394,7 @@ class ChunkSimulator:
         new = st.copy()
         for m, s in changes:
             new[m & (new == st)] = s
-        moved = np.flatnonzero(new != st)
-        if moved.size:
-            ts = np.where(new[moved] == 1, self.signup[moved], self.cal.slot(d))
-            self.life.add(sid=moved, day=np.full(moved.size, d), ts=ts, stage=new[moved])
-            self.stage_since[moved] = d
-        self.stage = new
+        return new
 
     def _pp_cache(self, attr: str) -> np.ndarray:
         key = f"_cache_{attr}"
@@ -771,29 +786,37 @@ class ChunkSimulator:
         t = int(cal.slot(d))
         reach = self._reachable(d, t + DAY)  # signups later in this slot get welcome_1
         chh = self._program("channel_holdout", d, "email")
+        everyone = reach  # with an email holdout: who would get a flow email if exposed
         if chh is not None:
-            reach &= self.prog_arm[chh] != 1
+            reach = reach & (self.prog_arm[chh] != 1)
         prog = [chh] if chh is not None else []
+
+        def expect(mask: np.ndarray, content: str) -> None:
+            if chh is not None:
+                self._expected_program(chh, mask, d, CONTENT_CATEGORIES.index(content), 0)
+
         for step, lag in (("welcome_1", 0), ("welcome_2", 2), ("welcome_3", 5)):
             c = cal.flow_campaign(step)
             if c is None:
                 continue
+            expect(everyone & (self.signup_day == d - lag), "new_arrivals")
             idx = np.flatnonzero(reach & (self.signup_day == d - lag))
             ts = self.signup[idx] + 300 if lag == 0 else t + rng.integers(0, 900, idx.size)
             self._flow_send(c.campaign_id, idx, d, ts, "new_arrivals", prog)
         c = cal.flow_campaign("cart_reminder")
         if c is not None:
+            expect(everyone & (self.cart_day == d - 1), "deals")
             idx = np.flatnonzero(reach & (self.cart_day == d - 1))
             ts = t + rng.integers(0, 3 * 3600, idx.size)
             self._flow_send(c.campaign_id, idx, d, ts, "deals", prog)
         c = cal.flow_campaign("we_miss_you")
         if c is not None:
-            idx = np.flatnonzero(
-                reach
-                & ~self.react_sent
-                & (self.last_open_day <= d - 30)
-                & (self.signup_day <= d - 30)
-            )
+            due = (self.last_open_day <= d - 30) & (self.signup_day <= d - 30)
+            if chh is not None:  # once per subscriber, in the exposed arm's world too
+                hyp = everyone & due & ~self.react_expected
+                expect(hyp, "deals")
+                self.react_expected |= hyp
+            idx = np.flatnonzero(reach & due & ~self.react_sent)
             self.react_sent[idx] = True
             ts = t + rng.integers(0, 900, idx.size)
             self._flow_send(c.campaign_id, idx, d, ts, "deals", prog)
@@ -820,14 +843,24 @@ class ChunkSimulator:
         self.cart_day[cart] = d
         recent_cart = (self.cart_day >= d - 3) & (self.cart_day < d)
         imp = present & (u[:, 1] < 0.01 + 0.5 * recent_cart)
+        chh = self._program("channel_holdout", d, "paid_retargeting")
+        if chh is not None:  # the holdout sees no ads; both arms' expected hazard if shown
+            part = np.flatnonzero(imp & (self.prog_arm[chh] >= 0))
+            self.prog_X[chh][0, part, d - self.prog_d0[chh]] += self.resp["paid_retargeting"][
+                part
+            ] * (1 + 3 * RETARGETING_CLICK)
+            imp &= self.prog_arm[chh] != 1
         idx = np.flatnonzero(imp)
         ts = t + rng.integers(0, DAY - 3600, idx.size)
         self.tp.add(sid=idx, ts=ts, ch=4, cid=-1, it=0)
-        clk = u[idx, 2] < 0.05
+        clk = u[idx, 2] < RETARGETING_CLICK
         self.tp.add(
             sid=idx[clk], ts=ts[clk] + rng.integers(1, 30, int(clk.sum())), ch=4, cid=-1, it=1
         )
-        self.C[4, idx, d] += self.resp["paid_retargeting"][idx] * (1 + 3 * clk)
+        g = (self.resp["paid_retargeting"][idx] * (1 + 3 * clk)).astype(np.float32)
+        self.C[4, idx, d] += g
+        if chh is not None:
+            self.prog_R[chh][idx, d - self.prog_d0[chh]] += g
         self.eng_ts[idx[clk], d] = np.maximum(self.eng_ts[idx[clk], d], ts[clk] + 30)
         srch = np.flatnonzero(present & (u[:, 3] < self._pp_cache("search_rate") * pm))
         ts = t + rng.integers(0, DAY - 3600, srch.size)
@@ -844,10 +877,13 @@ class ChunkSimulator:
         )
         stage_mat = _stage_matrix(life, n, D)
         H = (self.rate[:, None] * PURCHASE_MULT[stage_mat]).astype(np.float32)
+        # what email adds to the base hazard by keeping subscribers in buying stages
+        H_ne_gap = H - (self.rate[:, None] * PURCHASE_MULT[self.stage_ne_mat]).astype(np.float32)
         del stage_mat
         # no orders from the dropout day on, in the factual world and every counterfactual
         self.alive = np.arange(D)[None, :] < self.dropout_day[:, None]
         H *= self.alive
+        H_ne_gap *= self.alive
         w = min(MARKETING_DAYS, D)
         marketing = np.zeros(n)  # mean smoothed marketing hazard of the last w days
         Ck = self.C  # smoothed in place, channel by channel
@@ -859,12 +895,22 @@ class ChunkSimulator:
         self._holdout(marketing)
         U = rng.random((n, D), dtype=np.float32)
         order = U < -np.expm1(-H)
+        # without email the lifecycle differs too, so the hazard may rise in some cells:
+        # every cell is re-decided with the same U (orders new there are worth the mean value)
+        H_ne_gap += Ck[0]
+        without_email = U < -np.expm1(-(H - H_ne_gap))
+        del H_ne_gap
+        new_ne = without_email & ~order
+        ne_new_conv = int(new_ne.sum())
+        ne_new_rev = float(self.value_mean[np.nonzero(new_ne)[0]].sum())
+        del new_ne
         # orders only happen where they happen in the factual world (H - C_k <= H): the
         # counterfactual without channel k re-decides just those cells with the same U
         si, di = np.nonzero(order)
         del order
         Hs, Us = H[si, di], U[si, di]
-        del U
+        ne_kept = without_email[si, di]
+        del U, without_email
         z = rng.standard_normal(si.size, dtype=np.float32)
         vals = np.round(np.exp(self.mu[si] + self.sigma[si] * z), 2)
         channels = np.zeros((len(EFFECT_CHANNELS) + 1, 4))
@@ -872,6 +918,12 @@ class ChunkSimulator:
         for k in range(len(EFFECT_CHANNELS)):
             o2 = Us < -np.expm1(-(Hs - Ck[k][si, di]))
             channels[k] = conv, o2.sum(), rev, float(vals[o2].sum())
+        channels[0] = (
+            conv,
+            ne_kept.sum() + ne_new_conv,
+            rev,
+            float(vals[ne_kept].sum()) + ne_new_rev,
+        )
         channels[-1] = conv, conv, rev, rev  # direct: no true effect
         self._truth_effects(H, Ck[0])
         # the factual orders
