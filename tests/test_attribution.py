@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.attribution import (
-    MODELS,
+    PATH_MODELS,
     MarkovAttribution,
     attribute,
     compare_models,
@@ -300,7 +300,7 @@ def test_credits_nonnegative_and_sum_to_totals(rows: list, order: int) -> None:
     )
     total, total_value = df["total_conversions"].sum(), df["total_conversion_value"].sum()
     r = compare_models(df, order=order, half_life=2.0)
-    assert set(r["model"]) == set(MODELS)
+    assert set(r["model"]) == set(PATH_MODELS)
     assert (r[["conversions", "value"]] >= 0).all().all()
     sums = r.groupby("model")[["conversions", "value"]].sum()
     np.testing.assert_allclose(sums["conversions"], total, rtol=1e-9, atol=1e-9)
@@ -420,7 +420,7 @@ def test_cli_attribute_writes_and_is_byte_identical(tmp_path, capsys) -> None:
     assert "markov" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", PATH_MODELS)
 def test_cli_every_model_and_segments(tmp_path, model: str) -> None:
     df = pd.concat(
         [PATHS.assign(seg="x"), SMALL.assign(seg="y", total_conversion_value=0.0)],

@@ -114,7 +114,7 @@ def test_cli_reads_model_names_without_the_numeric_stack() -> None:
         "from workbench.attribution.options import MODELS\n"
         "args = build_parser().parse_args(['attribute', '--paths', 'p', '--model', MODELS[-1], "
         "'--out', 'o.csv'])\n"
-        "assert args.model == 'shapley' and args.order == 1, args\n"
+        "assert args.model == 'calibrated' and args.order == 1, args\n"
         "heavy = [m for m in ('pandas', 'numpy', 'pyarrow') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

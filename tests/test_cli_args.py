@@ -47,12 +47,17 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "customer_id,date,value\nc1,2025-01-02,10\nc1,2025-01-20,12\nc2,2025-01-05,7\n"
         "c3,2025-01-09,30\nc3,2025-02-11,25\nc3,2025-02-20,5\nc4,2025-02-02,9\n"
     )
+    holdouts = root / "holdouts.csv"
+    holdouts.write_text("channel,arm,n,conversions\nsms,exposed,400,44\nsms,holdout,100,8\n")
+    fax = root / "fax-holdouts.csv"
+    fax.write_text("channel,arm,n,conversions\nfax,exposed,400,44\nfax,holdout,100,8\n")
     scenario = root / "my-scenario.toml"
     scenario.write_text(
         (Path(__file__).parents[1] / "workbench" / "scenarios" / "tiny.toml").read_text()
     )
     return {"root": root, "world": world, "results": results, "paths": paths,
-            "scenario": scenario, "orders": orders}  # fmt: skip
+            "scenario": scenario, "orders": orders, "holdouts": holdouts,
+            "fax": fax}  # fmt: skip
 
 
 def _case_dir(tmp_path: Path, inputs: dict[str, Path]) -> dict[str, str]:
@@ -193,6 +198,72 @@ CASES: list[tuple[str, list[str], str]] = [
     ("at-seed-neg", [*AT, "--seed", "-1", "--out", "{out}.csv"], "--seed"),
     ("at-sep-empty", [*AT, "--sep", "", "--out", "{out}.csv"], "--sep: must not be empty"),
     ("at-sep-blank", [*AT, "--sep", "  ", "--out", "{out}.csv"], "--sep"),
+    # ---- attribute: sources and the calibrated model
+    ("at-paths-and-world", [*AT, *W, "--out", "{out}.csv"], "not allowed with argument"),
+    ("at-no-source", ["attribute", "--model", "markov", "--out", "{out}.csv"], "one of the arg"),
+    (
+        "at-world-empty",
+        ["attribute", "--world", "", "--model", "markov", "--out", "{out}.csv"],
+        "--world: must not be empty",
+    ),
+    (
+        "at-world-missing",
+        ["attribute", "--world", "{out}", "--model", "markov", "--out", "{out}.csv"],
+        "no such world folder",
+    ),
+    (
+        "at-calib-no-holdouts",
+        [*AT[:3], "--model", "calibrated", "--out", "{out}.csv"],
+        "needs --calibrate-with",
+    ),
+    (
+        "at-calib-with-markov",
+        [*AT, "--calibrate-with", "{holdouts}", "--out", "{out}.csv"],
+        "only --model calibrated",
+    ),
+    (
+        "at-calib-not-holdouts",
+        [*AT[:3], "--model", "calibrated", "--calibrate-with", "{results}", "--out", "{out}.csv"],
+        "column 'channel': column not found",
+    ),
+    (
+        "at-calib-missing",
+        [
+            *AT[:3],
+            "--model",
+            "calibrated",
+            "--calibrate-with",
+            "{out}.csv",
+            "--out",
+            "{out}.parquet",
+        ],
+        "no such file",
+    ),
+    (
+        "at-calib-unknown-channel",
+        [*AT[:3], "--model", "calibrated", "--calibrate-with", "{fax}", "--out", "{out}.csv"],
+        "'fax', which no path touches",
+    ),
+    (
+        "at-calib-segment",
+        ["attribute", *W, "--model", "calibrated", "--segment-col", "region", "--out", "{out}.csv"],
+        "run it without a segment",
+    ),
+    ("at-base-bad", [*AT, "--base", "calibrated", "--out", "{out}.csv"], "--base: invalid choice"),
+    (
+        "at-out-is-holdouts",
+        [
+            *AT[:3],
+            "--model",
+            "calibrated",
+            "--calibrate-with",
+            "{holdouts}",
+            "--out",
+            "{holdouts}",
+            "--overwrite",
+        ],
+        "--calibrate-with",
+    ),
     # ---- attribute: outputs
     ("at-ext-xlsx", [*AT, "--out", "{out}.xlsx"], "must end in .csv, .csv.gz or .parquet"),
     ("at-out-is-input", [*AT, "--out", "{paths}", "--overwrite"], "input given to --paths"),

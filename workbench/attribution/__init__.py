@@ -42,7 +42,14 @@ from typing import Any
 # read the model names of :mod:`workbench.attribution.options` without loading pandas.
 _HOME = {
     "MODELS": "options",
+    "PATH_MODELS": "options",
     "ModelOptions": "options",
+    "CalibratedAttribution": "calibrated",
+    "holdout_evidence": "calibrated",
+    "file_incrementality": "incrementality",
+    "read_holdouts": "incrementality",
+    "validate_holdouts": "incrementality",
+    "world_incrementality": "incrementality",
     "attribute": "api",
     "compare_models": "api",
     "share_spread": "api",

@@ -11,7 +11,14 @@ import pandas as pd
 from workbench.attribution._core import PathSet, credit_frame
 from workbench.attribution.journeys import Journeys, paths_to_pathset, validate_paths
 from workbench.attribution.markov import MarkovAttribution
-from workbench.attribution.options import DEFAULTS, MODELS, RULES, ModelOptions, model_and_order
+from workbench.attribution.options import (
+    DEFAULTS,
+    MODELS,
+    PATH_MODELS,
+    RULES,
+    ModelOptions,
+    model_and_order,
+)
 from workbench.attribution.rules import rule_attribution
 from workbench.attribution.shapley import shapley_attribution
 from workbench.errors import WorkbenchError
@@ -41,8 +48,12 @@ def _pathsets(data: Data, by: str | None, sep: str) -> list[tuple[str | None, Pa
     return [(s, ps.subset(seg == s)) for s in sorted(pd.unique(seg))]
 
 
-def _one(ps: PathSet, model: str, opts: ModelOptions) -> pd.DataFrame:
+def _one(
+    ps: PathSet, model: str, opts: ModelOptions, holdouts: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One model on one set of paths (all zeros when there are none)."""
+    if model == "calibrated":
+        return _calibrated(ps, opts, holdouts)
     if ps.n_paths == 0:
         z = np.zeros(ps.n_channels)
         return credit_frame(ps.channels, z, z)
@@ -68,6 +79,25 @@ def _one(ps: PathSet, model: str, opts: ModelOptions) -> pd.DataFrame:
     raise WorkbenchError(f"unknown model '{model}'; models are {', '.join(MODELS)}")
 
 
+def _calibrated(ps: PathSet, opts: ModelOptions, holdouts: pd.DataFrame | None) -> pd.DataFrame:
+    """The base model's credit scaled by holdout-informed incrementality factors."""
+    from workbench.attribution.calibrated import CalibratedAttribution, holdout_evidence
+
+    if holdouts is None:
+        raise WorkbenchError(
+            "the calibrated model needs holdout results (holdouts=: a world's channel holdouts "
+            "or a holdouts file)"
+        )
+    if opts.base not in PATH_MODELS:
+        raise WorkbenchError(
+            f"unknown base model '{opts.base}' for calibration; base models are "
+            f"{', '.join(PATH_MODELS)}"
+        )
+    credit = _one(ps, opts.base, opts)
+    evidence = holdout_evidence(holdouts, float(ps.conversions.sum()))
+    return CalibratedAttribution(seed=opts.seed or 0).fit(credit, evidence).attribution_
+
+
 def attribute(
     data: Data,
     model: str = "markov",
@@ -81,6 +111,8 @@ def attribute(
     max_channels: int = DEFAULTS.max_channels,
     n_permutations: int = DEFAULTS.n_permutations,
     seed: int | None = DEFAULTS.seed,
+    base: str = DEFAULTS.base,
+    holdouts: pd.DataFrame | None = None,
     by: str | None = None,
     sep: str = ">",
 ) -> pd.DataFrame:
@@ -94,8 +126,10 @@ def attribute(
         from a world (:func:`~workbench.attribution.build_journeys`, which carry touch times), or
         already encoded paths.
     model : {"first", "last", "last_non_direct", "linear", "position", "time_decay", "markov", \
-"shapley"}
-        The attribution model.
+"shapley", "calibrated"}
+        The attribution model. ``"calibrated"`` scales the ``base`` model's credit by
+        incrementality factors informed by ``holdouts``
+        (:class:`~workbench.attribution.calibrated.CalibratedAttribution`).
     order : int, default 1
         Markov order (1 to 4).
     half_life : float, default 7
@@ -112,7 +146,14 @@ def attribute(
     n_permutations : int, default 2000
         Permutations of ``shapley_method="sampling"``.
     seed : int, optional
-        Seed of the sampling approximation (every other model is deterministic).
+        Seed of the sampling approximation and of the calibrated model's posterior draws.
+    base : str, default "markov"
+        The path model the calibrated model scales.
+    holdouts : DataFrame, optional
+        Channel holdout results, needed by ``"calibrated"``:
+        :func:`~workbench.attribution.incrementality.world_incrementality` (a world's holdouts)
+        or :func:`~workbench.attribution.incrementality.file_incrementality` (tests run
+        elsewhere).
     by : str, optional
         Attribute within each segment: a column of the paths table, or (for Journeys) any
         value to use the journeys' ``segment``.
@@ -124,22 +165,38 @@ def attribute(
     DataFrame
         ``[segment,] channel, conversions, value, share, value_share``, one row per channel (per
         segment), channels sorted. ``conversions`` sums to the total conversions, ``value`` to
-        the total conversion value; ``share`` is the channel's fraction of conversions.
+        the total conversion value; ``share`` is the channel's fraction of conversions. The
+        calibrated model's ``conversions`` and ``value`` are what each channel *caused*
+        (posterior medians; they sum to less than the total, the rest would have happened
+        anyway) and its ``share`` is of their sum; it adds interval columns
+        (``conversions_low/high``, ``share_low/high``, ``value_low/high``), the incrementality
+        ``factor`` with its interval, the base model's ``credited`` conversions and the number
+        of ``holdouts`` behind each channel.
     """
     if model not in MODELS:
         raise WorkbenchError(f"unknown model '{model}'; models are {', '.join(MODELS)}")
     opts = ModelOptions(
-        order, half_life, first, last, direct, shapley_method, max_channels, n_permutations, seed
+        order,
+        half_life,
+        first,
+        last,
+        direct,
+        shapley_method,
+        max_channels,
+        n_permutations,
+        seed,
+        base,
     )
-    return _run(data, [(model, model, opts)], by, sep).drop(columns="model")
+    return _run(data, [(model, model, opts)], by, sep, holdouts).drop(columns="model")
 
 
 def compare_models(
     data: Data,
-    models: Sequence[str] = MODELS,
+    models: Sequence[str] | None = None,
     *,
     by: str | None = None,
     sep: str = ">",
+    holdouts: pd.DataFrame | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Run several models on the same data; return one long table with a ``model`` column.
@@ -148,15 +205,17 @@ def compare_models(
     ----------
     data : DataFrame, Journeys or PathSet
         As in :func:`attribute`.
-    models : sequence of str
-        Model names (default: all). ``"markov"`` may be written ``"markov2"`` etc. to set the
-        order per entry.
+    models : sequence of str, optional
+        Model names (default: every path model, and ``"calibrated"`` when ``holdouts`` are
+        given). ``"markov"`` may be written ``"markov2"`` etc. to set the order per entry.
     by : str, optional
         Per-segment attribution, as in :func:`attribute`.
     sep : str, default ">"
         Channel separator of a paths table.
+    holdouts : DataFrame, optional
+        Channel holdout results for ``"calibrated"``, as in :func:`attribute`.
     **options
-        The model options of :func:`attribute` (``order``, ``half_life``, ``seed``...).
+        The model options of :func:`attribute` (``order``, ``half_life``, ``seed``, ``base``...).
 
     Returns
     -------
@@ -168,27 +227,38 @@ def compare_models(
     WorkbenchError
         For an unknown model or option.
     """
+    if models is None:
+        models = [*PATH_MODELS, *(["calibrated"] if holdouts is not None else [])]
     opts = DEFAULTS.replace(**options)
     runs = []
     for name in models:
         model, order = model_and_order(name)
         runs.append((name, model, opts if order is None else opts.replace(order=order)))
-    return _run(data, runs, by, sep)
+    return _run(data, runs, by, sep, holdouts)
 
 
 def _run(
-    data: Data, runs: Sequence[tuple[str, str, ModelOptions]], by: str | None, sep: str
+    data: Data,
+    runs: Sequence[tuple[str, str, ModelOptions]],
+    by: str | None,
+    sep: str,
+    holdouts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Each ``(name, model, options)`` run on the data (per segment), as one long table.
 
     The data are validated and encoded once, not once per model.
     """
+    if by is not None and any(model == "calibrated" for _, model, _ in runs):
+        raise WorkbenchError(
+            "the calibrated model works on all paths at once (its holdouts measure whole "
+            "channels); run it without a segment"
+        )
     parts = _pathsets(data, by, sep)
     col = "segment" if isinstance(data, Journeys) else by
     frames = []
     for name, model, opts in runs:
         for seg, ps in parts:
-            f = _one(ps, model, opts).assign(model=name)
+            f = _one(ps, model, opts, holdouts).assign(model=name)
             frames.append(f if by is None else f.assign(**{col: seg}))
     out = pd.concat(frames, ignore_index=True)
     lead = ["model"] + ([col] if by is not None else [])

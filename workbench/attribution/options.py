@@ -15,8 +15,11 @@ from workbench.errors import WorkbenchError
 
 #: The rule-based models, in the order results list them.
 RULES = ("first", "last", "last_non_direct", "linear", "position", "time_decay")
-#: Every model :func:`~workbench.attribution.attribute` runs.
-MODELS = (*RULES, "markov", "shapley")
+#: The path-based models: they credit observed conversions.
+PATH_MODELS = (*RULES, "markov", "shapley")
+#: Every model :func:`~workbench.attribution.attribute` runs; ``calibrated`` scales a path
+#: model's credit by holdout-informed incrementality factors and needs holdout results.
+MODELS = (*PATH_MODELS, "calibrated")
 #: How Shapley values are computed (see :func:`~workbench.attribution.shapley_attribution`).
 SHAPLEY_METHODS = ("exact", "coalitions", "sampling")
 #: The highest Markov order (a state remembers at most this many channels).
@@ -40,6 +43,7 @@ class ModelOptions:
     max_channels: int = 15
     n_permutations: int = 2000
     seed: int | None = 0
+    base: str = "markov"
 
     def replace(self, **changes: Any) -> ModelOptions:
         """A copy with ``changes``; an unknown option is a :class:`WorkbenchError`."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.attribution.holdout import holdout_lift
+from workbench.attribution.incrementality import world_incrementality
 from workbench.attribution.journeys import (
     Journeys,
     aggregate_paths,
@@ -24,7 +24,7 @@ from workbench.attribution.options import MODELS, model_and_order
 from workbench.errors import WorkbenchError
 
 #: The tables a channel holdout analysis needs besides the journeys' (real data may lack them).
-HOLDOUT_TABLES = ("experiments", "assignments", "orders")
+HOLDOUT_TABLES = ("experiments", "assignments")
 
 
 @dataclass
@@ -42,7 +42,8 @@ class AttributionInputs:
     world : Path or None
         The world folder the journeys come from (``None`` for a paths file).
     holdouts : DataFrame
-        :func:`~workbench.attribution.holdout_lift` of the world's channel holdouts (may be empty).
+        :func:`~workbench.attribution.world_incrementality` of the world's channel holdouts: what
+        each held-out channel caused (empty for a paths file or a world without holdouts).
     source : str
         Where the data came from, in words.
     """
@@ -101,7 +102,7 @@ def load_inputs(
     j = journeys_from_world(w, lookback_days=lookback_days, segment=segment_col or None)
     x = read_checked(folder, HOLDOUT_TABLES)  # the tables the world lacks are left out
     holdouts = (
-        holdout_lift(*(x[t] for t in HOLDOUT_TABLES))
+        world_incrementality({**{t: w[t] for t in tables}, **x})
         if all(t in x for t in HOLDOUT_TABLES)
         else empty
     )

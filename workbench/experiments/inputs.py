@@ -362,6 +362,19 @@ def from_recipients(
     return _check_arms(out, ctrl, source, arm_col)
 
 
+def read_file(path: str | Path) -> pd.DataFrame:
+    """An interchange file as read (CSV, gzipped CSV or Parquet), before any check."""
+    path = Path(path)
+    if not path.is_file():
+        raise WorkbenchError(f"{path}: no such file")
+    name = path.name.lower()
+    if is_csv(name):
+        return read_csv(path)
+    if name.endswith((".parquet", ".pq")):
+        return read_parquet(path)
+    raise WorkbenchError(f"{path}: unknown file type (use .csv or .parquet)")
+
+
 def read_results(path: str | Path, format: Format = "aggregated", **columns: Any) -> pd.DataFrame:
     """Read an interchange file (CSV or Parquet) into a results table.
 
@@ -378,16 +391,8 @@ def read_results(path: str | Path, format: Format = "aggregated", **columns: Any
     -------
     DataFrame
     """
+    df = read_file(path)
     path = Path(path)
-    if not path.is_file():
-        raise WorkbenchError(f"{path}: no such file")
-    name = path.name.lower()
-    if is_csv(name):
-        df = read_csv(path)
-    elif name.endswith((".parquet", ".pq")):
-        df = read_parquet(path)
-    else:
-        raise WorkbenchError(f"{path}: unknown file type (use .csv or .parquet)")
     if format == "aggregated":
         return from_aggregated(df, source=str(path), **columns)
     if format == "recipients":
