@@ -111,7 +111,10 @@ TRUTH_SECTIONS = {
         {"personas"},
     ),
     "02-segmentation": ({"Agreement with the true personas"}, {"ari_vs_truth", "nmi_vs_truth"}),
-    "04-attribution": ({"Scorecard against the truth"}, {"best_model", "best_model_mae"}),
+    "04-attribution": (
+        {"Scorecard against the truth"},
+        {"best_model", "best_model_mae", "calibrated_mae", "calibrated_spearman"},
+    ),
     "05-customer-value": ({"Against the truth"}, {"clv_alive_auc", "clv_true_mae"}),
     "06-targeting-and-strategy": (
         {

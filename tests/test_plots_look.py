@@ -415,6 +415,35 @@ def _attribution_results() -> pd.DataFrame:
     )  # fmt: skip
 
 
+def _holdouts(rows: int = 5) -> pd.DataFrame:
+    """A channel-holdout table shaped like ``world_incrementality``'s: a clear effect, a
+    well-powered null, a weak test and a negative one; an overall row of a segmented table."""
+    est = np.array([11_000.0, 1_200.0, 20.0, 95.0, -400.0])[:rows]
+    sd = np.array([460.0, 230.0, 210.0, 107.0, 150.0])[:rows]
+    channels = ["email", "sms", "push", "in_app", "paid_retargeting"][:rows]
+    return pd.DataFrame({
+        "channel": channels, "experiment_id": np.arange(rows), "days": [63, 91, 91, 70, 91][:rows],
+        "n_exposed": [38_000, 7_700, 7_000, 500, 22_000][:rows],
+        "n_holdout": [6_700, 7_600, 7_000, 85, 22_000][:rows],
+        "incremental_conversions": est, "incremental_conversions_low": est - 1.645 * sd,
+        "incremental_conversions_high": est + 1.645 * sd, "incremental_conversions_sd": sd,
+        "power": [0.69, 0.83, 0.8, 0.12, 0.99][:rows], "mde_lift": [0.06, 0.05, 0.05, 0.39,
+                                                                    0.03][:rows],
+    })  # fmt: skip
+
+
+def _with_calibrated() -> pd.DataFrame:
+    """Path models' shares with the calibrated model's rows (shares, intervals, holdouts)."""
+    cal = pd.DataFrame({
+        "model": "calibrated", "channel": CHANNELS,
+        "share": [0.0, 0.84, 0.01, 0.06, 0.01, 0.01, 0.07],
+        "share_low": [0.0, 0.42, 0.001, 0.003, 0.001, 0.001, 0.03],
+        "share_high": [0.0, 0.92, 0.03, 0.53, 0.03, 0.02, 0.09],
+        "factor": [0.0, 1.25, 0.08, 0.14, 0.04, 0.03, 0.21], "holdouts": [0, 1, 1, 0, 1, 1, 1],
+    })  # fmt: skip
+    return pd.concat([_attribution_results(), cal], ignore_index=True)
+
+
 def _markov():
     from workbench.attribution.journeys import paths_to_pathset
     from workbench.attribution.markov import MarkovAttribution
@@ -652,6 +681,14 @@ def _cases() -> dict[str, list[Callable[[], object]]]:
                        for s in ["checkout", "organic", "paid_social", "referral"]]))],
         "workbench.attribution.plots.plot_scorecard": [
             lambda: aplots.plot_scorecard(errors)],
+        "workbench.attribution.plots.plot_incrementality": [
+            lambda: aplots.plot_incrementality(_holdouts()),
+            lambda: aplots.plot_incrementality(_holdouts().iloc[[3]])],
+        "workbench.attribution.plots.plot_calibrated": [
+            lambda: aplots.plot_calibrated(_with_calibrated(), truth=errors.groupby(
+                "channel", as_index=False)["true_share"].first()),
+            lambda: aplots.plot_calibrated(_with_calibrated().query("model == 'calibrated'")
+                                           .drop(columns="model"))],
         "workbench.clv.plots.tracking_plot": [lambda: cplots.tracking_plot(clv["tracking"])],
         "workbench.clv.plots.conditional_expectations_plot": [
             lambda: cplots.conditional_expectations_plot(clv["cond"])],
@@ -727,6 +764,60 @@ def test_segments_are_named_with_their_number() -> None:
     )
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert any(t.startswith("0: morning readers") for t in labels)
+
+
+def _off_the_canvas(fig: Figure) -> list[str]:
+    """Texts that run off the figure's canvas (cut off in the PNG)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    canvas = fig.bbox.padded(1.0)
+    out = []
+    for t in fig.findobj(Text):
+        if t.get_visible() and t.get_text().strip() and t.get_figure() is not None:
+            box = t.get_window_extent(renderer)
+            if not (canvas.contains(box.x0, box.y0) and canvas.contains(box.x1, box.y1)):
+                out.append(t.get_text()[:40])
+    return out
+
+
+def test_holdout_and_calibrated_figures_say_their_finding_and_fit_the_page() -> None:
+    from workbench.attribution import plots as aplots
+    from workbench.errors import WorkbenchError
+
+    ax = aplots.plot_incrementality(_holdouts())
+    title = ax.get_title(loc="left").replace("\n", " ")
+    assert "email and sms clearly add" in title and "in app and push cannot" in title
+    assert "paid retargeting costs" in title
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "email\n15% held out, 63 days" in labels
+    notes = [t.get_text() for t in ax.texts]
+    assert any("power 12% for a 5% lift · detectable lift 39%" in t for t in notes)
+    assert _off_the_canvas(ax.figure) == []
+    weak = aplots.plot_incrementality(_holdouts().iloc[[3]]).get_title(loc="left")
+    assert "cannot tell in app's effect from zero (power 12%" in weak.replace("\n", " ")
+    # a segmented table: only its overall rows are drawn
+    seg = pd.concat([_holdouts().assign(segment=None), _holdouts().assign(segment="a")])
+    assert len(aplots.plot_incrementality(seg).get_yticks()) == 5
+    with pytest.raises(WorkbenchError, match="no channel holdout"):
+        aplots.plot_incrementality(_holdouts().iloc[:0])
+    truth = pd.DataFrame({"channel": CHANNELS,
+                          "true_share": [0.0, 0.9, 0.005, 0.02, 0.013, 0.014, 0.04]})  # fmt: skip
+    ax = aplots.plot_calibrated(_with_calibrated(), truth=truth)
+    assert ax.get_title(loc="left").startswith("Calibration brings the shares closer")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[-1] == "email\nmeasured by a holdout"  # the largest share on top
+    assert "organic search\nno holdout: pooled factor" in labels
+    assert "direct\nno credit (navigation)" in labels
+    assert [t.get_text() for t in ax.get_legend().get_texts()][1:3] == [
+        "markov (credit)", "last (credit)"]  # fmt: skip
+    assert _off_the_canvas(ax.figure) == []
+    far = truth.assign(true_share=truth["true_share"].iloc[::-1].to_numpy())
+    title = aplots.plot_calibrated(_with_calibrated(), truth=far).get_title(loc="left")
+    assert title.startswith("Calibration does not bring")
+    alone = aplots.plot_calibrated(_with_calibrated().query("model == 'calibrated'"))
+    assert "email 84% (42% to 92%)" in alone.get_title(loc="left").replace("\n", " ")
+    with pytest.raises(WorkbenchError, match="no calibrated rows"):
+        aplots.plot_calibrated(_attribution_results())
 
 
 # --------------------------------------------------------------------------- notebooks
