@@ -265,6 +265,9 @@ def test_attribute_calibrated_needs_holdouts_and_no_segments(sample) -> None:
         attribute(j, "calibrated", holdouts=world_incrementality(sample), by="segment")
     with pytest.raises(WorkbenchError, match="unknown base model"):
         attribute(j, "calibrated", holdouts=world_incrementality(sample), base="calibrated")
+    by_region = world_incrementality(sample, segments="region", min_segment_size=10)
+    with pytest.raises(WorkbenchError, match="overall result, not its segments"):
+        attribute(j, "calibrated", holdouts=by_region)
     res = compare_models(j, ["markov", "calibrated"], holdouts=world_incrementality(sample))
     assert set(res["model"]) == {"markov", "calibrated"}
     cal = res[res["model"] == "calibrated"].set_index("channel")

@@ -51,8 +51,8 @@ def holdout_evidence(incrementality: pd.DataFrame, total_conversions: float) -> 
     ----------
     incrementality : DataFrame
         :func:`~workbench.attribution.incrementality.world_incrementality` or
-        :func:`~workbench.attribution.incrementality.file_incrementality` (overall rows; rows
-        with a ``segment`` other than empty are ignored).
+        :func:`~workbench.attribution.incrementality.file_incrementality`: overall rows (segment
+        rows are ignored; a table of segment rows only is an error).
     total_conversions : float
         The conversions of the attributed paths.
 
@@ -69,6 +69,11 @@ def holdout_evidence(incrementality: pd.DataFrame, total_conversions: float) -> 
     inc = incrementality
     if "segment" in inc.columns:
         inc = inc[inc["segment"].isna()]
+        if inc.empty:
+            raise WorkbenchError(
+                "the calibrated model needs each holdout's overall result, not its segments' "
+                "(world_incrementality without segments)"
+            )
     rows = []
     for r in inc.itertuples(index=False):
         share = getattr(r, "exposure_share", np.nan)
