@@ -292,7 +292,9 @@ def _holdout_results(
     return out
 
 
-def holdout_table(incrementality: pd.DataFrame, *, target_lift: float = 0.05) -> pd.DataFrame:
+def holdout_table(
+    incrementality: pd.DataFrame, *, target_lift: float = 0.05, segments: bool = False
+) -> pd.DataFrame:
     """The channel holdouts for people: one row per test, readable columns, whole counts.
 
     Parameters
@@ -302,6 +304,8 @@ def holdout_table(incrementality: pd.DataFrame, *, target_lift: float = 0.05) ->
         rows are kept when it has a ``segment`` column).
     target_lift : float, default 0.05
         The relative lift its ``power`` refers to (named in the column).
+    segments : bool, default False
+        Keep the segment rows instead, indexed by channel and segment.
 
     Returns
     -------
@@ -314,7 +318,7 @@ def holdout_table(incrementality: pd.DataFrame, *, target_lift: float = 0.05) ->
     """
     inc = incrementality
     if "segment" in inc.columns:
-        inc = inc[inc["segment"].isna()]
+        inc = inc[inc["segment"].notna() if segments else inc["segment"].isna()]
     n = inc["n_exposed"] + inc["n_holdout"]
     days = inc["days"] if "days" in inc.columns else pd.Series(pd.NA, index=inc.index)
     out = pd.DataFrame(
@@ -331,7 +335,13 @@ def holdout_table(incrementality: pd.DataFrame, *, target_lift: float = 0.05) ->
             "detectable lift": inc["mde_lift"],
         }
     )
-    out.index = pd.Index(inc["channel"].astype(str).str.replace("_", " "), name="channel")
+    channel = inc["channel"].astype(str).str.replace("_", " ")
+    if segments:
+        out.index = pd.MultiIndex.from_arrays(
+            [channel, inc["segment"]], names=["channel", "segment"]
+        )
+    else:
+        out.index = pd.Index(channel, name="channel")
     return out
 
 
