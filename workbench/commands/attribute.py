@@ -107,7 +107,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=seed,
         default=DEFAULTS.seed,
         metavar="S",
-        help=f"seed of Shapley sampling ({DEFAULTS.seed})",
+        help=f"seed of Shapley sampling and of the calibrated model's draws ({DEFAULTS.seed})",
     )
 
 
