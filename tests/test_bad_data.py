@@ -362,6 +362,7 @@ def test_damaged_files(tmp_path, capsys, mini, table, fmt, damage, problem):
 
 AGGREGATED = "segment,arm,n,conversions\na,control,100,10\na,b,100,12\nb,control,80,5\nb,b,80,9\n"
 PATHS = "path,total_conversions,total_null\nemail > sms,3,10\nsms,1,4\ndirect,2,1\n"
+HOLDOUTS = "channel,arm,n,conversions\nsms,exposed,400,44\nsms,holdout,100,8\n"
 
 
 def _garbage(p: Path) -> None:
@@ -425,13 +426,40 @@ INPUT_CASES = [
     ("garbage-parquet", "attribute", "p.parquet", _garbage, "not a readable Parquet file", []),
     ("empty-sep", "attribute", "p.csv", lambda p: p.write_text(PATHS),
      "argument --sep: must not be empty", ["--sep", ""]),
+    # a holdouts file (--calibrate-with) goes through the experiment results' checks
+    ("empty", "holdouts", "h.csv", lambda p: p.write_bytes(b""), "empty file", []),
+    ("header-only", "holdouts", "h.csv", lambda p: p.write_text("channel,arm,n,conversions\n"),
+     "no rows", []),
+    ("latin-1", "holdouts", "h.csv",
+     lambda p: p.write_bytes(HOLDOUTS.replace("sms,holdout", "sms\xe9,holdout").encode("latin-1")),
+     "not UTF-8", []),
+    ("above-n", "holdouts", "h.csv", lambda p: p.write_text(HOLDOUTS.replace(",8", ",800")),
+     "conversions above n in 1 row (first: line 3 (n=100, conversions=800))", []),
+    ("no-channel", "holdouts", "h.csv", lambda p: p.write_text(AGGREGATED),
+     "column 'channel': column not found", []),
+    ("no-holdout-arm", "holdouts", "h.csv",
+     lambda p: p.write_text(HOLDOUTS.replace("holdout", "control")),
+     "control arm 'holdout' missing", []),
+    ("three-arms", "holdouts", "h.csv",
+     lambda p: p.write_text(HOLDOUTS + "sms,other,300,30\n"), "more than two arms", []),
+    ("garbage-parquet", "holdouts", "h.parquet", _garbage, "not a readable Parquet file", []),
 ]  # fmt: skip
 
 
 def _verb_args(verb: str, src: Path, out: Path, extra: list[str]) -> list[str]:
     if verb == "abtest":
         return ["abtest", "--input", str(src), "--out", str(out), *extra]
+    if verb == "holdouts":  # the holdouts file of the calibrated model, beside good paths
+        paths = src.parent / "good-paths.csv"
+        paths.write_text(PATHS)
+        return ["attribute", "--paths", str(paths), "--model", "calibrated", "--calibrate-with",
+                str(src), "--out", str(out), *extra]  # fmt: skip
     return ["attribute", "--paths", str(src), "--model", "markov", "--out", str(out), *extra]
+
+
+def _command(verb: str) -> str:
+    """The verb a case's command line runs (a holdouts file is read by ``attribute``)."""
+    return "attribute" if verb == "holdouts" else verb
 
 
 @pytest.mark.parametrize(
@@ -444,7 +472,7 @@ def test_bad_interchange_input(tmp_path, capsys, verb, name, write, expected, ex
     out = tmp_path / "out"
     out.mkdir()
     assert main(_verb_args(verb, src, out / "result.csv", extra)) == 2
-    msg = one_line(capsys.readouterr().err, verb)
+    msg = one_line(capsys.readouterr().err, _command(verb))
     assert expected in msg
     if not expected.startswith("argument "):  # argument errors name the option, not a file
         assert msg.startswith(str(src))
@@ -497,7 +525,7 @@ FUZZ = settings(
     junk=st.binary(max_size=600),
     target=st.sampled_from(
         [("abtest", "r.csv"), ("abtest", "r.parquet"), ("attribute", "p.csv"),
-         ("attribute", "p.parquet")]
+         ("attribute", "p.parquet"), ("holdouts", "h.csv"), ("holdouts", "h.parquet")]
     ),
 )  # fmt: skip
 def test_junk_bytes_never_give_a_traceback(tmp_path, capsys, junk, target):
@@ -507,7 +535,7 @@ def test_junk_bytes_never_give_a_traceback(tmp_path, capsys, junk, target):
     out = tmp_path / "out.csv"
     out.unlink(missing_ok=True)
     assert main(_verb_args(verb, src, out, [])) == 2
-    assert one_line(capsys.readouterr().err, verb).startswith(str(src))
+    assert one_line(capsys.readouterr().err, _command(verb)).startswith(str(src))
     assert not out.exists()
 
 
@@ -517,7 +545,7 @@ def test_junk_bytes_never_give_a_traceback(tmp_path, capsys, junk, target):
         st.tuples(st.integers(0, 10**6), st.integers(0, 3), st.sampled_from(list(',\n"-x9 é\x00'))),
         max_size=6,
     ),
-    text=st.sampled_from([("abtest", AGGREGATED), ("attribute", PATHS)]),
+    text=st.sampled_from([("abtest", AGGREGATED), ("attribute", PATHS), ("holdouts", HOLDOUTS)]),
 )
 def test_random_csv_edits_give_status_0_or_one_line(tmp_path, capsys, edits, text):
     verb, body = text
@@ -534,7 +562,7 @@ def test_random_csv_edits_give_status_0_or_one_line(tmp_path, capsys, edits, tex
         assert out.exists()
     else:
         assert status == 2, err
-        assert one_line(err, verb)
+        assert one_line(err, _command(verb))
         assert not out.exists()
 
 
