@@ -154,6 +154,17 @@ def test_world_incrementality_on_the_sample(sample) -> None:
     assert everyone["method"] == "difference of means"
 
 
+def test_unknown_consent_and_signup_mean_everyone(sample) -> None:
+    """An export without consent flags (read as False) or signup dates still measures."""
+    world = {k: sample[k] for k in ("experiments", "assignments", "orders", "touchpoints")}
+    world["subscribers"] = sample["subscribers"].assign(sms_consent=False, signup_ts=pd.NaT)
+    r = world_incrementality(world).iloc[0]
+    a = sample["assignments"]
+    assert r["n_exposed"] + r["n_holdout"] == (a["experiment_id"] == r["experiment_id"]).sum()
+    assert r["method"] == "regression-adjusted, everyone (sms_consent unknown)"
+    assert np.isfinite(r["incremental_conversions_sd"]) and r["incremental_conversions_sd"] > 0
+
+
 def test_world_incrementality_per_segment(sample) -> None:
     seg = world_incrementality(sample, segments="region", min_segment_size=10)
     assert "segment" in seg.columns and seg["segment"].notna().all()

@@ -188,14 +188,20 @@ def world_incrementality(
     tp = world["touchpoints"][["subscriber_id", "ts", "channel"]]
     seg_of = _segment_map(world, segments)
     z = stats.norm.ppf(0.5 + interval / 2)
-    data_start = min(orders["ts"].min(), tp["ts"].min()) if len(orders) else None
+    firsts = [t for t in (orders["ts"].min(), tp["ts"].min()) if pd.notna(t)]
     rows = []
     for e in ex.itertuples(index=False):
         asg = world["assignments"]
         a = asg[asg["experiment_id"] == e.experiment_id]
         flag = ELIGIBILITY.get(str(e.channel)) if eligible_only else None
-        if flag is not None and flag in subs.columns:
-            a = a[subs[flag].reindex(a["subscriber_id"]).fillna(False).to_numpy(dtype=bool)]
+        known = flag is not None and flag in subs.columns
+        if known:
+            reach = subs[flag].reindex(a["subscriber_id"]).fillna(False).to_numpy(dtype=bool)
+            # a flag nobody has is unknown (an export without it reads as False), not "no one"
+            known = bool(reach.any())
+            a = a[reach] if known else a
+        if len(a) == 0:
+            continue
         t0 = e.start_ts
         t1 = t0 + pd.Timedelta(days=int(e.conversion_window_days))
         inside = orders[(orders["ts"] >= t0) & (orders["ts"] < t1)].groupby("subscriber_id")
@@ -206,13 +212,16 @@ def world_incrementality(
         held = a["is_holdout"].to_numpy(dtype=bool)
         x = None
         if adjust:
-            signup = sid.map(subs["signup_ts"])
-            pre_days = (t0 - np.maximum(signup, data_start)).dt.total_seconds() / 86400
+            # days on the list before the start (an unknown signup: from the data's start)
+            data_start = min([*firsts, t0])
+            joined = pd.to_datetime(sid.map(subs["signup_ts"]), utc=True)
+            joined = joined.where(joined > data_start, data_start)
+            pre_days = (t0 - joined).dt.total_seconds().to_numpy(float) / 86400
             x = np.column_stack(
                 [
                     sid.map(before.size()).fillna(0).to_numpy(float),
                     sid.map(before["revenue"].sum()).fillna(0.0).to_numpy(float),
-                    np.clip(pre_days.to_numpy(float), 0, None),
+                    np.clip(pre_days, 0, None),
                 ]
             )
         ch_touch = tp[tp["channel"] == e.channel]
@@ -259,7 +268,8 @@ def world_incrementality(
                 "power": float(power),
                 "mde_lift": float(mde),
                 "exposure_share": share,
-                "method": "regression-adjusted" if adjust else "difference of means",
+                "method": ("regression-adjusted" if adjust else "difference of means")
+                + ("" if known or flag is None else f", everyone ({flag} unknown)"),
             }
             rows.append(row)
     out = pd.DataFrame(rows, columns=list(COLUMNS))
