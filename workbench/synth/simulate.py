@@ -813,7 +813,7 @@ class ChunkSimulator:
         if c is not None:
             due = (self.last_open_day <= d - 30) & (self.signup_day <= d - 30)
             if chh is not None:  # once per subscriber, in the exposed arm's world too
-                hyp = everyone & due & ~self.react_expected
+                hyp = everyone & due & ~self.react_expected & ~self.react_sent
                 expect(hyp, "deals")
                 self.react_expected |= hyp
             idx = np.flatnonzero(reach & due & ~self.react_sent)
