@@ -59,6 +59,7 @@ bench: $(STAMP)
 	@echo "== benchmarks/real_uplift.py (Hillstrom's e-mail test, real public data)"; $(BIN)/python benchmarks/real_uplift.py
 	@echo "== benchmarks/eval_strategy.py (the strategy lab on 5 fresh worlds)"; $(BIN)/python benchmarks/eval_strategy.py
 	@echo "== benchmarks/eval_calibration.py (calibrated attribution on 8 fresh worlds)"; $(BIN)/python benchmarks/eval_calibration.py
+	@echo "== benchmarks/eval_calibration.py --small-holdout 0.2 (the same with 20% holdouts)"; $(BIN)/python benchmarks/eval_calibration.py --small-holdout 0.2
 
 # The robustness sweep of issue 12: new random scenarios each run (the seed is printed).
 sweep: $(STAMP)
