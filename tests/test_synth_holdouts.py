@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -131,11 +132,11 @@ def test_email_holdout_truth_counts_the_flows(tmp_path: Path) -> None:
 
 def test_same_channel_holdouts_may_not_overlap() -> None:
     doc = _scenario_text(_holdout("sms", 0, 30) + _holdout("sms", 20, 30))
-    sc = parse_scenario(__import__("tomllib").loads(doc), "s.toml")
+    sc = parse_scenario(tomllib.loads(doc), "s.toml")
     with pytest.raises(WorkbenchError, match="overlaps another sms holdout"):
         build_calendar(sc)
     ok = _scenario_text(_holdout("sms", 0, 20) + _holdout("sms", 20, 30))  # rotating: fine
-    build_calendar(parse_scenario(__import__("tomllib").loads(ok), "s.toml"))
+    build_calendar(parse_scenario(tomllib.loads(ok), "s.toml"))
 
 
 def test_email_holdout_may_not_overlap_a_segmentation_holdout() -> None:
@@ -144,11 +145,11 @@ def test_email_holdout_may_not_overlap_a_segmentation_holdout() -> None:
         "length_days = 20\n\n"
     )
     doc = _scenario_text(seg + _holdout("email", 25, 10))
-    sc = parse_scenario(__import__("tomllib").loads(doc), "s.toml")
+    sc = parse_scenario(tomllib.loads(doc), "s.toml")
     with pytest.raises(WorkbenchError, match="segmentation_holdout"):
         build_calendar(sc)
     other = _scenario_text(seg + _holdout("sms", 25, 10))  # other channels may overlap it
-    build_calendar(parse_scenario(__import__("tomllib").loads(other), "s.toml"))
+    build_calendar(parse_scenario(tomllib.loads(other), "s.toml"))
 
 
 def test_default_scenario_holds_out_every_paid_or_owned_channel() -> None:

@@ -349,11 +349,11 @@ def file_incrementality(
         ``exposure_share`` are empty (the file does not say).
     """
     from workbench.experiments import incremental
+    from workbench.experiments._summary import layout
+    from workbench.experiments.checks import _posterior_draws
 
     table = holdouts if "segment" in holdouts.columns else validate_holdouts(holdouts)
     control = table.attrs.get("control", HOLDOUT_ARM)
-    rng = np.random.default_rng(seed)
-    a0, b0 = prior
     rows = []
     for ch, g in table.groupby("segment", sort=True):
         g = g.reset_index(drop=True)
@@ -364,8 +364,11 @@ def file_incrementality(
         hold_row = g[g["arm"] == control].iloc[0]
         n1, c1 = float(exp_row["n"]), float(exp_row["conversions"])
         n0, c0 = float(hold_row["n"]), float(hold_row["conversions"])
-        p1 = rng.beta(a0 + c1, b0 + n1 - c1, n_draws)
-        p0 = rng.beta(a0 + c0, b0 + n0 - c0, n_draws)
+        # the engine's own posterior draws (the same seed: the draws behind `inc`)
+        lay = layout(g, control)
+        p = _posterior_draws(g, lay, prior, n_draws, np.random.default_rng(seed))["conversions"]
+        p1 = p[0, 1 - lay.control[0]]
+        p0 = p[0, lay.control[0]]
         rel = p1 / p0 - 1
         lo, hi = np.quantile(rel, [0.5 - interval / 2, 0.5 + interval / 2])
         diff_sd = float(np.std(p1 - p0, ddof=1))
