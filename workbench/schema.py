@@ -63,6 +63,7 @@ EXPERIMENT_KINDS = (
     "segmentation_holdout",
     "channel_holdout",
     "cadence_test",
+    "flow_holdout",
 )
 LIFECYCLE_STAGES = ("new", "active", "lapsing", "lapsed", "reactivated")
 
@@ -301,6 +302,13 @@ TABLES: dict[str, TableSchema] = {
                     required=False,
                     nullable=True,
                     allowed=CHANNELS,
+                ),
+                _c(
+                    "flow",
+                    "str",
+                    "the flow held out (flow_holdout experiments: welcome, cart_abandonment...)",
+                    required=False,
+                    nullable=True,
                 ),
             ),
         ),

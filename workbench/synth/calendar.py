@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ class Campaign:
     content_category: str | None
     flow: str | None
     experiment: int | None  # index into Calendar.experiments
+    offset: int = 0  # seconds after the day's slot (email broadcasts at varied hours)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ class Calendar:
         Start of the period (UTC seconds since the epoch, midnight of ``scenario.start``).
     slot0 : int
         Start of the first daily slot: ``t0 + send_hour_utc``. Day ``d`` is
-        ``[slot0 + d*DAY, slot0 + (d+1)*DAY)``; broadcasts go out at the start of their slot.
+        ``[slot0 + d*DAY, slot0 + (d+1)*DAY)``; broadcasts go out at the start of their slot,
+        email broadcasts ``Campaign.offset`` seconds later (``calendar.send_hours_utc``).
     campaigns : tuple of Campaign
         Broadcasts in time order, then one campaign per flow message.
     experiments : tuple of ExperimentSpec
@@ -115,27 +118,43 @@ def _check_cadence_overlaps(sc: Scenario, exp_day: list[int]) -> None:
                 )
 
 
+def span(e: ExperimentSpec) -> int:
+    """Days an experiment governs sends: a flow holdout's entrants stay in their arm for
+    ``conversion_window_days`` after its entry window."""
+    return e.length_days + (e.conversion_window_days if e.kind == "flow_holdout" else 0)
+
+
 def _check_holdout_overlaps(sc: Scenario, exp_day: list[int]) -> None:
     """Holdouts that may not run at once.
 
-    Two holdouts of one channel (rotate them, or hold out another channel), and an email holdout
-    with a segmentation holdout: the segmented send's own content and lift would be missing
-    from the email holdout's true effect.
+    Two holdouts of one channel (rotate them, or hold out another channel), or of one flow; an
+    email holdout with a segmentation holdout (the segmented send's own content and lift would be
+    missing from the email holdout's true effect) or with a flow holdout (the email holdout's
+    exposed arm gets every flow email). A flow holdout's flow must be on the calendar.
     """
     exps = sc.experiments
     for i, e in enumerate(exps):
+        if e.kind == "flow_holdout" and e.flow not in sc.calendar.flows:
+            raise WorkbenchError(
+                f"experiments[{i}].flow: {e.flow!r} is not among calendar.flows "
+                f"({', '.join(sc.calendar.flows) or 'none'})"
+            )
         for j in range(i + 1, len(exps)):
             o = exps[j]
             pair = {e.kind, o.kind}
-            same = e.kind == o.kind == "channel_holdout" and e.channel == o.channel
-            email_seg = pair == {"channel_holdout", "segmentation_holdout"} and "email" in (
-                e.channel,
-                o.channel,
+            same = (e.kind == o.kind == "channel_holdout" and e.channel == o.channel) or (
+                e.kind == o.kind == "flow_holdout" and e.flow == o.flow
             )
+            email_seg = pair in (
+                {"channel_holdout", "segmentation_holdout"},
+                {"channel_holdout", "flow_holdout"},
+            ) and "email" in (e.channel, o.channel)
             if not (same or email_seg):
                 continue
-            if exp_day[i] < exp_day[j] + o.length_days and exp_day[j] < exp_day[i] + e.length_days:
-                what = f"another {e.channel} holdout" if same else f"the {e.kind} {e.name!r}"
+            if exp_day[i] < exp_day[j] + span(o) and exp_day[j] < exp_day[i] + span(e):
+                what = (
+                    f"another {e.channel or e.flow} holdout" if same else f"the {e.kind} {e.name!r}"
+                )
                 raise WorkbenchError(
                     f"experiments[{j}]: {o.kind} {o.name!r} overlaps {what}; "
                     "move its start_day or length_days"
@@ -158,6 +177,14 @@ def build_calendar(sc: Scenario) -> Calendar:
     rows += [(d, "email", rot[d % len(rot)]) for d in extra]
     rows.sort(key=lambda r: (r[0], r[1] != "email"))  # stable: usual rows keep their order
     campaigns = _broadcast_campaigns(sc, rows, is_usual, exp_of_bcast, extra)
+    hours = cal.send_hours_utc
+    if hours:  # email broadcasts rotate through the send hours (within their day's slot)
+        k = 0
+        for j, c in enumerate(campaigns):
+            if c.channel == "email":
+                off = int(round(((hours[k % len(hours)] - cal.send_hour_utc) % 24) * 3600))
+                campaigns[j] = dataclasses.replace(c, offset=min(off, DAY - 3600))
+                k += 1
     for flow, step, kind, _ in FLOW_MESSAGES:
         if flow in cal.flows:
             cid = len(campaigns) + 1

@@ -67,7 +67,7 @@ from workbench.synth.simulate import (
 from workbench.truth import TRUTH_FILE, public_scenario
 
 #: Bumped whenever the same scenario and seed would give different data.
-GENERATOR_VERSION = "1.6"
+GENERATOR_VERSION = "1.7"
 PART_TABLES = (
     "subscribers",
     "email_events",
@@ -528,7 +528,7 @@ class _WorldWriter:
             [
                 self.flow_first.get(c.campaign_id, cal.slot0)
                 if c.kind != "broadcast"
-                else cal.slot(c.day)
+                else cal.slot(c.day) + c.offset
                 for c in camps
             ],
             np.int64,
@@ -562,7 +562,8 @@ class _WorldWriter:
                 pa.array(
                     [
                         e.length_days
-                        if e.kind.endswith("holdout") or e.kind == "cadence_test"
+                        if (e.kind.endswith("holdout") and e.kind != "flow_holdout")
+                        or e.kind == "cadence_test"
                         else e.conversion_window_days
                         for e in exps
                     ],
@@ -573,6 +574,7 @@ class _WorldWriter:
                     [e.channel if e.kind == "channel_holdout" else None for e in exps],
                     pa.string(),
                 ),
+                pa.array([e.flow if e.kind == "flow_holdout" else None for e in exps], pa.string()),
             ],
             schema=TABLES["experiments"].arrow_schema(),
         )
@@ -696,6 +698,12 @@ def _describe(e: Any, email_weekdays: tuple[str, ...]) -> str:
     text = e.description or ""
     if e.kind == "channel_holdout":
         text = f"channel={e.channel}; holdout receives no {e.channel} messages. {text}"
+    elif e.kind == "flow_holdout":
+        text = (
+            f"flow={e.flow}; subscribers entering the {e.flow} flow in the first "
+            f"{e.length_days} days are split; the holdout gets none of its emails. "
+            f"Conversion: an order within {e.conversion_window_days} days of entering. {text}"
+        )
     elif e.kind == "segmentation_holdout":
         text = (
             "mass: the usual broadcasts; segmented: best content per cohort at the "

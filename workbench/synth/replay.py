@@ -300,6 +300,7 @@ def _forward(
     sim.ev, sim.tp, sim.life, sim.asg = counter, _Null(), _Null(), _Null()
     sim.flow_first = {}
     sim.prog_arm, sim.prog_R, sim.prog_X, sim.prog_d0 = {}, {}, {}, {}
+    sim.prog_entry, sim.prog_once = {}, {}
     sim.cad_surv, sim.cad_reach = {}, {}
     on = plan.send[lo:hi].astype(bool)
     usual_mask = weekday_mask(usual)
@@ -325,6 +326,7 @@ def _forward(
             if c.channel != "email":
                 sim._other_channel(c, d, t)
                 continue
+            t += c.offset  # email broadcasts at their own hour
             day_bit = 1 << int(weekday[d])
             elig = sim._reachable(d, t) & on & ((wmask & day_bit) != 0)
             idx = np.flatnonzero(elig)

@@ -1,6 +1,6 @@
 """Scenarios: what world to simulate, read from TOML into typed dataclasses.
 
-A scenario file has four parts (every key optional except ``scenario.name``)::
+A scenario file has five parts (every key optional except ``scenario.name``)::
 
     [scenario]
     name = "my-shop"
@@ -27,11 +27,18 @@ A scenario file has four parts (every key optional except ``scenario.name``)::
     in_app_weekdays = ["mon"]
     content_rotation = ["new_arrivals", "deals", "sustainability"]
     flows = ["welcome", "cart_abandonment", "reactivation"]
+    send_hours_utc = [14, 17, 20]  # email broadcasts rotate through these hours (default: all
+                                 # at send_hour_utc); each stays within its day's slot
+
+    [inbox]                      # when subscribers open (see InboxSpec)
+    open_timing = "after_delivery"  # or "next_preferred_hour" (the default)
+    attention_hours = 3.0        # how fast an unopened email sinks in the inbox
+    hour_effect = 0.3            # how much landing near the preferred hour raises opens
 
     [[experiments]]              # tests carried by the calendar
     name = "subject lines"
     kind = "ab_test"             # ab_test | factorial | segmentation_holdout | channel_holdout
-                                 # | cadence_test
+                                 # | cadence_test | flow_holdout
     arms = ["control", "urgency", "proof"]
     broadcast = 2                # index of the email broadcast that carries it
     conversion_window_days = 7
@@ -45,6 +52,13 @@ levels' lifts. ``lifts = {persona = {arm = lift}}`` overrides true lifts explici
 ``segmentation_holdout`` (arms ``mass``, ``segmented``, ``holdout``) and ``channel_holdout``
 (arms ``exposed``, ``holdout``; key ``channel``) run from ``start_day`` for ``length_days`` with arm
 ``shares``.
+``flow_holdout`` (arms ``exposed``, ``holdout``; key ``flow``, one of ``calendar.flows``) splits the
+subscribers who enter the flow during its entry window (``start_day`` for ``length_days``): each
+is assigned when the flow first triggers for them (an ``assignments`` row at that time), and the
+held-out entrants get none of the flow's emails until ``conversion_window_days`` after the entry
+window; the truth is each entrant's chance of an order within ``conversion_window_days`` of entering,
+under each arm. A flow holdout may not overlap an email ``channel_holdout`` nor another holdout of
+its flow.
 ``cadence_test`` runs from ``start_day`` for ``length_days`` on a random ``base_share`` of the
 subscribers who joined before it, split over its arms by ``shares``; each arm is ``control`` (the
 usual calendar) or ``N_per_week`` (``N`` = 0..7 email broadcasts a week: the calendar's usual
@@ -92,8 +106,11 @@ EXPERIMENT_KINDS: tuple[str, ...] = (
     "segmentation_holdout",
     "channel_holdout",
     "cadence_test",
+    "flow_holdout",
 )
 HOLDOUT_CHANNELS: tuple[str, ...] = ("email", "sms", "push", "in_app", "paid_retargeting")
+#: How the time of a human open is drawn (``[inbox] open_timing``).
+OPEN_TIMINGS: tuple[str, ...] = ("next_preferred_hour", "after_delivery")
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,30 @@ class CalendarSpec:
     in_app_weekdays: tuple[str, ...] = ("mon",)
     content_rotation: tuple[str, ...] = CONTENT_CATEGORIES
     flows: tuple[str, ...] = FLOWS
+    send_hours_utc: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class InboxSpec:
+    """How subscribers meet an email in their inbox: when they open it (``[inbox]``).
+
+    ``next_preferred_hour`` (the default, and every world before generator 1.7): a human open
+    waits for the subscriber's next preferred local hour (one in five comes within the hour).
+    ``after_delivery``: opens follow delivery, as in real inboxes. The subscriber's attention to
+    an email delivered ``s`` hours ago at local hour ``h`` is
+    ``exp(-s / attention_hours) * (floor + (1 - floor) * exp(sharpness * (cos(2 pi (h + s - p)
+    / 24) - 1)))`` with ``p`` the preferred hour of the day type (weekday or weekend); the open
+    time follows that intensity, and the chance to open at all is multiplied by
+    ``1 - hour_effect + hour_effect * A / mean(A)``, ``A`` the email's total attention
+    (:func:`workbench.synth.simulate.hour_fit`): an email that lands at the preferred hour is
+    opened more often and sooner.
+    """
+
+    open_timing: str = "next_preferred_hour"
+    attention_hours: float = 3.0
+    floor: float = 0.15
+    sharpness: float = 2.5
+    hour_effect: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -121,6 +162,7 @@ class ExperimentSpec:
     length_days: int = 28
     shares: tuple[float, ...] = ()
     channel: str | None = None
+    flow: str | None = None
     conversion_window_days: int = 7
     factors: dict[str, tuple[str, ...]] = field(default_factory=dict)
     lifts: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -161,6 +203,7 @@ class Scenario:
     personas: dict[str, Persona] = field(default_factory=lambda: dict(PERSONAS))
     calendar: CalendarSpec = field(default_factory=CalendarSpec)
     experiments: tuple[ExperimentSpec, ...] = ()
+    inbox: InboxSpec = field(default_factory=InboxSpec)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved scenario as JSON-ready data.
@@ -202,6 +245,7 @@ class Scenario:
             k: Persona(**_plain_fields(Persona, v)) for k, v in data["personas"].items()
         }
         kw["calendar"] = CalendarSpec(**_plain_fields(CalendarSpec, data["calendar"]))
+        kw["inbox"] = InboxSpec(**_plain_fields(InboxSpec, data.get("inbox", {})))
         kw["experiments"] = tuple(
             ExperimentSpec(**_plain_fields(ExperimentSpec, e)) for e in data["experiments"]
         )
@@ -290,6 +334,7 @@ _ARMS: dict[str, tuple[str, ...] | Callable[[Any, str], tuple[str, ...]] | None]
     "factorial": None,
     "segmentation_holdout": ("mass", "segmented", "holdout"),
     "channel_holdout": ("exposed", "holdout"),
+    "flow_holdout": ("exposed", "holdout"),
     "cadence_test": lambda v, p: _free_arms(
         v,
         lambda a: a in _CADENCE_ARMS,
@@ -321,7 +366,15 @@ def _channel(v: Any, path: str, kw: dict[str, Any]) -> str:
     return _choices(None if v is _MISSING else v, path, HOLDOUT_CHANNELS, many=False)
 
 
-_DEFAULT_SHARES = {"segmentation_holdout": (0.45, 0.45, 0.10), "channel_holdout": (0.85, 0.15)}
+_DEFAULT_SHARES = {
+    "segmentation_holdout": (0.45, 0.45, 0.10),
+    "channel_holdout": (0.85, 0.15),
+    "flow_holdout": (0.8, 0.2),
+}
+
+
+def _flow(v: Any, path: str, kw: dict[str, Any]) -> str:
+    return _choices(None if v is _MISSING else v, path, FLOWS, many=False)
 
 
 def _shares(v: Any, path: str, kw: dict[str, Any]) -> tuple[float, ...]:
@@ -378,6 +431,7 @@ EXPERIMENT_KEYS: tuple[_Key, ...] = (
     _Key("factors", "factorial: table factor = [levels]", _factors, True, ("factorial",)),
     _Key("arms", "arm names, the first the control (fixed or derived for some kinds)", _arms, True),
     _Key("channel", "channel_holdout: the channel held out", _channel, True, ("channel_holdout",)),
+    _Key("flow", "flow_holdout: the flow held out", _flow, True, ("flow_holdout",)),
     _Key(
         "broadcast",
         "index of the email broadcast carrying the test",
@@ -386,8 +440,16 @@ EXPERIMENT_KEYS: tuple[_Key, ...] = (
         ("ab_test", "factorial"),
     ),
     _Key("start_day", "first day of a holdout or cadence test", _int(0)),
-    _Key("length_days", "length of a holdout or cadence test", _int(1)),
-    _Key("conversion_window_days", "days after a send that count", _int(0)),
+    _Key(
+        "length_days",
+        "length of a holdout or cadence test (of a flow holdout: its entry window)",
+        _int(1),
+    ),
+    _Key(
+        "conversion_window_days",
+        "days after a send that count (flow holdout: after entering the flow)",
+        _int(0),
+    ),
     _Key(
         "shares",
         "arm shares, summing to 1 (default equal; holdouts 0.45/0.45/0.1, 0.85/0.15)",
@@ -447,7 +509,7 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Scena
 
 
 def _parse(data: dict[str, Any]) -> Scenario:
-    _check_keys(data, "<top>", ("scenario", "personas", "calendar", "experiments"))
+    _check_keys(data, "<top>", ("scenario", "personas", "calendar", "experiments", "inbox"))
     sc = _check_keys(
         data.get("scenario", {}),
         "scenario",
@@ -519,6 +581,7 @@ def _parse(data: dict[str, Any]) -> Scenario:
         personas[k] = persona_overrides(personas[k], tab, f"personas.{k}")
     kw["personas"] = personas
     kw["calendar"] = _calendar(data.get("calendar", {}))
+    kw["inbox"] = _inbox(data.get("inbox", {}))
     exps = data.get("experiments", [])
     if not isinstance(exps, list):
         raise _fail("experiments", "expected an array of tables [[experiments]]")
@@ -538,6 +601,7 @@ def _calendar(tab: Any) -> CalendarSpec:
         "send_hour_utc": lambda v, p: float(_num(v, p, 0, 23)),
         "content_rotation": lambda v, p: _choices(v, p, CONTENT_CATEGORIES),
         "flows": lambda v, p: _choices(v, p, FLOWS) if v != [] else (),
+        "send_hours_utc": lambda v, p: _hours(v, p),
     }
     for k, v in tab.items():
         p = f"calendar.{k}"
@@ -548,6 +612,28 @@ def _calendar(tab: Any) -> CalendarSpec:
         else:
             kw[k] = _choices(v, p, WEEKDAYS)
     return CalendarSpec(**kw)
+
+
+def _hours(v: Any, path: str) -> tuple[float, ...]:
+    if not isinstance(v, list):
+        raise _fail(path, "expected a list of UTC hours (0 to 23.99)")
+    return tuple(float(_num(x, f"{path}[{j}]", 0, 23.99)) for j, x in enumerate(v))
+
+
+def _inbox(tab: Any) -> InboxSpec:
+    tab = _check_keys(tab, "inbox", tuple(f.name for f in fields(InboxSpec)))
+    kw: dict[str, Any] = {}
+    for k, v in tab.items():
+        p = f"inbox.{k}"
+        if k == "open_timing":
+            kw[k] = _choices(v, p, OPEN_TIMINGS, many=False)
+        elif k == "attention_hours":
+            kw[k] = float(_num(v, p, 0.1, 48))
+        elif k == "sharpness":
+            kw[k] = float(_num(v, p, 0, 20))
+        else:  # floor, hour_effect
+            kw[k] = float(_num(v, p, 0, 1))
+    return InboxSpec(**kw)
 
 
 def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:

@@ -40,13 +40,14 @@ move.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from workbench.schema import CHANNELS, EVENT_TYPES
-from workbench.synth.calendar import DAY, Calendar
+from workbench.synth.calendar import DAY, Calendar, span
 from workbench.synth.personas import (
     ACQUISITION_SOURCES,
     CONTENT_CATEGORIES,
@@ -54,7 +55,7 @@ from workbench.synth.personas import (
     REGIONS,
     RESPONSE_KEYS,
 )
-from workbench.synth.scenario import Scenario
+from workbench.synth.scenario import InboxSpec, Scenario
 
 #: Integer codes of event types and touch channels: positions in the contract's tuples.
 EVENT_CODES = EVENT_TYPES
@@ -78,6 +79,63 @@ LIFETIME_STREAM = 0x6C696665
 MARKETING_DAYS = 28
 #: Latest dropout time (seconds): far beyond any holdout, inside the contract's time range.
 DROPOUT_CAP = int(dt.datetime(2199, 1, 1, tzinfo=dt.UTC).timestamp())
+
+
+#: Resolution of the attention tables of the ``after_delivery`` open timing: offsets between the
+#: local delivery hour and the preferred hour in quarter hours, time after delivery in 10-minute
+#: steps up to :data:`ATTENTION_HORIZON_H` hours (later opens are not drawn).
+_OFFSET_BINS, _STEP_H = 96, 1 / 6
+ATTENTION_HORIZON_H = 72
+
+
+@functools.lru_cache(maxsize=8)
+def _attention_tables(inbox: InboxSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Per quarter-hour offset: the CDF of the open time after delivery and the total attention.
+
+    Row ``b`` is an email delivered ``b / 4`` hours after the preferred local hour (mod 24).
+    """
+    s = (np.arange(int(ATTENTION_HORIZON_H / _STEP_H)) + 0.5) * _STEP_H
+    off = np.arange(_OFFSET_BINS) * (24 / _OFFSET_BINS)
+    bump = np.exp(inbox.sharpness * (np.cos(2 * np.pi * (off[:, None] + s[None, :]) / 24) - 1))
+    a = np.exp(-s / inbox.attention_hours)[None, :] * (inbox.floor + (1 - inbox.floor) * bump)
+    total = a.sum(1) * _STEP_H
+    return np.cumsum(a, 1) / a.sum(1, keepdims=True), total
+
+
+def hour_fit(
+    local_hour: np.ndarray | float,
+    preferred_hour: np.ndarray | float,
+    inbox: InboxSpec | None = None,
+) -> np.ndarray:
+    """True relative chance that a subscriber opens an email delivered at ``local_hour``.
+
+    Under the ``after_delivery`` open timing (:class:`~workbench.synth.scenario.InboxSpec`) an
+    email's chance to be opened is proportional to the attention it gets before it sinks in the
+    inbox, ``A``, which is largest when it lands just before the preferred hour; the open
+    probability is multiplied by ``1 - hour_effect + hour_effect * A / mean(A)`` (mean over the
+    24 hours, so a random send hour keeps the persona's open rate on average).
+
+    Parameters
+    ----------
+    local_hour, preferred_hour : array-like or float
+        Hours of the day in ``[0, 24)`` (any real number is taken mod 24).
+    inbox : InboxSpec, optional
+        The world's inbox model (``truth_scenario.json``'s ``scenario.inbox``); default the
+        ``after_delivery`` model with its default parameters.
+
+    Returns
+    -------
+    numpy.ndarray
+        The multiplier (1 on average over the day), broadcast over the inputs.
+    """
+    inbox = inbox or InboxSpec(open_timing="after_delivery")
+    _, total = _attention_tables(inbox)
+    x = np.mod(np.asarray(local_hour, float) - np.asarray(preferred_hour, float), 24)
+    pos = x * (_OFFSET_BINS / 24)
+    lo = np.floor(pos).astype(np.int64) % _OFFSET_BINS
+    w = pos - np.floor(pos)
+    a = total[lo] * (1 - w) + total[(lo + 1) % _OFFSET_BINS] * w
+    return 1 - inbox.hour_effect + inbox.hour_effect * a / total.mean()
 
 
 @dataclass
@@ -321,7 +379,19 @@ class ChunkSimulator:
         self.prog_d0: dict[int, int] = {}
         self.cad_surv: dict[int, np.ndarray] = {}  # arms x subscribers: expected still reachable
         self.cad_reach: dict[int, np.ndarray] = {}
+        self.prog_entry: dict[int, np.ndarray] = {}  # flow holdouts: each one's entry day
+        self.prog_once: dict[int, np.ndarray] = {}  # flow holdouts: reactivation expected
         for i, e in enumerate(cal.experiments):
+            if e.kind == "flow_holdout":  # arms drawn now, rows written on entering the flow
+                start = cal.experiment_day[i]
+                width = min(span(e), self.D - start)
+                self.prog_arm[i] = _balanced(rng, self.n, e.shares)
+                self.prog_entry[i] = np.full(self.n, -1, np.int64)
+                self.prog_once[i] = np.zeros(self.n, bool)
+                self.prog_d0[i] = start
+                self.prog_R[i] = np.zeros((self.n, width), np.float32)
+                self.prog_X[i] = np.zeros((len(e.arms), self.n, width), np.float32)
+                continue
             if e.kind not in ("segmentation_holdout", "channel_holdout", "cadence_test"):
                 continue
             start = cal.experiment_day[i]
@@ -412,8 +482,14 @@ class ChunkSimulator:
         content: int | np.ndarray,
         open_mult: np.ndarray | float = 1.0,
         recent: np.ndarray | None = None,
+        t_send: np.ndarray | int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Human open and click probabilities of an email now (``recent``: emails in 7 days)."""
+        """Human open and click probabilities of an email now (``recent``: emails in 7 days).
+
+        ``t_send``: when it is delivered (seconds; an array over ``idx``, or one time), for the
+        send-hour effect of the ``after_delivery`` open timing (:func:`hour_fit`).
+        """
+        open_mult = open_mult * self._hour_mult(idx, t_send)
         p = self.persona[idx]
         aff = self.aff[p, content]
         if recent is None:
@@ -423,6 +499,22 @@ class ChunkSimulator:
         po = np.clip(self.open_p[idx] * em * aff * open_mult * np.exp(-0.35 * excess), 0, 0.95)
         pc = np.clip(self.click_p[idx] * aff, 0, 0.9)
         return po, pc
+
+    def _local_pref(self, idx: np.ndarray, t: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+        """Local hour of time ``t`` for ``idx`` and their preferred hour of that day type."""
+        local = t + (self.tz[idx] * 3600).astype(np.int64)
+        hour = (local % DAY) / 3600
+        weekend = ((local // DAY + 3) % 7) >= 5
+        return hour, np.where(weekend, self.we_hour[idx], self.wd_hour[idx])
+
+    def _timed(self) -> bool:
+        """True when the send hour matters (the ``after_delivery`` open timing)."""
+        return self.sc.inbox.open_timing == "after_delivery"
+
+    def _hour_mult(self, idx: np.ndarray, t_send: np.ndarray | int | None) -> np.ndarray | float:
+        if t_send is None or self.sc.inbox.open_timing != "after_delivery":
+            return 1.0
+        return hour_fit(*self._local_pref(idx, t_send), self.sc.inbox)
 
     def _send_email(
         self,
@@ -447,7 +539,7 @@ class ChunkSimulator:
         if m == 0:
             return np.zeros(0, np.float32)
         t_send = np.broadcast_to(np.asarray(t_send, np.int64), (m,))
-        po, pc = self._email_probs(idx, content, open_mult)
+        po, pc = self._email_probs(idx, content, open_mult, t_send=t_send)
         u = self.rng.random((m, 5))
         ok, t_del, var = self._deliver(idx, d, t_send, cid, variant, u[:, 0], broadcast)
         di = idx[ok]
@@ -570,8 +662,25 @@ class ChunkSimulator:
             self.unsub_ts[di[mask]] = t_u[mask]
 
     def _open_delay(self, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Seconds until a human open: next preferred local hour, sometimes right away."""
+        """Seconds from delivery to a human open (see :class:`InboxSpec`).
+
+        ``next_preferred_hour``: the next preferred local hour, one in five right away.
+        ``after_delivery``: drawn from the attention intensity (decaying after delivery, peaking
+        at the preferred hour), by inverting its tabulated CDF.
+        """
         rng, m = self.rng, idx.size
+        if self.sc.inbox.open_timing == "after_delivery":
+            hour, pref = self._local_pref(idx, t)
+            cdf, _ = _attention_tables(self.sc.inbox)
+            b = np.rint(np.mod(hour - pref, 24) * (_OFFSET_BINS / 24)).astype(np.int64)
+            b %= _OFFSET_BINS
+            u, jit = rng.random(m), rng.random(m)
+            k = np.zeros(m, np.int64)
+            for row in np.unique(b):
+                at = b == row
+                k[at] = np.searchsorted(cdf[row], u[at])
+            k = np.minimum(k, cdf.shape[1] - 1)
+            return np.maximum(60, ((k + jit) * _STEP_H * 3600).astype(np.int64))
         local = t + (self.tz[idx] * 3600).astype(np.int64)
         hour = (local % DAY) / 3600
         weekend = ((local // DAY + 3) % 7) >= 5
@@ -588,17 +697,18 @@ class ChunkSimulator:
         if c.channel != "email":
             self._other_channel(c, d, t)
             return
-        elig = self._reachable(d, t)
+        tb = t + c.offset  # the broadcast's send time (varied hours: calendar.send_hours_utc)
+        elig = self._reachable(d, tb)
         seg = self._program("segmentation_holdout", d)
         chh = self._program("channel_holdout", d, "email")
         prog = [i for i in (seg, chh) if i is not None]
         if chh is not None:
-            self._expected_program(chh, elig, d, ci, exposed_arm=0)
+            self._expected_program(chh, elig, d, ci, exposed_arm=0, t_send=tb)
             elig &= self.prog_arm[chh] != 1
         cad = self._program("cadence_test", d)
         extra = cad is not None and c.experiment == cad
         if cad is not None:
-            self._expected_cadence(cad, d, ci)
+            self._expected_cadence(cad, d, ci, tb)
             arm = self.prog_arm[cad]
             gets = self.cal.cadence[cad][np.maximum(arm, 0), d]
             elig &= np.where(arm >= 0, gets, not extra)
@@ -607,7 +717,7 @@ class ChunkSimulator:
         segmented = np.zeros(self.n, bool)
         if seg is not None:
             arm = self.prog_arm[seg]
-            self._expected_seg(seg, elig, d, ci)
+            self._expected_seg(seg, elig, d, ci, tb, t)
             mass = elig & (arm != 2) & (arm != 1)
             segmented = elig & (arm == 1)
         idx = np.flatnonzero(mass)
@@ -615,16 +725,16 @@ class ChunkSimulator:
         if extra:
             var = np.asarray([self.variants.index(a) for a in self.cal.experiments[cad].arms])
             var = var[self.prog_arm[cad][idx]]
-            self._send_email(idx, d, t + jitter, c.campaign_id, ci, var, prog=prog)
+            self._send_email(idx, d, tb + jitter, c.campaign_id, ci, var, prog=prog)
         elif c.experiment is not None:
-            self._send_test(c, d, idx, t + jitter, ci, prog)
+            self._send_test(c, d, idx, tb + jitter, ci, prog)
         else:
             var = (
                 -1
                 if seg is None
                 else np.where(self.prog_arm[seg][idx] == 0, self.variants.index("mass"), -1)
             )
-            self._send_email(idx, d, t + jitter, c.campaign_id, ci, var, prog=prog)
+            self._send_email(idx, d, tb + jitter, c.campaign_id, ci, var, prog=prog)
         if segmented.any():
             self._send_segmented(seg, segmented, d, t, c.campaign_id, prog)
 
@@ -636,12 +746,20 @@ class ChunkSimulator:
         fits = self.recent_n[idx] < self.tol[idx]
         return best, lift, fits
 
-    def _expected_seg(self, i: int, elig: np.ndarray, d: int, ci: int) -> None:
+    def _preferred_send(self, idx: np.ndarray, t: int) -> np.ndarray:
+        """A quarter hour before each subscriber's preferred local hour, within slot ``t``."""
+        hour, target = self._local_pref(idx, t)
+        return t + (np.mod(target - 0.25 - hour, 24) * 3600).astype(np.int64)
+
+    def _expected_seg(
+        self, i: int, elig: np.ndarray, d: int, ci: int, t_mass: int, t_slot: int
+    ) -> None:
         idx = np.flatnonzero(elig & (self.prog_arm[i] >= 0))
-        po, pc = self._email_probs(idx, ci)
+        po, pc = self._email_probs(idx, ci, t_send=t_mass)
         g_mass = po * (self.resp["email_open"][idx] + pc * self.resp["email_click"][idx])
         best, lift, fits = self._seg_params(idx, i)
-        po2, pc2 = self._email_probs(idx, best, 1 + 0.3 * lift)
+        t_pref = self._preferred_send(idx, t_slot) if self._timed() else None
+        po2, pc2 = self._email_probs(idx, best, 1 + 0.3 * lift, t_send=t_pref)
         g_seg = (
             po2
             * (self.resp["email_open"][idx] + pc2 * self.resp["email_click"][idx])
@@ -659,11 +777,7 @@ class ChunkSimulator:
         best, lift, fits = self._seg_params(idx, i)
         idx, best, lift = idx[fits], best[fits], lift[fits]
         # send at the subscriber's preferred local hour within the slot
-        local = t + (self.tz[idx] * 3600).astype(np.int64)
-        hour = (local % DAY) / 3600
-        weekend = ((local // DAY + 3) % 7) >= 5
-        target = np.where(weekend, self.we_hour[idx], self.wd_hour[idx]) - 0.25
-        t_send = t + (np.mod(target - hour, 24) * 3600).astype(np.int64)
+        t_send = self._preferred_send(idx, t)
         self._send_email(
             idx,
             d,
@@ -695,7 +809,10 @@ class ChunkSimulator:
         la = L[np.arange(idx.size), arm]
         var = np.array([self.variants.index(a) for a in e.arms])[arm]
         # probabilities under every arm (before the send changes fatigue counts)
-        po_all = np.stack([self._email_probs(idx, ci, om[:, a])[0] for a in range(len(e.arms))], 1)
+        po_all = np.stack(
+            [self._email_probs(idx, ci, om[:, a], t_send=t_send)[0] for a in range(len(e.arms))],
+            1,
+        )
         pc = self._email_probs(idx, ci)[1]
         g = self._send_email(
             idx, d, t_send, c.campaign_id, ci, var, om[np.arange(idx.size), arm], 1 + la, prog
@@ -705,15 +822,27 @@ class ChunkSimulator:
         self.tests.append(dict(e=e_i, d=d, idx=idx, po=po_all, pc=pc, L=L, g=g))
 
     def _expected_program(
-        self, i: int, elig: np.ndarray, d: int, ci: int, exposed_arm: int
+        self,
+        i: int,
+        elig: np.ndarray,
+        d: int,
+        ci: int,
+        exposed_arm: int,
+        t_send: np.ndarray | int | None = None,
     ) -> None:
+        """Add the expected hazard of an email to the exposed arm of program ``i``.
+
+        ``t_send``: its send time (one time, or an array over all subscribers).
+        """
         idx = np.flatnonzero(elig & (self.prog_arm[i] >= 0))
-        po, pc = self._email_probs(idx, ci)
+        if isinstance(t_send, np.ndarray) and t_send.ndim:
+            t_send = t_send[idx]
+        po, pc = self._email_probs(idx, ci, t_send=t_send)
         self.prog_X[i][exposed_arm, idx, d - self.prog_d0[i]] += po * (
             self.resp["email_open"][idx] + pc * self.resp["email_click"][idx]
         )
 
-    def _expected_cadence(self, i: int, d: int, ci: int) -> None:
+    def _expected_cadence(self, i: int, d: int, ci: int, t_send: int) -> None:
         """Expected broadcast hazard, opens and unsubscribes of each participant under each arm.
 
         Every arm follows its own schedule from the window start: fatigue counts the
@@ -733,7 +862,7 @@ class ChunkSimulator:
         P = len(self.personas)
         for a in np.flatnonzero(sched[:, d]):
             recent = flows + cum[a, d] - cum[a, lo]
-            po, pc = self._email_probs(idx, ci, recent=recent)
+            po, pc = self._email_probs(idx, ci, recent=recent, t_send=t_send)
             excess = np.maximum(0, recent - self.tol[idx])
             pu, pq = pu0 * (1 + excess), pq0 * (1 + excess)
             alive = self.cad_surv[i][a, idx]
@@ -782,6 +911,11 @@ class ChunkSimulator:
 
     # ---------------------------------------------------------------------------- flows
     def _flows(self, d: int) -> None:
+        """The day's flow emails: welcome series, cart reminders, we-miss-you.
+
+        An email holdout keeps its held-out arm out of every flow; a flow holdout keeps the
+        held-out entrants of its flow out of that flow (:meth:`_flow_gate`).
+        """
         cal, rng = self.cal, self.rng
         t = int(cal.slot(d))
         reach = self._reachable(d, t + DAY)  # signups later in this slot get welcome_1
@@ -790,36 +924,95 @@ class ChunkSimulator:
         if chh is not None:
             reach = reach & (self.prog_arm[chh] != 1)
         prog = [chh] if chh is not None else []
+        timed = self._timed()
 
-        def expect(mask: np.ndarray, content: str) -> None:
+        def expect(mask: np.ndarray, content: str, t_send: np.ndarray | int) -> None:
             if chh is not None:
-                self._expected_program(chh, mask, d, CONTENT_CATEGORIES.index(content), 0)
+                ci = CONTENT_CATEGORIES.index(content)
+                self._expected_program(chh, mask, d, ci, 0, t_send if timed else None)
 
         for step, lag in (("welcome_1", 0), ("welcome_2", 2), ("welcome_3", 5)):
             c = cal.flow_campaign(step)
             if c is None:
                 continue
-            expect(everyone & (self.signup_day == d - lag), "new_arrivals")
-            idx = np.flatnonzero(reach & (self.signup_day == d - lag))
+            t_exp = self.signup + 300 if lag == 0 else t + 450
+            due = self.signup_day == d - lag
+            expect(everyone & due, "new_arrivals", t_exp)
+            ok, fp = self._flow_gate(
+                "welcome", d, reach & due, t_exp, "new_arrivals", enter=lag == 0, t_start=t_exp
+            )
+            idx = np.flatnonzero(ok)
             ts = self.signup[idx] + 300 if lag == 0 else t + rng.integers(0, 900, idx.size)
-            self._flow_send(c.campaign_id, idx, d, ts, "new_arrivals", prog)
+            self._flow_send(c.campaign_id, idx, d, ts, "new_arrivals", prog + fp)
         c = cal.flow_campaign("cart_reminder")
         if c is not None:
-            expect(everyone & (self.cart_day == d - 1), "deals")
-            idx = np.flatnonzero(reach & (self.cart_day == d - 1))
+            due = self.cart_day == d - 1
+            expect(everyone & due, "deals", t + 5400)
+            ok, fp = self._flow_gate(
+                "cart_abandonment", d, reach & due, t + 5400, "deals", t_start=t
+            )
+            idx = np.flatnonzero(ok)
             ts = t + rng.integers(0, 3 * 3600, idx.size)
-            self._flow_send(c.campaign_id, idx, d, ts, "deals", prog)
+            self._flow_send(c.campaign_id, idx, d, ts, "deals", prog + fp)
         c = cal.flow_campaign("we_miss_you")
         if c is not None:
             due = (self.last_open_day <= d - 30) & (self.signup_day <= d - 30)
             if chh is not None:  # once per subscriber, in the exposed arm's world too
                 hyp = everyone & due & ~self.react_expected & ~self.react_sent
-                expect(hyp, "deals")
+                expect(hyp, "deals", t + 450)
                 self.react_expected |= hyp
-            idx = np.flatnonzero(reach & due & ~self.react_sent)
+            ok, fp = self._flow_gate(
+                "reactivation", d, reach & due & ~self.react_sent, t + 450, "deals", t_start=t
+            )
+            idx = np.flatnonzero(ok)
             self.react_sent[idx] = True
             ts = t + rng.integers(0, 900, idx.size)
-            self._flow_send(c.campaign_id, idx, d, ts, "deals", prog)
+            self._flow_send(c.campaign_id, idx, d, ts, "deals", prog + fp)
+
+    def _flow_gate(
+        self,
+        flow: str,
+        d: int,
+        due: np.ndarray,
+        t_mean: np.ndarray | int,
+        content: str,
+        enter: bool = True,
+        t_start: np.ndarray | int = 0,
+    ) -> tuple[np.ndarray, list[int]]:
+        """Who of ``due`` gets today's email of ``flow``, and the flow holdout governing it.
+
+        During a flow holdout's entry window, a subscriber due for the flow (``enter``: its
+        first step) enters the experiment once: an ``assignments`` row at ``t_start`` (the start
+        of the day's send, the same time for both arms: no email of the flow goes out before
+        it). From entry to the end of the holdout the held-out entrants get none of the flow's
+        emails; for entrants of both arms the expected hazard of each email had they been
+        exposed (sent at ``t_mean``, the middle of its send window) is kept for the truth.
+        """
+        i = next(
+            (
+                j
+                for j in self.prog_entry
+                if self.cal.experiments[j].flow == flow
+                and self.prog_d0[j] <= d < self.prog_d0[j] + span(self.cal.experiments[j])
+            ),
+            None,
+        )
+        if i is None:
+            return due, []
+        e, entry, arm = self.cal.experiments[i], self.prog_entry[i], self.prog_arm[i]
+        if enter and d < self.prog_d0[i] + e.length_days:
+            new = np.flatnonzero(due & (entry < 0))
+            entry[new] = d
+            ts = t_start[new] if isinstance(t_start, np.ndarray) else np.full(new.size, t_start)
+            self.asg.add(exp=np.full(new.size, i), sid=new, arm=arm[new], ts=ts, hold=arm[new] == 1)
+        inside = due & (entry >= 0)
+        if flow == "reactivation":  # sent once: held-out entrants stay due, expect it once
+            inside &= ~self.prog_once[i]
+            self.prog_once[i] |= inside
+        # both arms: the expected hazard had the entrant been exposed (the truth's counterfactual)
+        ci = CONTENT_CATEGORIES.index(content)
+        self._expected_program(i, inside, d, ci, 0, t_mean if self._timed() else None)
+        return due & ~(due & (entry >= 0) & (arm == 1)), [i]
 
     def _flow_send(
         self, cid: int, idx: np.ndarray, d: int, ts: np.ndarray, content: str, prog: list[int]
@@ -997,17 +1190,22 @@ class ChunkSimulator:
         for i, arm in self.prog_arm.items():
             e = cal.experiments[i]
             d0 = cal.experiment_day[i]
-            d1 = min(d0 + e.length_days, self.D)
-            idx = np.flatnonzero(arm >= 0)
+            d1 = min(d0 + span(e), self.D)
+            idx = np.flatnonzero(arm >= 0 if i not in self.prog_entry else self.prog_entry[i] >= 0)
             R = _smooth(self.prog_R[i][idx])[:, : d1 - d0]
             lam0 = np.maximum(H[idx, d0:d1] - R, 0)
+            win: np.ndarray | float = 1.0
+            if i in self.prog_entry:  # a flow holdout: the W days from each entrant's entry
+                j = np.arange(d1 - d0)[None, :] + d0 - self.prog_entry[i][idx][:, None]
+                win = (j >= 0) & (j < e.conversion_window_days)
+                lam0 = lam0 * win
             X = self.prog_X[i]
             v = self.value_mean[idx]
             for a, name in enumerate(e.arms):
                 lam = (
                     lam0
                     if name == "holdout"
-                    else (lam0 + _smooth(X[a][idx])[:, : d1 - d0]) * self.alive[idx, d0:d1]
+                    else (lam0 + _smooth(X[a][idx])[:, : d1 - d0] * win) * self.alive[idx, d0:d1]
                 )
                 conv = -np.expm1(-lam.sum(1))
                 rev = (-np.expm1(-lam)).sum(1) * v
