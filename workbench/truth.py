@@ -40,14 +40,14 @@ from workbench.schema import TRUTH_TABLES, load_world
 #: File of a world that holds the scenario's truth (beside the ``truth_*`` tables).
 TRUTH_FILE = "truth_scenario.json"
 #: Keys of a recorded scenario that are ground truth (kept out of ``world.json``).
-SCENARIO_TRUTH_KEYS: tuple[str, ...] = ("shares", "personas")
+SCENARIO_TRUTH_KEYS: tuple[str, ...] = ("shares", "personas", "inbox")
 #: Keys of a recorded experiment that are ground truth.
 EXPERIMENT_TRUTH_KEYS: tuple[str, ...] = ("lifts",)
 _TRUTH_PREFIX = "truth_"
 
 
 def public_scenario(scenario: Mapping[str, Any]) -> dict[str, Any]:
-    """A recorded scenario without its truth: no persona mix, personas or explicit lifts.
+    """A recorded scenario without its truth: no persona mix, personas, inbox model or lifts.
 
     Parameters
     ----------

@@ -54,11 +54,11 @@ levels' lifts. ``lifts = {persona = {arm = lift}}`` overrides true lifts explici
 ``shares``.
 ``flow_holdout`` (arms ``exposed``, ``holdout``; key ``flow``, one of ``calendar.flows``) splits the
 subscribers who enter the flow during its entry window (``start_day`` for ``length_days``): each
-is assigned when the flow first triggers for them (an ``assignments`` row at that time), and the
-held-out entrants get none of the flow's emails until ``conversion_window_days`` after the entry
-window; the truth is each entrant's chance of an order within ``conversion_window_days`` of entering,
-under each arm. A flow holdout may not overlap an email ``channel_holdout`` nor another holdout of
-its flow.
+is assigned when the flow first triggers for them (an ``assignments`` row at that time), and
+the held-out entrants get none of the flow's emails until ``conversion_window_days`` after the
+entry window; the truth is each entrant's chance of an order within ``conversion_window_days``
+of entering, under each arm. A flow holdout may not overlap an email ``channel_holdout`` nor
+another holdout of its flow.
 ``cadence_test`` runs from ``start_day`` for ``length_days`` on a random ``base_share`` of the
 subscribers who joined before it, split over its arms by ``shares``; each arm is ``control`` (the
 usual calendar) or ``N_per_week`` (``N`` = 0..7 email broadcasts a week: the calendar's usual
