@@ -204,8 +204,8 @@ def _feature(frame: pd.DataFrame, col: str, source: str) -> pd.Series:
     kinds = {type(v) for v in values if v is not None}
     if kinds and kinds <= {bool, np.bool_}:
         return values.map(lambda v: np.nan if v is None else float(v)).astype(float)
-    text = values.map(lambda v: None if v is None else str(v).strip())
-    text = text.where(text != "", None)
+    # a plain list: pandas 3 turns None into NaN in a Series of text
+    text = [None if v is None or not str(v).strip() else str(v).strip() for v in values]
     levels = sorted({v for v in text if v is not None})
     if len(levels) > MAX_CATEGORIES:
         raise DataError(
