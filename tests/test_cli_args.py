@@ -55,9 +55,11 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     scenario.write_text(
         (Path(__file__).parents[1] / "workbench" / "scenarios" / "tiny.toml").read_text()
     )
+    segments = root / "segments.csv"  # one subscriber the world does not have
+    segments.write_text("subscriber_id,segment,segment_name\n1,0,a\n2,1,b\n999999,1,b\n")
     return {"root": root, "world": world, "results": results, "paths": paths,
             "scenario": scenario, "orders": orders, "holdouts": holdouts,
-            "fax": fax}  # fmt: skip
+            "fax": fax, "segments": segments}  # fmt: skip
 
 
 def _case_dir(tmp_path: Path, inputs: dict[str, Path]) -> dict[str, str]:
@@ -114,6 +116,7 @@ UP = ["uplift", "--input", "{results}", "--treatment-col", "arm", "--treatment",
 UPO = [*UP, "--out", "{out}.csv"]
 UPW = ["uplift", *W, "--out", "{out}.csv"]
 ST = ["strategy", *W, "--out", "{out}"]
+CO = ["compose", *W, "--segments", "{segments}", "--out", "{out}"]
 
 # (id, argv, fragment expected in the one error line)
 CASES: list[tuple[str, list[str], str]] = [
@@ -426,6 +429,58 @@ CASES: list[tuple[str, list[str], str]] = [
         "st-no-truth",
         ["strategy", "--world", "{user_dir}", "--out", "{out}"],
         "no truth_scenario.json",
+    ),  # fmt: skip
+    # ---- compose
+    ("co-min-certainty-0", [*CO, "--min-certainty", "0"], "--min-certainty"),
+    ("co-min-certainty-1.5", [*CO, "--min-certainty", "1.5"], "--min-certainty"),
+    ("co-min-certainty-nan", [*CO, "--min-certainty", "nan"], "--min-certainty"),
+    ("co-min-recipients-0", [*CO, "--min-recipients", "0"], "--min-recipients"),
+    ("co-no-segments", ["compose", *W, "--out", "{out}"], "required: --segments"),
+    ("co-segments-unknown-subscriber", CO, "subscribers not in the world"),
+    (
+        "co-segments-no-id-column",
+        ["compose", *W, "--segments", "{results}", "--out", "{out}"],
+        "column 'subscriber_id': column not found",
+    ),  # fmt: skip
+    (
+        "co-segments-missing",
+        ["compose", *W, "--segments", "{out}-none.csv", "--out", "{out}"],
+        "no such file",
+    ),  # fmt: skip
+    (
+        "co-segments-not-a-table",
+        ["compose", *W, "--segments", "{scenario}", "--out", "{out}"],
+        "unknown file type",
+    ),  # fmt: skip
+    (
+        "co-no-world",
+        ["compose", "--world", "{out}-none", "--segments", "{segments}", "--out", "{out}"],
+        "no such world folder",
+    ),  # fmt: skip
+    (
+        "co-out-file",
+        ["compose", *W, "--segments", "{segments}", "--out", "{existing}"],
+        "is a file",
+    ),
+    (
+        "co-out-user-dir",
+        ["compose", *W, "--segments", "{segments}", "--out", "{user_dir}", "--overwrite"],
+        "not a compose folder",
+    ),  # fmt: skip
+    (
+        "co-out-exists",
+        ["compose", *W, "--segments", "{segments}", "--out", "{user_dir}"],
+        "already exists and is not empty",
+    ),  # fmt: skip
+    (
+        "co-out-in-world",
+        ["compose", *W, "--segments", "{segments}", "--out", "{world}/emails"],
+        "inside the input folder",
+    ),  # fmt: skip
+    (
+        "co-out-is-segments",
+        ["compose", *W, "--segments", "{segments}", "--out", "{segments}"],
+        "is the input given to --segments",
     ),  # fmt: skip
     # ---- the parser itself
     ("no-verb", [], "required: VERB"),

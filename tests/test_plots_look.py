@@ -47,6 +47,8 @@ PLOT_MODULES = (
     "workbench.clv.repeat_plots",
     "workbench.uplift.plots",
     "workbench.strategy.plots",
+    "workbench.flows.plots",
+    "workbench.timing.plots",
 )
 NOT_FIGURES = {"show", "wrap_label", "series_styles", "segment_label", "with_names"}
 
@@ -552,13 +554,54 @@ def _uplift_tables() -> dict[str, pd.DataFrame]:
     }
 
 
+def _flow_data() -> dict[str, pd.DataFrame]:
+    """A flow's funnel, time to conversion and holdout effects, as `workbench.flows` makes them."""
+    funnel = pd.DataFrame({"flow": "welcome", "step": ["welcome_1", "welcome_2", "welcome_3"],
+        "step_order": [1, 2, 3], "entered": [300, 310, 305], "delivered": [298, 306, 300],
+        "opened": [170, 160, 150], "clicked": [25, 30, 28], "converted": [34, 30, 20],
+        "unsubscribed": [0, 2, 4], "window_days": 5.0})  # fmt: skip
+    conv = {1: (0.04, 0.02), 3: (0.09, 0.07), 7: (0.16, 0.14), 14: (0.27, 0.19), 30: (0.43, 0.32)}
+    ttc = pd.DataFrame({"flow": ["cart_abandonment", "welcome"], "entrants": [1200, 300],
+        **{f"converted_{h}d": list(v) for h, v in conv.items()},
+        **{f"converted_{h}d_low": [v[0] - 0.02, v[1] - 0.04] for h, v in conv.items()},
+        **{f"converted_{h}d_high": [v[0] + 0.02, v[1] + 0.04] for h, v in conv.items()},
+    })  # fmt: skip
+    inc = pd.DataFrame({"flow": ["welcome", "cart_abandonment"], "n_exposed": [2000, 11000],
+        "n_holdout": [880, 4700], "incremental_rate": [0.056, 0.026],
+        "incremental_rate_low": [0.031, 0.014], "incremental_rate_high": [0.082, 0.039],
+        "days": 14})  # fmt: skip
+    return {"funnel": funnel, "ttc": ttc, "inc": inc}
+
+
+def _timing_data() -> dict[str, object]:
+    """Send-time errors per method (with and without history bands) and a fitted model."""
+    from workbench.timing import SendTimeModel
+
+    errors = pd.DataFrame({"method": ["shrunk", "segment", "global"] * 2,
+        "history": ["0"] * 3 + ["5-19"] * 3, "subscribers": [10] * 3 + [20] * 3,
+        "mean_error_h": [2.0, 2.0, 4.0, 1.0, 1.5, 4.0]})  # fmt: skip
+    r = np.random.default_rng(0)
+    n = 4000
+    d = r.uniform(0, 24, n)
+    tau = r.exponential(2.0, n)
+    opened = r.random(n) < 0.3
+    table = pd.DataFrame({"subscriber_id": r.integers(1, 201, n), "delivered_hour": d,
+        "opened": opened, "open_hour": np.where(opened, (d + tau) % 24, np.nan),
+        "hours_to_open": np.where(opened, tau, np.nan)})  # fmt: skip
+    segments = pd.Series(np.arange(1, 201) % 4, index=np.arange(1, 201))
+    model = SendTimeModel().fit(table, segments)
+    return {"errors": errors, "model": model}
+
+
 def _cases() -> dict[str, list[Callable[[], object]]]:
     from workbench import plots
     from workbench.attribution import plots as aplots
     from workbench.clv import plots as cplots
     from workbench.clv import repeat_plots as rplots
     from workbench.experiments import plots as xplots
+    from workbench.flows import plots as fplots
     from workbench.segment import plots as splots
+    from workbench.timing import plots as tplots
 
     weeks = pd.date_range("2025-01-06", periods=10, freq="W-MON")
     k = np.arange(4, 13)
@@ -578,6 +621,8 @@ def _cases() -> dict[str, list[Callable[[], object]]]:
     moves = pd.DataFrame(0.9 * np.eye(6) + 0.1 / 6, index=range(6), columns=range(6))
     result = _conjugate_result()
     results = _attribution_results()
+    fl = _flow_data()
+    tm = _timing_data()
     errors = results.merge(
         pd.DataFrame({"channel": CHANNELS, "true_share": [0.02, 0.85, 0.01, 0.03, 0.02, 0.04,
                                                           0.03]}), on="channel"
@@ -716,6 +761,18 @@ def _cases() -> dict[str, list[Callable[[], object]]]:
         "workbench.strategy.plots.budget_figure": [
             lambda: stplots.budget_figure(up["gains"], 0.3, up["truth_gains"]),
             lambda: stplots.budget_figure(up["gains"], 0.5)],
+        "workbench.flows.plots.plot_flow_funnel": [lambda: fplots.plot_flow_funnel(fl["funnel"])],
+        "workbench.flows.plots.plot_time_to_conversion": [
+            lambda: fplots.plot_time_to_conversion(fl["ttc"])],
+        "workbench.flows.plots.plot_flow_incrementality": [
+            lambda: fplots.plot_flow_incrementality(fl["inc"])],
+        "workbench.timing.plots.plot_send_time_errors": [
+            lambda: tplots.plot_send_time_errors(tm["errors"]),
+            lambda: tplots.plot_send_time_errors(
+                tm["errors"].drop(columns="history").drop_duplicates("method"))],
+        "workbench.timing.plots.plot_hour_profile": [
+            lambda: tplots.plot_hour_profile(tm["model"], int(tm["model"].n_opens_.idxmax())),
+            lambda: tplots.plot_hour_profile(tm["model"], segment=0)],
     }  # fmt: skip
 
 

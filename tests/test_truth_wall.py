@@ -55,6 +55,8 @@ ALLOWED: dict[str, str] = {
     "attribution/scorecard.py": "scores attribution against truth_channels",
     "clv/scorecard.py": "scores customer-value predictions against the true alive states",
     "uplift/scorecard.py": "scores predicted uplift against each subscriber's true response",
+    "flows/scorecard.py": "scores flow holdout estimates against truth_responses",
+    "timing/scorecard.py": "scores send-time recommendations against the true preferred hours",
     "synth/replay.py": "replays policies in a generated world's true response model",
 }
 
