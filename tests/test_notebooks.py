@@ -124,6 +124,15 @@ TRUTH_SECTIONS = {
         },
         {"uplift_spearman", "lab_mass", "lab_playbook", "lab_uplift", "lab_random"},
     ),
+    "07-flows-content-timing": (
+        {"Flow holdouts against the truth", "Send times against the truth"},
+        {
+            "flow_welcome_truth",
+            "flow_cart_abandonment_truth",
+            "send_time_error_shrunk",
+            "send_time_error_global",
+        },
+    ),
 }
 
 

@@ -102,7 +102,21 @@ def test_a_report_runs_on_what_the_export_has(
         assert "Outcomes beyond opens and clicks" in skipped["02-segmentation"]
         assert "The playbook" not in skipped["02-segmentation"]
     page = (run / "report.html").read_text()
-    assert page.count("Not shown for this data") == 6  # one list per notebook
+    # flows, send times and content read the email log: without it the notebook is set aside;
+    # without orders it shows the funnel's emails, the send times and the content, not what
+    # the flows cause
+    if kind == "orders only":
+        assert status["07-flows-content-timing"] == "not_applicable"
+    else:
+        assert status["07-flows-content-timing"] == "ok"
+        assert {
+            "How soon flow entrants buy",
+            "What each flow adds: the flow holdouts",
+            "Flow holdouts against the truth",
+            "Send times against the truth",
+        } <= set(skipped["07-flows-content-timing"])
+        assert "When to send: each subscriber's best hour" not in skipped["07-flows-content-timing"]
+    assert page.count("Not shown for this data") == 7  # one list per notebook
     assert page_problems(page) == []  # no image twice, none without alt text, no empty section
     # a skipped section leaves no heading and no prose behind: the reading hours need events
     assert ('id="When-people-read"' in page) == (kind == "events only")
