@@ -21,7 +21,7 @@ from workbench.attribution import (
     validate_holdouts,
     world_incrementality,
 )
-from workbench.attribution.incrementality import COLUMNS, _adjusted_difference
+from workbench.attribution.incrementality import COLUMNS, adjusted_difference
 from workbench.cli import main
 from workbench.errors import DataError, WorkbenchError
 from workbench.experiments import incremental
@@ -47,7 +47,7 @@ def test_adjusted_difference_without_covariates_is_welch() -> None:
     rng = np.random.default_rng(0)
     y = rng.poisson(2.0, 3000).astype(float)
     t = rng.random(3000) < 0.3
-    b, se = _adjusted_difference(y, t, None)
+    b, se = adjusted_difference(y, t, None)
     assert b == pytest.approx(y[t].mean() - y[~t].mean())
     welch = np.sqrt(y[t].var(ddof=1) / t.sum() + y[~t].var(ddof=1) / (~t).sum())
     assert se == pytest.approx(welch, rel=1e-3)
@@ -63,9 +63,9 @@ def test_adjusted_difference_covers_and_gains_precision() -> None:
         t = rng.random(n) < 0.5
         y = rng.poisson(x * (1 + effect * t)).astype(float)  # heteroskedastic, interacting
         truth = effect * x.mean()  # the sample's average effect
-        b, se = _adjusted_difference(y, t, x[:, None])
+        b, se = adjusted_difference(y, t, x[:, None])
         hits += abs(b - truth) < 1.645 * se
-        ratio.append(se / _adjusted_difference(y, t, None)[1])
+        ratio.append(se / adjusted_difference(y, t, None)[1])
     mc = np.sqrt(0.9 * 0.1 / reps)  # Monte Carlo standard error of the coverage
     assert abs(hits / reps - 0.9) < 4 * mc
     assert np.mean(ratio) < 0.8
@@ -98,10 +98,11 @@ def test_power_rises_and_mde_falls_with_size() -> None:
     assert (large["power"] > small["power"]).all()
     assert (large["mde_lift"] < small["mde_lift"]).all()
     # an MDE of m: a true lift of m is detected with 80% probability, by construction
-    from workbench.attribution.incrementality import _power
+    from workbench.attribution.incrementality import holdout_power
 
-    power, mde = _power(np.array(0.02), 0.05, 0.9)
-    assert _power(np.array(0.02), float(mde), 0.9)[0] == pytest.approx(0.8, abs=1e-3)  # + far tail
+    power, mde = holdout_power(np.array(0.02), 0.05, 0.9)
+    again = holdout_power(np.array(0.02), float(mde), 0.9)[0]
+    assert again == pytest.approx(0.8, abs=1e-3)  # + far tail
     assert 0 < power < 1
 
 

@@ -80,8 +80,26 @@ COLUMNS = (
 )
 
 
-def _power(se_rel: np.ndarray, target_lift: float, interval: float) -> tuple[Any, Any]:
-    """Power to detect ``target_lift`` and the lift detected with :data:`MDE_POWER`."""
+def holdout_power(se_rel: np.ndarray, target_lift: float, interval: float) -> tuple[Any, Any]:
+    """Power to detect ``target_lift`` and the lift detected with :data:`MDE_POWER`.
+
+    Shared by the channel holdouts and the flow holdouts (:mod:`workbench.flows.holdout`).
+
+    Parameters
+    ----------
+    se_rel : ndarray
+        Standard error of each test's relative lift.
+    target_lift : float
+        The relative lift the power is computed for.
+    interval : float
+        Width of the two-sided interval that must clear zero (e.g. 0.9).
+
+    Returns
+    -------
+    power, mde : ndarray
+        The chance the interval clears zero when the true lift is ``target_lift``, and the
+        smallest lift detected with probability :data:`MDE_POWER`.
+    """
     z = stats.norm.ppf(0.5 + interval / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         d = target_lift / se_rel
@@ -89,14 +107,28 @@ def _power(se_rel: np.ndarray, target_lift: float, interval: float) -> tuple[Any
     return power, (z + stats.norm.ppf(MDE_POWER)) * se_rel
 
 
-def _adjusted_difference(
+def adjusted_difference(
     y: np.ndarray, treated: np.ndarray, x: np.ndarray | None
 ) -> tuple[float, float]:
     """Difference of means treated − control, regression-adjusted for ``x``, and its SE.
 
     Lin's (2013) estimator: least squares of ``y`` on the treatment, the centred covariates and
     their interactions, with the HC2 heteroskedasticity-consistent standard error. Without
-    covariates it is the plain difference of means with Welch's standard error.
+    covariates it is the plain difference of means with Welch's standard error. Shared by the
+    channel holdouts and the flow holdouts.
+
+    Parameters
+    ----------
+    y : ndarray
+        Outcome per participant.
+    treated : ndarray of bool
+        True for the exposed arm.
+    x : ndarray or None
+        Covariates measured before the test (participants x covariates).
+
+    Returns
+    -------
+    estimate, se : float
     """
     t = treated.astype(float)
     cols = [np.ones_like(t), t]
@@ -115,8 +147,27 @@ def _adjusted_difference(
     return float(beta[1]), float(np.sqrt(max(cov[1, 1], 0.0)))
 
 
-def _segment_map(world: Any, segments: str | Mapping[Any, Any] | pd.Series | None) -> pd.Series:
-    """``subscriber_id -> segment`` (everybody in ``"all"`` when ``segments`` is None)."""
+def segment_map(world: Any, segments: str | Mapping[Any, Any] | pd.Series | None) -> pd.Series:
+    """``subscriber_id -> segment`` as text (everybody in ``"all"`` when ``segments`` is None).
+
+    Parameters
+    ----------
+    world : World or mapping
+        Anything with a ``subscribers`` table.
+    segments : str, mapping, Series or None
+        A column of ``subscribers``, or a mapping / Series ``subscriber_id -> segment``
+        (subscribers without one get ``"(none)"``).
+
+    Returns
+    -------
+    Series
+        Indexed by ``subscriber_id``.
+
+    Raises
+    ------
+    DataError
+        ``segments`` names a column the subscribers table does not have.
+    """
     subs = world["subscribers"]
     ids = subs["subscriber_id"]
     if segments is None:
@@ -186,7 +237,7 @@ def world_incrementality(
     subs = world["subscribers"].set_index("subscriber_id")
     orders = world["orders"][["subscriber_id", "ts", "revenue"]]
     tp = world["touchpoints"][["subscriber_id", "ts", "channel"]]
-    seg_of = _segment_map(world, segments)
+    seg_of = segment_map(world, segments)
     z = stats.norm.ppf(0.5 + interval / 2)
     firsts = [t for t in (orders["ts"].min(), tp["ts"].min()) if pd.notna(t)]
     rows = []
@@ -233,8 +284,8 @@ def world_incrementality(
             if n1 < 2 or n0 < 2 or (s is not None and n0 < min_segment_size):
                 continue
             xs = None if x is None else x[m]
-            b, se = _adjusted_difference(y[m], ~held[m], xs)
-            br, ser = _adjusted_difference(rev[m], ~held[m], xs)
+            b, se = adjusted_difference(y[m], ~held[m], xs)
+            br, ser = adjusted_difference(rev[m], ~held[m], xs)
             m0 = float(y[m & held].mean())
             exposed = set(sid[m & ~held])
             share = float((ch_touch_in & ch_touch["subscriber_id"].isin(exposed)).sum()) / max(
@@ -242,7 +293,7 @@ def world_incrementality(
             )
             rel = b / m0 if m0 > 0 else np.nan
             rel_sd = se / m0 if m0 > 0 else np.nan
-            power, mde = _power(np.asarray(rel_sd), target_lift, interval)
+            power, mde = holdout_power(np.asarray(rel_sd), target_lift, interval)
             row = {
                 "channel": str(e.channel),
                 "segment": s,
@@ -373,7 +424,7 @@ def file_incrementality(
         lo, hi = np.quantile(rel, [0.5 - interval / 2, 0.5 + interval / 2])
         diff_sd = float(np.std(p1 - p0, ddof=1))
         rel_sd = diff_sd / (c0 / n0) if c0 > 0 else np.nan
-        power, mde = _power(np.asarray(rel_sd), target_lift, interval)
+        power, mde = holdout_power(np.asarray(rel_sd), target_lift, interval)
         row = {
             "channel": str(ch),
             "n_exposed": int(n1),

@@ -60,7 +60,7 @@ def segment_series(world: World | Path, segments: Segments) -> pd.Series | None:
     """
     if segments is None:
         return None
-    from workbench.attribution.incrementality import _segment_map
+    from workbench.attribution.incrementality import segment_map
 
     if not isinstance(segments, str | Mapping | pd.Series):
         raise WorkbenchError(
@@ -71,7 +71,7 @@ def segment_series(world: World | Path, segments: Segments) -> pd.Series | None:
         subs = world["subscribers"]
     else:
         subs = load_world(world, tables=["subscribers"])["subscribers"]
-    return _segment_map({"subscribers": subs}, segments).rename("segment")
+    return segment_map({"subscribers": subs}, segments).rename("segment")
 
 
 @contextmanager

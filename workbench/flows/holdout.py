@@ -148,15 +148,15 @@ def _row(
     target_lift: float,
 ) -> dict[str, Any]:
     """The estimates of one experiment (or segment of it)."""
-    from workbench.attribution.incrementality import _adjusted_difference, _power
+    from workbench.attribution.incrementality import adjusted_difference, holdout_power
 
     n1, n0 = int((~held).sum()), int(held.sum())
-    b, se = _adjusted_difference(y, ~held, x)
-    br, ser = _adjusted_difference(rev, ~held, x)
+    b, se = adjusted_difference(y, ~held, x)
+    br, ser = adjusted_difference(rev, ~held, x)
     m0 = float(y[held].mean())
     rel = b / m0 if m0 > 0 else np.nan
     rel_sd = se / m0 if m0 > 0 else np.nan
-    power, mde = _power(np.asarray(rel_sd), target_lift, interval)
+    power, mde = holdout_power(np.asarray(rel_sd), target_lift, interval)
     return {
         "n_exposed": n1,
         "n_holdout": n0,
