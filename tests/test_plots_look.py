@@ -772,7 +772,9 @@ def _cases() -> dict[str, list[Callable[[], object]]]:
                 tm["errors"].drop(columns="history").drop_duplicates("method"))],
         "workbench.timing.plots.plot_hour_profile": [
             lambda: tplots.plot_hour_profile(tm["model"], int(tm["model"].n_opens_.idxmax())),
-            lambda: tplots.plot_hour_profile(tm["model"], segment=0)],
+            lambda: tplots.plot_hour_profile(tm["model"], segment=0),
+            lambda: tplots.plot_hour_profile(
+                tm["model"], segment=1, name="evening readers · multi-category · high spend")],
     }  # fmt: skip
 
 

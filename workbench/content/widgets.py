@@ -35,11 +35,14 @@ CARD_CSS = """
 .wb-mail-inbox span { color: #555; }
 .wb-mail-frame { display: block; width: 100%; height: 1150px; border: 1px solid #e5e1da;
   border-radius: 6px; background: #f3f1ed; }
-.wb-mail-why { margin: 12px 0 0; padding: 0; font-size: 13px; line-height: 1.45; }
-.wb-mail-why dt { margin: 8px 0 0; font-weight: bold; }
-.wb-mail-why dd { margin: 2px 0 0; color: #333; }
+.wb-mail-card dl.wb-mail-why { display: block; margin: 12px 0 0; padding: 0; font-size: 13px;
+  line-height: 1.45; }
+.wb-mail-card dl.wb-mail-why dt, .wb-mail-card dl.wb-mail-why dd { display: block; float: none;
+  clear: both; width: auto; padding: 0; text-align: left; }
+.wb-mail-card dl.wb-mail-why dt { margin: 8px 0 0; font-weight: bold; }
+.wb-mail-card dl.wb-mail-why dd { margin: 2px 0 0; color: #333; }
 .wb-mail-src { display: inline-block; margin-left: 6px; padding: 0 6px; border-radius: 9px;
-  font-size: 11px; font-weight: normal; background: #e8eef7; color: #1d3557; }
+  font-size: 11px; font-weight: normal; background: #e8eef7; color: #1d3557; white-space: nowrap; }
 .wb-mail-src.test { background: #e3f2ea; color: #0b6e4f; }
 .wb-mail-src.default { background: #eee; color: #555; }
 """

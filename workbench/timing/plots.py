@@ -107,7 +107,7 @@ def _slot_axis(ax: Any, n_bins: int) -> None:
 
 
 def plot_hour_profile(
-    model: Any, subscriber_id: int | None = None, *, segment: Any = None
+    model: Any, subscriber_id: int | None = None, *, segment: Any = None, name: str | None = None
 ) -> Figure:
     """One subscriber's (or one segment's) evidence over the day and the recommended hour.
 
@@ -119,6 +119,8 @@ def plot_hour_profile(
         The subscriber to show.
     segment : optional
         A segment of the model to show instead (its subscribers' evidence summed).
+    name : str, optional
+        The segment's readable name, for the title (default ``"Segment <segment>"``).
 
     Returns
     -------
@@ -163,7 +165,7 @@ def plot_hour_profile(
         prior = model.global_prior_.to_numpy()
         post = model.segment_prior_.loc[segment].to_numpy()
         hour = float(model.segment_hours_.loc[segment])
-        who = f"Segment {segment}"
+        who = f"Segment {segment}" if name is None else f"{name[:1].upper()}{name[1:]}"
         detail = f"{int(sel.sum()):,} subscribers, {int(opens.sum()):,} human opens"
     import matplotlib.pyplot as plt
 
