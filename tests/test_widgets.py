@@ -92,3 +92,32 @@ def test_the_budget_explorer_follows_its_slider(monkeypatch) -> None:
     assert "50% of the list" in panel.children[2].value
     line = budget_line(gains, 0.5, truth)
     assert "50% of the list (500 subscribers)" in line and "truly 176" in line
+
+
+def test_no_widget_uses_an_output_widget() -> None:
+    """``ipywidgets.Output`` (and display from a callback) can leave a papermill run waiting for
+    ever (a report hung in notebook 02's explorer): explorers set an HTML or image value."""
+    import ast
+    from pathlib import Path
+
+    import workbench
+
+    found = []
+    for path in Path(workbench.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "Output":
+                found.append(f"{path.name}:{node.lineno}")
+    assert found == []
+
+
+def test_the_segment_explorer_redraws_its_table() -> None:
+    from workbench.features import compute_features
+    from workbench.paths import sample_world
+    from workbench.segment.widgets import explorer as segment_explorer
+
+    panel = segment_explorer(compute_features(sample_world()), k=4, sample_size=600, seed=1)
+    (_, k_box), table = panel.children[0].children, panel.children[1]
+    first = table.value
+    assert "<table" in first and first.count("<tr") == 4 + 1  # header and a row per segment
+    k_box.children[0].value = 6
+    assert table.value != first and table.value.count("<tr") == 6 + 1

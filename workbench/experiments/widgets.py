@@ -97,16 +97,19 @@ def explorer() -> Any:
     """Interactive explorer (ipywidgets): prior and data sliders ⇒ posteriors, P(best), loss.
 
     Each slider has a box beside it for an exact value. Under papermill or in a static report
-    it renders once with the default values.
+    it renders once with the default values. The table and the figure are an HTML and an image
+    widget replaced on each move: no ``Output`` widget and no display from a callback, whose
+    messages can leave a notebook run without a front end (papermill, nbclient) waiting for ever.
 
     Returns
     -------
     ipywidgets.VBox
-        The sliders above an output showing the decision table and the posterior figure.
+        The sliders above the decision table and the posterior figure.
     """
+    import io
+
     import ipywidgets as w
     import matplotlib.pyplot as plt
-    from IPython.display import display
 
     from workbench.widgets import with_box
 
@@ -124,18 +127,19 @@ def explorer() -> Any:
         "loss_threshold": w.FloatLogSlider(0.01, base=10, min=-4, max=-0.5,
                                            description="loss threshold", **style),
     }  # fmt: skip
-    out = w.Output()
+    out = w.HTML(layout=w.Layout(max_width="100%", overflow="auto"))
+    image = w.Image(format="png", layout=w.Layout(max_width="100%"))
 
     def update(*_: object) -> None:
         fig, table = explorer_figure(**{k: s.value for k, s in sliders.items()})
-        out.clear_output(wait=True)
-        with out:
-            display(decision_view(table))
-            display(fig)
+        out.value = decision_view(table).to_html()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
         plt.close(fig)
+        image.value = buf.getvalue()
 
     for s in sliders.values():
         s.observe(update, "value")
     update()
     boxes = [with_box(s) for s in sliders.values()]
-    return w.VBox([w.HBox([w.VBox(boxes[:4]), w.VBox(boxes[4:])]), out])
+    return w.VBox([w.HBox([w.VBox(boxes[:4]), w.VBox(boxes[4:])]), out, image])

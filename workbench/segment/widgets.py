@@ -1,7 +1,9 @@
 """Interactive explorer: pick a method and k, watch the segment profiles update.
 
 ipywidgets is imported only when :func:`explorer` is called. Under papermill (no front end) the
-explorer renders its first state once and does nothing else.
+explorer renders its first state once and does nothing else. The table is an HTML widget whose
+value is replaced on each move: no ``Output`` widget and no display from a callback, whose
+messages can leave a notebook run without a front end (papermill, nbclient) waiting for ever.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ def explorer(
     ipywidgets.VBox
     """
     import ipywidgets as w
-    from IPython.display import display
 
     from workbench.segment.pipelines import Segmenter
     from workbench.segment.profiles import name_segments, standardized_differences
@@ -51,7 +52,7 @@ def explorer(
 
     m = w.Dropdown(options=list(methods), value=method, description="method")
     kk = w.IntSlider(value=k, min=min(ks), max=max(ks), description="k", continuous_update=False)
-    out = w.Output(layout=w.Layout(max_width="100%", overflow="auto"))
+    out = w.HTML(layout=w.Layout(max_width="100%", overflow="auto"))
 
     def update(*_: object) -> None:
         seg = Segmenter(
@@ -67,10 +68,9 @@ def explorer(
         table = z[cols].copy()
         table.insert(0, "size", labels.value_counts().sort_index())
         table.insert(0, "name", pd.Series(name_segments(sample, labels)))
-        out.clear_output(wait=True)
-        with out:
-            styler = for_people(table, signed=list(cols))
-            display(styler.background_gradient(cmap="RdBu_r", vmin=-2, vmax=2, subset=list(cols)))
+        styler = for_people(table, signed=list(cols))
+        styler = styler.background_gradient(cmap="RdBu_r", vmin=-2, vmax=2, subset=list(cols))
+        out.value = styler.to_html()
 
     m.observe(update, "value")
     kk.observe(update, "value")
