@@ -107,6 +107,33 @@ def holdout_power(se_rel: np.ndarray, target_lift: float, interval: float) -> tu
     return power, (z + stats.norm.ppf(MDE_POWER)) * se_rel
 
 
+def interval_columns(
+    name: str, estimate: float, se: float, z: float, scale: float = 1.0
+) -> dict[str, float]:
+    """``name``, ``name_low`` and ``name_high``: a normal interval of ``estimate`` × ``scale``.
+
+    Parameters
+    ----------
+    name : str
+        The column's name.
+    estimate, se : float
+        The estimate and its standard error.
+    z : float
+        The normal quantile of the interval (1.645 for 90%).
+    scale : float, default 1.0
+        What the estimate is multiplied by (participants, for totals).
+
+    Returns
+    -------
+    dict
+    """
+    return {
+        name: estimate * scale,
+        f"{name}_low": (estimate - z * se) * scale,
+        f"{name}_high": (estimate + z * se) * scale,
+    }
+
+
 def adjusted_difference(
     y: np.ndarray, treated: np.ndarray, x: np.ndarray | None
 ) -> tuple[float, float]:
@@ -304,18 +331,12 @@ def world_incrementality(
                 "n_holdout": n0,
                 "rate_exposed": float(y[m & ~held].mean()),
                 "rate_holdout": m0,
-                "incremental_conversions": b * n1,
-                "incremental_conversions_low": (b - z * se) * n1,
-                "incremental_conversions_high": (b + z * se) * n1,
+                **interval_columns("incremental_conversions", b, se, z, n1),
                 "incremental_conversions_sd": se * n1,
                 "prob_positive": float(stats.norm.cdf(b / se)) if se > 0 else float(b > 0),
-                "relative_lift": rel,
-                "relative_lift_low": rel - z * rel_sd,
-                "relative_lift_high": rel + z * rel_sd,
+                **interval_columns("relative_lift", rel, rel_sd, z),
                 "relative_lift_sd": rel_sd,
-                "incremental_revenue": br * n1,
-                "incremental_revenue_low": (br - z * ser) * n1,
-                "incremental_revenue_high": (br + z * ser) * n1,
+                **interval_columns("incremental_revenue", br, ser, z, n1),
                 "power": float(power),
                 "mde_lift": float(mde),
                 "exposure_share": share,

@@ -148,7 +148,11 @@ def _row(
     target_lift: float,
 ) -> dict[str, Any]:
     """The estimates of one experiment (or segment of it)."""
-    from workbench.attribution.incrementality import adjusted_difference, holdout_power
+    from workbench.attribution.incrementality import (
+        adjusted_difference,
+        holdout_power,
+        interval_columns,
+    )
 
     n1, n0 = int((~held).sum()), int(held.sum())
     b, se = adjusted_difference(y, ~held, x)
@@ -162,27 +166,17 @@ def _row(
         "n_holdout": n0,
         "rate_exposed": float(y[~held].mean()),
         "rate_holdout": m0,
-        "incremental_rate": b,
-        "incremental_rate_low": b - z * se,
-        "incremental_rate_high": b + z * se,
+        **interval_columns("incremental_rate", b, se, z),
         "incremental_rate_sd": se,
-        "incremental_conversions": b * n1,
-        "incremental_conversions_low": (b - z * se) * n1,
-        "incremental_conversions_high": (b + z * se) * n1,
+        **interval_columns("incremental_conversions", b, se, z, n1),
         "prob_positive": float(stats.norm.cdf(b / se)) if se > 0 else float(b > 0),
-        "relative_lift": rel,
-        "relative_lift_low": rel - z * rel_sd,
-        "relative_lift_high": rel + z * rel_sd,
+        **interval_columns("relative_lift", rel, rel_sd, z),
         "relative_lift_sd": rel_sd,
         "revenue_exposed": float(rev[~held].mean()),
         "revenue_holdout": float(rev[held].mean()),
-        "incremental_revenue_per_entrant": br,
-        "incremental_revenue_per_entrant_low": br - z * ser,
-        "incremental_revenue_per_entrant_high": br + z * ser,
+        **interval_columns("incremental_revenue_per_entrant", br, ser, z),
         "incremental_revenue_per_entrant_sd": ser,
-        "incremental_revenue": br * n1,
-        "incremental_revenue_low": (br - z * ser) * n1,
-        "incremental_revenue_high": (br + z * ser) * n1,
+        **interval_columns("incremental_revenue", br, ser, z, n1),
         "power": float(power),
         "mde_lift": float(mde),
         "mde_rate": float(mde) * m0 if m0 > 0 else np.nan,
