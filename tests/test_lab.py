@@ -37,12 +37,12 @@ pytestmark = [
 SHOTS = reports_dir() / "browser-check"
 SMALL = {"draws": 150, "tune": 150, "n_sim": 30}
 CHANGED = """(old) => {
-  const tables = document.querySelectorAll('.widget-output table');
+  const tables = document.querySelectorAll('.widget-html table');
   return tables.length > 0 && tables[tables.length - 1].innerText !== old;
 }"""
 """True once the explorer's (re-drawn) decision table no longer reads ``old``."""
 SHOWS = """(text) => {
-  const tables = document.querySelectorAll('.widget-output table');
+  const tables = document.querySelectorAll('.widget-html table');
   return tables.length > 0 && tables[tables.length - 1].innerText.includes(text);
 }"""
 """True once the explorer's decision table holds ``text``."""
@@ -196,10 +196,10 @@ def test_a_notebook_runs_in_jupyterlab_and_its_widget_answers(lab: str) -> None:
             ).last
             row.scroll_into_view_if_needed()
             box = row.locator("input").first
-            table = page.locator(".widget-output table").last
+            table = page.locator(".widget-html table").last
             before, box_before = table.inner_text(), box.input_value()
             assert "%" in before and "e-0" not in before  # numbers written for people
-            assert page.locator(".widget-output img").count() >= 1  # the figure is drawn
+            assert page.locator("img.widget-image").count() >= 1  # the figure is drawn
 
             row.locator(".noUi-handle").first.focus()  # move the slider as a user would
             for _ in range(30):
