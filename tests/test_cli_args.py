@@ -403,7 +403,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("class-timeout-0", [*CLS_R, "--timeout", "0"], "--timeout"),
     ("class-jobs-0", [*CLS_R, "--jobs", "0"], "--jobs"),
     ("class-no-id-column", CLS_R, "column 'student_id': missing column"),
-    ("class-unknown-notebook", [*CLS_R, "--notebooks", "07"], "is not a registered notebook"),
+    ("class-unknown-notebook", [*CLS_R, "--notebooks", "08"], "is not a registered notebook"),
     ("grade-not-a-class", GRD, "not a class folder"),
     ("grade-timeout-neg", [*GRD, "--timeout", "-3"], "--timeout"),
     ("grade-jobs-0", [*GRD, "--jobs", "0"], "--jobs"),

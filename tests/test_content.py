@@ -601,3 +601,20 @@ def test_previews_and_index_open_in_chromium_without_errors(composed: Path) -> N
                 pg.close()
         finally:
             browser.close()
+
+
+def test_hashed_ids_of_an_imported_world_keep_every_digit() -> None:
+    """An import replaces addresses by a salted hash: ids up to 2**63, beyond float64's 2**53."""
+    from workbench.content.compose import check_segments
+
+    big = [367353483633863500, 1098748513412169148, 2**53 + 1]
+    seg = pd.DataFrame({"subscriber_id": big, "segment": [0, 1, 1]})
+    out = check_segments(seg, "s.csv", known_ids=np.array(big, dtype="int64"))
+    assert out["subscriber_id"].tolist() == big
+    as_text = seg.assign(subscriber_id=[str(v) for v in big])  # as a CSV reader may give them
+    assert check_segments(as_text, "s.csv", known_ids=big)["subscriber_id"].tolist() == big
+    with pytest.raises(DataError, match="not in the world"):
+        check_segments(seg, "s.csv", known_ids=np.array(big[:2], dtype="int64"))
+    bad = seg.assign(subscriber_id=["1.5", "99999999999999999999", "7"])
+    with pytest.raises(DataError, match="not subscriber ids in 2 rows"):
+        check_segments(bad, "s.csv")

@@ -104,6 +104,24 @@ def _rows(df: pd.DataFrame, mask: np.ndarray, cols: list[str]) -> tuple[int, lis
     return len(idx), ex
 
 
+def _whole_ids(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Ids as int64, exactly (an imported world's hashed ids exceed float64's 2**53), and the
+    mask of values that are not whole numbers."""
+    text = raw.astype("string").str.strip()
+    digits = text.str.fullmatch(r"[+-]?\d{1,19}").fillna(False).to_numpy(bool)
+    big = np.zeros(len(raw), dtype=bool)
+    whole_text = [int(v) for v in text[digits]]
+    big[np.flatnonzero(digits)] = [abs(v) > 2**63 - 1 for v in whole_text]
+    ids = np.zeros(len(raw), dtype="int64")
+    ids[digits & ~big] = [v for v in whole_text if abs(v) <= 2**63 - 1]
+    rest = pd.to_numeric(text[~digits], errors="coerce").to_numpy("float64", na_value=np.nan)
+    whole = np.isfinite(rest) & (rest == np.round(rest)) & (np.abs(rest) < 2**53)
+    ids[~digits] = np.where(whole, rest, 0).astype("int64")
+    bad = big.copy()
+    bad[~digits] = ~whole
+    return ids, bad
+
+
 def check_segments(
     df: pd.DataFrame, source: str, known_ids: pd.Index | np.ndarray | None = None, where: str = ""
 ) -> pd.DataFrame:
@@ -137,9 +155,7 @@ def check_segments(
             raise DataError(source, col, f"column not found (columns are: {have})")
     if len(df) == 0:
         raise DataError(source, None, "no rows")
-    raw = df["subscriber_id"]
-    ids = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    bad = ~np.isfinite(ids) | (ids != np.round(ids))
+    ids, bad = _whole_ids(df["subscriber_id"])
     if bad.any():
         n, ex = _rows(df, bad, ["subscriber_id"])
         raise DataError(source, "subscriber_id", "values that are not subscriber ids", n, ex)
@@ -152,11 +168,11 @@ def check_segments(
         n, ex = _rows(df, np.asarray(miss), ["subscriber_id", "segment"])
         raise DataError(source, "segment", "missing segments", n, ex)
     if known_ids is not None:
-        unknown = ~np.isin(ids.astype("int64"), np.asarray(known_ids, dtype="int64"))
+        unknown = ~np.isin(ids, np.asarray(known_ids, dtype="int64"))
         if unknown.any():
             n, ex = _rows(df, unknown, ["subscriber_id"])
             raise DataError(source, "subscriber_id", f"subscribers not in the world {where}", n, ex)
-    out = df.assign(subscriber_id=ids.astype("int64"))
+    out = df.assign(subscriber_id=ids)
     return segment_table(out)
 
 
