@@ -528,7 +528,7 @@ class ChunkSimulator:
         return self.sc.inbox.open_timing == "after_delivery"
 
     def _hour_mult(self, idx: np.ndarray, t_send: np.ndarray | int | None) -> np.ndarray | float:
-        if t_send is None or self.sc.inbox.open_timing != "after_delivery":
+        if t_send is None or not self._timed():
             return 1.0
         return hour_fit(*self._local_pref(idx, t_send), self.sc.inbox)
 
@@ -685,7 +685,7 @@ class ChunkSimulator:
         at the preferred hour), by inverting its tabulated CDF.
         """
         rng, m = self.rng, idx.size
-        if self.sc.inbox.open_timing == "after_delivery":
+        if self._timed():
             hour, pref = self._local_pref(idx, t)
             cdf, _ = _attention_tables(self.sc.inbox)
             b = np.rint(np.mod(hour - pref, 24) * (_OFFSET_BINS / 24)).astype(np.int64)
