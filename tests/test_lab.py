@@ -159,6 +159,25 @@ def _run_all_cells(page) -> None:  # type: ignore[no-untyped-def]
     raise AssertionError("Run All Cells did not start the notebook")
 
 
+def _wait_for_widget(page, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the explorer's sliders; if JupyterLab asks which kernel to use meanwhile (it can,
+    after the run started, and then drops the run), answer Select and run all cells again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            page.wait_for_selector(".widget-slider", timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise
+        dialog = page.locator(".jp-Dialog button", has_text="Select")
+        if dialog.count():
+            dialog.first.click()
+            _run_all_cells(page)
+
+
 def test_a_notebook_runs_in_jupyterlab_and_its_widget_answers(lab: str) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -181,7 +200,7 @@ def test_a_notebook_runs_in_jupyterlab_and_its_widget_answers(lab: str) -> None:
             page.wait_for_selector(idle, timeout=60_000)  # the kernel is up
             _run_all_cells(page)
             try:
-                page.wait_for_selector(".widget-slider", timeout=300_000)
+                _wait_for_widget(page, timeout=300)
                 page.wait_for_selector(idle, timeout=300_000)
             finally:
                 page.screenshot(path=str(SHOTS / "lab-ran.png"))
