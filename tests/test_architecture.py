@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "schema": 1,
     "validation": 1,
     "db": 1,
+    "engine": 1,
     "truth": 1,
     "features": 2,
     "explore": 2,

@@ -27,11 +27,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from workbench import db
+from workbench.engine import Engine, as_engine, open_engine
 from workbench.errors import WorkbenchError
 from workbench.schema import World
 
@@ -51,8 +52,10 @@ __all__ = [
     "default_as_of",
     "describe",
     "evidence_column",
+    "feature_query",
     "query_features",
     "resolve_as_of",
+    "typed_features",
 ]
 
 #: Recent-trend window: open rate of the last ``TREND_DAYS`` days against the ``TREND_DAYS`` before.
@@ -321,7 +324,9 @@ def default_as_of(world: str | Path | World | duckdb.DuckDBPyConnection) -> pd.T
         return _end_of_history(con)
 
 
-def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
+def resolve_as_of(
+    con: duckdb.DuckDBPyConnection | Engine, as_of: str | pd.Timestamp | None
+) -> pd.Timestamp:
     """``as_of`` as a UTC instant, or the end of the history of the world behind ``con``.
 
     Raises
@@ -332,12 +337,12 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: str | pd.Timestamp | No
     return _end_of_history(con) if as_of is None else db.utc_timestamp(as_of)
 
 
-def _end_of_history(con: duckdb.DuckDBPyConnection) -> pd.Timestamp:
-    last = con.execute(
+def _end_of_history(con: duckdb.DuckDBPyConnection | Engine) -> pd.Timestamp:
+    last = as_engine(con).scalar(
         "SELECT greatest((SELECT max(epoch_us(ts)) FROM email_events),"
         " (SELECT max(epoch_us(ts)) FROM orders), (SELECT max(epoch_us(signup_ts))"
         " FROM subscribers))"
-    ).fetchone()[0]
+    )
     if last is None:
         raise WorkbenchError("the world holds no subscribers or events: cannot pick an as-of date")
     return (pd.Timestamp(int(last), unit="us", tz="UTC") + pd.Timedelta(days=1)).floor("D")
@@ -511,44 +516,44 @@ def _columns(
     return out
 
 
-def _categories(
-    con: duckdb.DuckDBPyConnection, a: int, cat_expr: str
-) -> tuple[list[str], list[str]]:
+def _categories(eng: Engine, a: int, cat_expr: str) -> tuple[list[str], list[str]]:
     """Content categories of the campaigns and product categories ordered before ``a``."""
-    content = con.execute(
-        f"SELECT DISTINCT {cat_expr} AS v FROM campaigns c WHERE v IS NOT NULL ORDER BY v"
-    ).fetchall()
-    product = con.execute(
-        "SELECT DISTINCT category FROM orders WHERE epoch_us(ts) < ? AND category IS NOT NULL"
-        " ORDER BY 1",
-        [a],
-    ).fetchall()
-    return [r[0] for r in content], [r[0] for r in product]
+    content = eng.frame(
+        f"SELECT DISTINCT {cat_expr} AS v FROM campaigns c WHERE {cat_expr} IS NOT NULL ORDER BY v"
+    )
+    product = eng.frame(
+        f"SELECT DISTINCT category FROM orders WHERE epoch_us(ts) < {int(a)}"
+        " AND category IS NOT NULL ORDER BY 1"
+    )
+    return [str(v) for v in content.iloc[:, 0]], [str(v) for v in product.iloc[:, 0]]
 
 
-def query_features(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.DataFrame:
-    """The feature table from a connection with views of :data:`workbench.db.EVENT_TABLES`.
-
-    The columns are the :data:`FAMILIES`' features, each computed by its own SQL expression
-    over a few per-subscriber sources; ``{cat}`` features get one column per category.
+def feature_query(
+    con: duckdb.DuckDBPyConnection | Engine, as_of: pd.Timestamp
+) -> tuple[str, dict[str, list[str]]]:
+    """The SQL of the feature table (DuckDB dialect) and its columns by dtype.
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
-        With the event views (:func:`workbench.db.world_connection`).
+    con : duckdb.DuckDBPyConnection or Engine
+        With the event views (:func:`workbench.db.world_connection`,
+        :func:`workbench.engine.open_engine`).
     as_of : Timestamp
         UTC instant; nothing at or after it is used.
 
     Returns
     -------
-    DataFrame
-        As :func:`compute_features`.
+    sql : str
+        One row per subscriber, ordered by ``subscriber_id``.
+    dtypes : dict
+        ``"int64"``, ``"float64"`` and ``"str"`` -> the columns of that dtype.
     """
+    eng = as_engine(con)
     a = db.epoch_us(as_of)
-    camp_cols = {r[0] for r in con.execute("DESCRIBE campaigns").fetchall()}
+    camp_cols = set(eng.columns("campaigns"))
     cat_expr = "c.content_category" if "content_category" in camp_cols else "NULL::VARCHAR"
     flow_expr = "c.flow" if "flow" in camp_cols else "NULL::VARCHAR"
-    content, product = _categories(con, a, cat_expr)
+    content, product = _categories(eng, a, cat_expr)
     categories = {"content": content, "product": product}
     shares = {
         f.name: _category_shares(categories[f.per], f.name.removesuffix("{cat}"))
@@ -577,18 +582,53 @@ def query_features(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> pd.Da
     LEFT JOIN touch t USING (subscriber_id)
     ORDER BY s.subscriber_id
     """
-    df = con.execute(sql).df().set_index("subscriber_id")
-    for dtype in ("int64", "float64", "str"):
-        cols = [name for f, name, _ in columns if f.dtype == dtype]
+    dtypes = {
+        dtype: [name for f, name, _ in columns if f.dtype == dtype]
+        for dtype in ("int64", "float64", "str")
+    }
+    return sql, dtypes
+
+
+def typed_features(
+    df: pd.DataFrame, dtypes: dict[str, list[str]], as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """Rows of :func:`feature_query` as the feature table: indexed, in the features' dtypes."""
+    df = df.set_index("subscriber_id")
+    for dtype, cols in dtypes.items():
+        cols = [c for c in cols if c in df.columns]
         df[cols] = df[cols].astype(dtype)
     df.index = df.index.astype("int64")
     df.attrs["as_of"] = as_of.isoformat()
     return df
 
 
+def query_features(con: duckdb.DuckDBPyConnection | Engine, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The feature table from a connection with views of :data:`workbench.db.EVENT_TABLES`.
+
+    The columns are the :data:`FAMILIES`' features, each computed by its own SQL expression
+    over a few per-subscriber sources; ``{cat}`` features get one column per category.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection or Engine
+        With the event views (:func:`workbench.db.world_connection`, or an engine of
+        :func:`workbench.engine.open_engine`).
+    as_of : Timestamp
+        UTC instant; nothing at or after it is used.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`compute_features`.
+    """
+    sql, dtypes = feature_query(con, as_of)
+    return typed_features(as_engine(con).frame(sql), dtypes, as_of)
+
+
 def compute_features(
     world: str | Path | World,
     as_of: str | pd.Timestamp | None = None,
+    engine: str | Any = "duckdb",
 ) -> pd.DataFrame:
     """Compute one row of features per subscriber as of a date.
 
@@ -599,6 +639,9 @@ def compute_features(
     as_of : str or Timestamp, optional
         Nothing at or after this instant is used (naive dates are UTC). Default: midnight after
         the last event (:func:`default_as_of`).
+    engine : {"duckdb", "spark"}, a Spark URL or a SparkSession, default "duckdb"
+        Where the queries run (:func:`workbench.engine.open_engine`); every engine gives the
+        same table.
 
     Returns
     -------
@@ -613,5 +656,5 @@ def compute_features(
     DataError
         When a table is missing, breaks the contract or is a damaged file.
     """
-    with db.session(world) as con:
-        return query_features(con, resolve_as_of(con, as_of))
+    with open_engine(world, engine) as eng:
+        return query_features(eng, resolve_as_of(eng, as_of))

@@ -138,6 +138,40 @@ def int_or_auto(text: str) -> int | str:
         raise _fail("'auto' or an integer >= 1", text) from None
 
 
+_SPARK_URLS = ("sc://", "spark://", "local[", "yarn", "k8s://")
+
+
+def engine_name(text: str) -> str:
+    """``duckdb``, ``spark`` or a Spark URL (``sc://host:15002``, ``spark://...``, ``local[N]``)."""
+    value = text.strip()
+    if value in ("duckdb", "spark") or value.startswith(_SPARK_URLS):
+        return value
+    raise _fail("duckdb, spark or a Spark URL (sc://host:port, spark://..., local[N], yarn)", text)
+
+
+def engine_option(what: str) -> list[Option]:
+    """The ``--engine`` option of a verb whose row-level queries can run on Spark.
+
+    Parameters
+    ----------
+    what : str
+        What runs in the engine, for the help (e.g. ``"features, sample and assignment"``).
+    """
+    return [
+        (
+            "--engine",
+            dict(
+                type=engine_name,
+                default=None,
+                metavar="E",
+                help=f"where the {what} run: duckdb (embedded) or spark (local Spark; or a "
+                "Spark URL: sc://host:15002 for Spark Connect, spark://..., yarn); needs "
+                "pip install 'workbench[spark]' and Java. Default: DuckDB, in memory",
+            ),
+        )
+    ]
+
+
 Option = tuple[str, Mapping[str, Any]]
 """One row of an option table: the flag and the keywords of ``add_argument``."""
 

@@ -6,6 +6,11 @@ probability to be best and to beat control, expected loss, lift and a decision (
 keep testing). The output is CSV or Parquet by its extension and appears only once complete.
 Warns on stderr when the sample ratio is off (p < 0.001). With ``--model hierarchical`` the exit
 status is 3 when the sampler diagnostics fail, unless ``--allow-bad-diagnostics``.
+
+``--world DIR --experiment ID`` reads an experiment of a world instead: its recipients' orders
+in the conversion window are counted per segment (a ``subscribers`` column, ``--segment-col``,
+default ``region``) and arm where the data is, in DuckDB or, with ``--engine spark``, in Spark
+(:func:`workbench.experiments.cells.experiment_cells`); only the counts come back.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.commands._args import (
     OUTPUT_RULE,
     add_options,
+    engine_option,
     non_negative_float,
     non_negative_int,
     positive_float,
@@ -83,7 +89,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _io_options(io: Any) -> None:
-    io.add_argument("--input", required=True, metavar="FILE", help="CSV or Parquet table")
+    src = io.add_mutually_exclusive_group(required=True)
+    src.add_argument("--input", metavar="FILE", help="CSV or Parquet table")
+    src.add_argument(
+        "--world", metavar="DIR", help="a world folder: analyse its experiment --experiment"
+    )
+    io.add_argument(
+        "--experiment",
+        type=non_negative_int,
+        default=None,
+        metavar="ID",
+        help="experiment_id of --world (>= 0)",
+    )
+    add_options(io, engine_option("counts of --world's experiment are computed"))
     io.add_argument(
         "--format",
         choices=("aggregated", "recipients"),
@@ -96,9 +114,10 @@ def _io_options(io: Any) -> None:
 def _column_options(cols: Any) -> None:
     cols.add_argument(
         "--segment-col",
-        default="segment",
+        default=None,
         metavar="COL[,COL...]",
-        help="segment column(s), comma-separated; '' for one segment (default: segment)",
+        help="segment column(s), comma-separated; '' for one segment (default: segment; with "
+        "--world a subscribers column, default region)",
     )
     cols.add_argument("--arm-col", default="arm", metavar="COL")
     cols.add_argument("--n-col", default="n", metavar="COL", help="recipients (aggregated)")
@@ -116,12 +135,18 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from workbench._io import check_not_input, check_output_file, table_format, write_table
+    from workbench.errors import WorkbenchError
 
     out = Path(args.out)
     table_format(out)
-    check_not_input(out, {"--input": args.input})
+    if args.world is None and (args.experiment is not None or args.engine is not None):
+        flag = "--experiment" if args.experiment is not None else "--engine"
+        raise WorkbenchError(f"argument {flag}: only with --world (an experiment of a world)")
+    if args.world is not None and args.experiment is None:
+        raise WorkbenchError("argument --world: give --experiment ID (its experiment_id)")
+    check_not_input(out, {"--input": args.input} if args.input else {"--world": args.world})
     check_output_file(out, overwrite=args.overwrite, flag="--overwrite")
-    table = _read(args)
+    table = _read(args) if args.input else _from_world(args)
     _warn_srm(table, args.expected_split)
     if args.model == "conjugate":
         result = _conjugate(args, table)
@@ -134,11 +159,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _from_world(args: argparse.Namespace) -> pd.DataFrame:
+    """The counts of ``--experiment`` of ``--world``, per segment and arm, in the engine."""
+    from workbench.errors import WorkbenchError
+    from workbench.experiments.cells import experiment_cells
+
+    column = "region" if args.segment_col is None else args.segment_col
+    if "," in column or not column.strip():
+        raise WorkbenchError("argument --segment-col: with --world, give one subscribers column")
+    return experiment_cells(args.world, args.experiment, column, args.engine or "duckdb")
+
+
 def _read(args: argparse.Namespace) -> pd.DataFrame:
     """The results table of ``--input`` with the column options."""
     from workbench.experiments.inputs import read_results
 
-    seg = [c for c in args.segment_col.split(",") if c] or None
+    segment_col = "segment" if args.segment_col is None else args.segment_col
+    seg = [c for c in segment_col.split(",") if c] or None
     common = dict(
         segment_col=seg, arm_col=args.arm_col, revenue_col=args.revenue_col, control=args.control
     )

@@ -13,6 +13,11 @@ The calibrated model scales a path model's credit by incrementality factors info
 holdouts: a world's own ``channel_holdout`` experiments, or holdout tests run elsewhere given with
 ``--calibrate-with HOLDOUTS.csv`` (``channel, arm, n, conversions[, revenue]``, the held-out arm
 named ``holdout``).
+
+With ``--engine duckdb|spark``, a world's journeys are cut and counted in that engine
+(:func:`workbench.attribution.aggregate.path_aggregates`) and only the paths table comes back
+to the path models (rules, Markov, Shapley); the time-decay and calibrated models read every
+journey's times and the holdouts, in memory, and run without ``--engine``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from workbench.attribution.options import (
 from workbench.commands._args import (
     OUTPUT_RULE,
     add_options,
+    engine_option,
     int_in,
     non_empty,
     positive_float,
@@ -109,6 +115,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help=f"seed of Shapley sampling and of the calibrated model's draws ({DEFAULTS.seed})",
     )
+    add_options(parser, engine_option("journeys of --world are cut and counted"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,6 +165,8 @@ def _inputs(args: argparse.Namespace) -> tuple[object, object, str | None]:
     from workbench.attribution import file_incrementality, read_holdouts, read_paths
     from workbench.errors import WorkbenchError
 
+    if args.engine is not None:
+        return _engine_inputs(args)
     holdouts = None
     if args.calibrate_with:
         holdouts = file_incrementality(read_holdouts(args.calibrate_with), seed=args.seed or 0)
@@ -180,3 +189,23 @@ def _inputs(args: argparse.Namespace) -> tuple[object, object, str | None]:
             )
         holdouts = inp.holdouts
     return inp.data, holdouts, inp.by
+
+
+#: Models that need the journeys' times or the holdouts, not only the paths table.
+_JOURNEY_MODELS = ("time_decay", "calibrated")
+
+
+def _engine_inputs(args: argparse.Namespace) -> tuple[object, object, str | None]:
+    """The paths table of ``--world``, aggregated in ``--engine``."""
+    from workbench.attribution.aggregate import path_aggregates
+    from workbench.errors import WorkbenchError
+
+    if args.world is None:
+        raise WorkbenchError("argument --engine: give --world (a paths file is already aggregated)")
+    if args.model in _JOURNEY_MODELS:
+        raise WorkbenchError(
+            f"argument --engine: --model {args.model} reads every journey's times and the "
+            "holdouts, which stay out of the engine; run it without --engine"
+        )
+    data = path_aggregates(args.world, args.engine, segment=args.segment_col or None)
+    return data, None, "segment" if args.segment_col else None

@@ -7,6 +7,11 @@ emailed are one rule segment, still one row each); it is written as CSV, gzipped
 Parquet, by its extension (``.csv``, ``.csv.gz``, ``.parquet``). Segments smaller than
 ``--min-size`` are merged into the nearest one and reported on stderr (``--on-small error``
 refuses instead).
+
+With ``--engine duckdb|spark`` the row-level work runs in that engine and only the sample comes
+back: the features are computed there, a stratified sample of ``--sample-size`` subscribers is
+drawn there, the model is fitted on it locally, and every subscriber is assigned there
+(:func:`workbench.segment.scale.segment_in_engine`). Both engines give the same segments.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import sys
 from workbench.commands._args import (
     OUTPUT_RULE,
     add_options,
+    engine_option,
     int_or_auto,
     positive_int,
     seed,
@@ -79,6 +85,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="threads for model selection and the model's starts (default: every core); "
         "the segments do not depend on it",
     )
+    add_options(parser, engine_option("features, the stratified sample and the assignment"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     table_format(out)
     check_not_input(out, {"--world": args.world})
     check_output_file(out, overwrite=args.overwrite, flag="--overwrite")
+    if args.engine is not None:
+        return _in_engine(args, out)
     features = compute_features(args.world, as_of=args.as_of)
     if features.empty:
         raise WorkbenchError(f"{args.world}: no subscribers signed up before the as-of date")
@@ -119,5 +128,40 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"{len(table):,} subscribers in {result.segmenter.n_segments_} segments "
         f"({args.method}) -> {out}"
+    )
+    return 0
+
+
+def _in_engine(args: argparse.Namespace, out: object) -> int:
+    """Features, sample and assignment in the engine; the fit on the sample, locally."""
+    from workbench._io import write_table
+    from workbench.segment.scale import segment_in_engine
+
+    result = segment_in_engine(
+        args.world,
+        args.engine,
+        as_of=args.as_of,
+        method=args.method,
+        k=args.k,
+        sample_size=args.sample_size,
+        min_size=args.min_size,
+        seed=args.seed,
+        on_small=args.on_small,
+        unreachable=args.unreachable,
+        n_jobs=-1 if args.jobs is None else args.jobs,
+    )
+    for m in result.fit.segmenter.merges_:
+        print(
+            f"workbench segment: cluster {m['cluster']} had {m['size']} of the "
+            f"{result.n_sample:,} sampled subscribers (about {args.min_size} or fewer in the "
+            f"base: --min-size); merged into segment {m['into']}",
+            file=sys.stderr,
+        )
+    table = result.segments
+    write_table(table, out, overwrite=args.overwrite, flag="--overwrite")
+    print(
+        f"{len(table):,} subscribers in {result.fit.segmenter.n_segments_} segments "
+        f"({args.method}, fitted on a stratified sample of {result.n_sample:,}; "
+        f"engine {result.engine}) -> {out}"
     )
     return 0

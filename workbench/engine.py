@@ -1,0 +1,540 @@
+"""Where the heavy, row-level queries run: DuckDB (embedded, the default) or Spark.
+
+The workbench writes each row-level query once, in DuckDB's SQL: the features per subscriber
+(:mod:`workbench.features`), the path aggregates of attribution, the counts per segment × arm of
+a test, the stratified sample of a segmentation. An :class:`Engine` runs them where the data is
+and returns what is small (aggregates, samples) as DataFrames; models are fitted locally on
+those. :class:`DuckDBEngine` runs the SQL as it is; :class:`SparkEngine` transpiles it to Spark
+SQL with SQLGlot (:func:`to_spark_sql`: the same query text, so the two cannot drift apart) and
+runs it on a :class:`pyspark.sql.SparkSession`: local mode on this machine, a cluster, or a
+Spark Connect server (``sc://host:15002``).
+
+Data enters every engine through the same door: a world folder is opened and checked against
+the contract by :func:`workbench.db.open_tables` (DuckDB reads each Parquet file once for the
+checks), then Spark reads the same files itself, with the contract's types and defaults.
+
+Examples
+--------
+>>> from workbench.engine import open_engine
+>>> with open_engine("datasets/sample", "spark") as eng:  # doctest: +SKIP
+...     eng.frame("SELECT count(*) AS n FROM subscribers")
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from workbench import db
+from workbench.errors import WorkbenchError
+from workbench.schema import TABLES, World
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+__all__ = [
+    "ENGINES",
+    "DuckDBEngine",
+    "Engine",
+    "SparkEngine",
+    "as_engine",
+    "open_engine",
+    "spark_session",
+    "to_spark_sql",
+]
+
+#: Engines by name (``--engine``); a :class:`pyspark.sql.SparkSession` is accepted as well.
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+
+#: Rows per batch handed to a function by :meth:`Engine.map_batches`.
+BATCH_ROWS = 200_000
+
+_SPARK_TYPES = {
+    "int": "bigint",
+    "float": "double",
+    "str": "string",
+    "bool": "boolean",
+    "ts": "timestamp",
+}
+
+BatchFn = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+class Engine(ABC):
+    """Runs DuckDB-dialect SQL over the views of a world's tables, wherever they live.
+
+    Subclasses implement :meth:`arrow`, :meth:`columns`, :meth:`register`, :meth:`view`,
+    :meth:`materialize`, :meth:`map_batches` and :meth:`write_parquet`; the queries are
+    written once, in DuckDB's dialect, and each engine runs them as they are or transpiled.
+    """
+
+    #: Engine name (a member of :data:`ENGINES`).
+    name: str = ""
+
+    @abstractmethod
+    def arrow(self, sql: str) -> pa.Table:
+        """The result of a query (DuckDB dialect), collected as an Arrow table."""
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        """The result of a query (DuckDB dialect), collected as a DataFrame."""
+        return self.arrow(sql).to_pandas()
+
+    def scalar(self, sql: str) -> Any:
+        """The first value of a query's first row (``None`` without rows)."""
+        t = self.arrow(sql)
+        return t.column(0)[0].as_py() if t.num_rows else None
+
+    @abstractmethod
+    def columns(self, table: str) -> list[str]:
+        """Column names of a table or view."""
+
+    @abstractmethod
+    def register(self, name: str, df: pd.DataFrame) -> None:
+        """Make a (small) local DataFrame a view ``name`` of the engine."""
+
+    @abstractmethod
+    def view(self, name: str, sql: str) -> None:
+        """Name a query (DuckDB dialect): later queries read it as the view ``name``."""
+
+    @abstractmethod
+    def materialize(self, name: str, sql: str) -> None:
+        """Compute a query (DuckDB dialect) once and keep it as ``name`` for later queries."""
+
+    @abstractmethod
+    def map_batches(
+        self, name: str, sql: str, fn: BatchFn, schema: Sequence[tuple[str, str]]
+    ) -> None:
+        """The view ``name``: ``fn`` applied to the rows of ``sql`` batch by batch, in the engine.
+
+        Parameters
+        ----------
+        name : str
+            The view created.
+        sql : str
+            The rows to transform (DuckDB dialect).
+        fn : callable
+            DataFrame -> DataFrame, applied to batches of rows (where the data is: Spark's
+            executors run it as a vectorised Arrow UDF). It must treat every row on its own,
+            so that the result does not depend on how the rows are batched.
+        schema : sequence of (str, str)
+            The columns ``fn`` returns and their types: ``int``, ``float``, ``str``.
+        """
+
+    @abstractmethod
+    def write_parquet(self, sql: str, path: str | Path) -> None:
+        """Write the result of a query where the engine runs (a file, or a folder of parts)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the engine's resources (a local Spark session is kept for reuse)."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------------------- DuckDB
+
+
+class DuckDBEngine(Engine):
+    """The embedded engine: a DuckDB connection with the views of :mod:`workbench.db`.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection whose views are the world's tables (:func:`workbench.db.world_connection`).
+    owned : bool, default True
+        Close the connection with the engine.
+    """
+
+    name = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, owned: bool = True) -> None:
+        self.con = con
+        self.owned = owned
+
+    def arrow(self, sql: str) -> pa.Table:
+        return self.con.sql(sql).to_arrow_table()
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        return self.con.execute(sql).df()
+
+    def scalar(self, sql: str) -> Any:
+        row = self.con.execute(sql).fetchone()
+        return None if row is None else row[0]
+
+    def columns(self, table: str) -> list[str]:
+        return [r[0] for r in self.con.execute(f"DESCRIBE {table}").fetchall()]
+
+    def register(self, name: str, df: pd.DataFrame) -> None:
+        self.con.register(f"_wb_frame_{name}", df)
+        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _wb_frame_{name}")
+
+    def view(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+
+    def materialize(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+
+    def map_batches(
+        self, name: str, sql: str, fn: BatchFn, schema: Sequence[tuple[str, str]]
+    ) -> None:
+        import pyarrow as pa
+
+        arrow_schema = _arrow_schema(schema)
+        reader = self.con.sql(sql).to_arrow_reader(BATCH_ROWS)
+        parts = [
+            pa.Table.from_pandas(fn(batch.to_pandas()), schema=arrow_schema, preserve_index=False)
+            for batch in reader
+        ]
+        table = pa.concat_tables(parts) if parts else arrow_schema.empty_table()
+        self.con.register(f"_wb_mapped_{name}", table)
+        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _wb_mapped_{name}")
+
+    def write_parquet(self, sql: str, path: str | Path) -> None:
+        self.con.execute(f"COPY ({sql}) TO {db.sql_string(str(path))} (FORMAT parquet)")
+
+    def close(self) -> None:
+        if self.owned:
+            self.con.close()
+
+
+# ---------------------------------------------------------------------------------------- Spark
+
+
+@functools.lru_cache(maxsize=256)
+def to_spark_sql(sql: str) -> str:
+    """A DuckDB query transpiled to Spark SQL (SQLGlot, with the workbench's own rules).
+
+    SQLGlot translates the dialect; two rules keep the numbers equal to DuckDB's: ``epoch_us``
+    becomes Spark's ``unix_micros``, and decimal literals (``7.0``) become doubles, since
+    Spark divides decimals at a fixed scale (six digits) where DuckDB divides in floating point.
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    def rule(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.upper() == "EPOCH_US":
+            return exp.Anonymous(this="UNIX_MICROS", expressions=node.expressions)
+        if isinstance(node, exp.Literal) and not node.is_string and "." in node.this:
+            if "e" not in node.this.lower():
+                return exp.cast(node.copy(), exp.DataType.build("double"))
+        return node
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    return tree.transform(rule).sql(dialect="spark")
+
+
+def _require_spark() -> None:
+    """One clear line when PySpark or Java is missing."""
+    try:
+        import pyspark  # noqa: F401
+        import sqlglot  # noqa: F401
+    except ImportError:
+        raise WorkbenchError(
+            "engine 'spark' needs PySpark and SQLGlot: pip install 'workbench[spark]'"
+        ) from None
+    java_home = os.environ.get("JAVA_HOME")
+    if not (java_home and Path(java_home, "bin", "java").exists()) and not shutil.which("java"):
+        raise WorkbenchError(
+            "engine 'spark' needs a Java runtime (17 or 21) for local mode: on Debian, "
+            "apt-get install openjdk-17-jre-headless (or give a Spark Connect URL sc://...)"
+        )
+
+
+def spark_session(master: str | None = None) -> Any:
+    """A Spark session: local mode on every core (default), a master URL, or Spark Connect.
+
+    Parameters
+    ----------
+    master : str, optional
+        ``"local[N]"``, a cluster's master URL (``spark://host:7077``, ``yarn``), or a Spark
+        Connect URL (``sc://host:15002``). Default: ``local[*]`` (this machine's cores), or the
+        active session when there is one.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+        With the session time zone UTC, as the workbench's DuckDB connections.
+    """
+    if master is None or not master.startswith("sc://"):
+        _require_spark()
+    from pyspark.sql import SparkSession
+
+    if master is None:
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            active.conf.set("spark.sql.session.timeZone", "UTC")
+            return active
+    # the Python workers of local mode run this interpreter (the workbench's environment)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = SparkSession.builder
+    if master is not None and master.startswith("sc://"):
+        builder = builder.remote(master)
+    else:
+        if master is None or master.startswith("local"):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # one machine: no network
+        log4j = Path(__file__).with_name("spark-log4j2.properties")
+        builder = (
+            builder.master(master or "local[*]")
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log4j.as_uri()}")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", str(max(4, 2 * (os.cpu_count() or 1))))
+            .config("spark.driver.memory", os.environ.get("WORKBENCH_SPARK_MEMORY", "4g"))
+        )
+    spark = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    if master is None or not master.startswith("sc://"):
+        spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+class SparkEngine(Engine):
+    """Spark: the same queries, transpiled to Spark SQL (:func:`to_spark_sql`).
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+        A session (:func:`spark_session`: local mode, a cluster or Spark Connect).
+    """
+
+    name = "spark"
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+        self._views: list[str] = []
+        self._cached: list[Any] = []
+
+    def _df(self, sql: str) -> Any:
+        return self.spark.sql(to_spark_sql(sql))
+
+    def arrow(self, sql: str) -> pa.Table:
+        return self._df(sql).toArrow()
+
+    def columns(self, table: str) -> list[str]:
+        return list(self.spark.table(table).columns)
+
+    def register(self, name: str, df: pd.DataFrame) -> None:
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        self._temp(name, self.spark.createDataFrame(table))
+
+    def view(self, name: str, sql: str) -> None:
+        self._temp(name, self._df(sql))
+
+    def materialize(self, name: str, sql: str) -> None:
+        from pyspark import StorageLevel
+
+        sdf = self._df(sql).persist(StorageLevel.MEMORY_AND_DISK)
+        sdf.count()  # computed now, once
+        self._cached.append(sdf)
+        self._temp(name, sdf)
+
+    def map_batches(
+        self, name: str, sql: str, fn: BatchFn, schema: Sequence[tuple[str, str]]
+    ) -> None:
+        arrow_schema = _arrow_schema(schema)
+        ddl = ", ".join(f"{c} {_SPARK_TYPES[k]}" for c, k in schema)
+
+        def apply(batches: Iterator[Any]) -> Iterator[Any]:
+            import pyarrow as pa
+
+            for batch in batches:
+                out = fn(batch.to_pandas())
+                yield from pa.Table.from_pandas(
+                    out, schema=arrow_schema, preserve_index=False
+                ).to_batches()
+
+        self._temp(name, self._df(sql).mapInArrow(apply, ddl))
+
+    def write_parquet(self, sql: str, path: str | Path) -> None:
+        self._df(sql).write.mode("errorifexists").parquet(str(path))
+
+    def _temp(self, name: str, sdf: Any) -> None:
+        sdf.createOrReplaceTempView(name)
+        self._views.append(name)
+
+    def close(self) -> None:
+        for sdf in self._cached:
+            sdf.unpersist()
+        for name in self._views:
+            self.spark.catalog.dropTempView(name)
+        self._views.clear()
+        self._cached.clear()
+
+    # ------------------------------------------------------------------------ world tables
+    def open_world(self, root: Path, names: Sequence[str]) -> set[str]:
+        """Check the tables of a world folder through :mod:`workbench.db`, then read them.
+
+        Returns the names opened; tables the folder lacks are left to the caller.
+        """
+        con = db.connect()
+        try:
+            opened = db.open_tables(con, root, names)
+        finally:
+            con.close()
+        for name, rel in opened.items():
+            if rel.frame is not None:
+                self._temp(name, self._contract_df(name, self._from_frame(rel.to_frame())))
+            else:
+                reader = self.spark.read.option("mergeSchema", "true")
+                sdf = reader.parquet(*[str(f) for f in rel.files])
+                self._temp(name, self._contract_df(name, sdf))
+        return set(opened)
+
+    def register_world(self, world: World, names: Sequence[str]) -> set[str]:
+        """A loaded (already checked) world's tables among ``names``; returns those present."""
+        present = set()
+        for name in names:
+            if name in world:
+                self._temp(name, self._contract_df(name, self._from_frame(world[name])))
+                present.add(name)
+        return present
+
+    def register_empty(self, name: str) -> None:
+        """An empty view with the contract's required columns and types."""
+        schema = TABLES[name]
+        ddl = ", ".join(f"{c.name} {_SPARK_TYPES[c.kind]}" for c in schema.columns if c.required)
+        self._temp(name, self.spark.createDataFrame([], ddl))
+
+    def _from_frame(self, df: pd.DataFrame) -> Any:
+        import pyarrow as pa
+
+        return self.spark.createDataFrame(pa.Table.from_pandas(df, preserve_index=False))
+
+    def _contract_df(self, name: str, sdf: Any) -> Any:
+        """Contract columns cast to their Spark types; absent columns with a default added."""
+        from pyspark.sql import functions as F
+
+        table = TABLES[name]
+        present = set(sdf.columns)
+        cols = []
+        for c in sdf.columns:
+            col = table.column(c) if c in table.column_names else None
+            if col is None or col.kind not in _SPARK_TYPES:
+                cols.append(F.col(c))
+            else:
+                cols.append(F.col(c).cast(_SPARK_TYPES[col.kind]).alias(c))
+        for col in table.columns:
+            if col.name not in present and col.default is not None:
+                cols.append(F.lit(col.default).cast(_SPARK_TYPES[col.kind]).alias(col.name))
+        return sdf.select(*cols)
+
+
+def _arrow_schema(schema: Sequence[tuple[str, str]]) -> pa.Schema:
+    import pyarrow as pa
+
+    types = {"int": pa.int64(), "float": pa.float64(), "str": pa.string()}
+    return pa.schema([(c, types[k]) for c, k in schema])
+
+
+# ------------------------------------------------------------------------------------ opening
+
+
+def as_engine(con: duckdb.DuckDBPyConnection | Engine) -> Engine:
+    """An :class:`Engine` over a DuckDB connection of :mod:`workbench.db` (not closed by it)."""
+    return con if isinstance(con, Engine) else DuckDBEngine(con, owned=False)
+
+
+def _spark_of(engine: object) -> Any | None:
+    """The Spark session named by ``engine`` (``"spark"``, a URL, a session), else ``None``."""
+    if isinstance(engine, str):
+        if engine == "spark":
+            return spark_session()
+        if engine.startswith(("sc://", "local[", "spark://", "yarn")):
+            return spark_session(engine)
+        return None
+    if type(engine).__name__ == "SparkSession":
+        return engine
+    return None
+
+
+@contextmanager
+def open_engine(
+    world: str | Path | World,
+    engine: str | Any = "duckdb",
+    tables: Sequence[str] = db.EVENT_TABLES,
+    segments: pd.Series | None = None,
+) -> Iterator[Engine]:
+    """An engine with one view per table of a world, checked against the contract.
+
+    Parameters
+    ----------
+    world : path or World
+        A world folder (Parquet files, folders of parts, CSV exports) or a loaded world.
+    engine : {"duckdb", "spark"}, a Spark URL, or a SparkSession
+        ``"duckdb"`` (default): the embedded engine, :func:`workbench.db.session`.
+        ``"spark"``: local Spark on this machine's cores (:func:`spark_session`); a master URL
+        (``local[2]``, ``spark://host:7077``, ``yarn``), a Spark Connect URL
+        (``sc://host:15002``) or an existing ``SparkSession`` run on that cluster.
+    tables : sequence of str, default :data:`workbench.db.EVENT_TABLES`
+        Contract tables to open (``subscribers`` always); absent ones (other than
+        ``subscribers``) are empty views with the contract's columns.
+    segments : Series, optional
+        Segment of each subscriber (indexed by ``subscriber_id``): the view
+        ``seg(subscriber_id, segment)``, labels as text.
+
+    Yields
+    ------
+    Engine
+
+    Raises
+    ------
+    WorkbenchError
+        An unknown engine, a missing world folder, Spark without PySpark or Java.
+    DataError
+        When ``subscribers`` is missing or a table breaks the contract.
+    """
+    if isinstance(engine, Engine):
+        raise WorkbenchError("open_engine takes an engine name or a SparkSession, not an Engine")
+    if engine == "duckdb" or engine is None:
+        with db.session(world, segments=segments, tables=tables) as con:
+            yield DuckDBEngine(con, owned=False)
+        return
+    spark = _spark_of(engine)
+    if spark is None:
+        raise WorkbenchError(f"unknown engine {engine!r}; engines are {', '.join(ENGINES)}")
+    eng = SparkEngine(spark)
+    try:
+        names = list(dict.fromkeys(["subscribers", *tables]))
+        if isinstance(world, World):
+            where = world.path
+            present = eng.register_world(world, names)
+        else:
+            where = Path(world)
+            if not where.is_dir():
+                raise WorkbenchError(f"{where}: no such world folder")
+            present = eng.open_world(where, names)
+        if "subscribers" not in present:
+            from workbench.errors import DataError
+
+            raise DataError(str(Path(where) / "subscribers"), None, "table not found")
+        for name in names:
+            if name not in present:
+                eng.register_empty(name)
+        if segments is not None:
+            eng.register(
+                "seg",
+                pd.DataFrame(
+                    {
+                        "subscriber_id": segments.index.to_numpy(dtype="int64"),
+                        "segment": segments.astype(str).to_numpy(),
+                    }
+                ),
+            )
+        yield eng
+    finally:
+        eng.close()
