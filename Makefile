@@ -45,8 +45,9 @@ sample: $(STAMP)
 
 # Every figure of the README comes from here, on a fresh clone: speed and memory (bench_*.py), then
 # the scores against the truth (eval_segment.py, calibration.py, eval_clv.py, eval_strategy.py,
-# eval_calibration.py, eval_flows.py, eval_timing.py; fresh seeds, never used to develop them)
-# with the README's arguments, and real data (real_data.py, clv_published.py, real_uplift.py).
+# eval_calibration.py, eval_flows.py, eval_timing.py, eval_engine_segment.py; fresh seeds, never
+# used to develop them) with the README's arguments, and real data (real_data.py,
+# clv_published.py, real_uplift.py). bench_engine.py generates a 10M world once (cached).
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
 	@echo "== machine: $$(nproc) cores, load average $$(cut -d' ' -f1-3 /proc/loadavg), $$(git rev-parse --short HEAD)"
@@ -63,6 +64,7 @@ bench: $(STAMP)
 	@echo "== benchmarks/eval_calibration.py --small-holdout 0.2 (the same with 20% holdouts)"; $(BIN)/python benchmarks/eval_calibration.py --small-holdout 0.2
 	@echo "== benchmarks/eval_flows.py (flow holdouts against the truth, 6 fresh worlds)"; $(BIN)/python benchmarks/eval_flows.py --seeds 201 202 203 204 205 206
 	@echo "== benchmarks/eval_timing.py (send times against the truth, 6 fresh worlds)"; $(BIN)/python benchmarks/eval_timing.py --seeds 201 202 203 204 205 206
+	@echo "== benchmarks/eval_engine_segment.py (sample-fit-assign against a full fit, 1M)"; $(BIN)/python benchmarks/eval_engine_segment.py
 
 # The robustness sweep of issue 12: new random scenarios each run (the seed is printed).
 sweep: $(STAMP)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from workbench.engine import Engine, open_engine
 from workbench.errors import DataError, WorkbenchError
-from workbench.experiments.inputs import from_aggregated
+from workbench.experiments.inputs import experiment_attrs, from_aggregated
 from workbench.schema import World
 
 __all__ = ["cells_query", "experiment_cells", "merge_small_cells"]
@@ -163,10 +163,5 @@ def _cells(
         control=str(meta["control_arm"]),
         source=f"experiment {experiment_id} ({eng.name} engine)",
     )
-    table.attrs.update(
-        experiment_id=int(experiment_id),
-        kind=str(meta["kind"]),
-        holdout=str(holdout[0]) if len(holdout) else None,
-        conversion_window_days=window,
-    )
+    table.attrs.update(experiment_attrs(meta, holdout))
     return table

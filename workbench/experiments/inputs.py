@@ -560,10 +560,15 @@ def from_world(
         control=str(meta["control_arm"]),
         source=f"{world.path} experiment {experiment_id}",
     )
-    table.attrs.update(
-        experiment_id=int(experiment_id),
-        kind=str(meta["kind"]),
-        holdout=str(holdout[0]) if len(holdout) else None,
-        conversion_window_days=int(meta["conversion_window_days"]),
-    )
+    table.attrs.update(experiment_attrs(meta, holdout))
     return table
+
+
+def experiment_attrs(meta: Any, holdout_arms: Sequence[str]) -> dict[str, Any]:
+    """The ``attrs`` of a world experiment's results table, from its ``experiments`` row."""
+    return {
+        "experiment_id": int(meta["experiment_id"]),
+        "kind": str(meta["kind"]),
+        "holdout": str(holdout_arms[0]) if len(holdout_arms) else None,
+        "conversion_window_days": int(meta["conversion_window_days"]),
+    }
