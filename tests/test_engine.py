@@ -282,3 +282,51 @@ def test_cli_gives_the_same_files_on_both_engines(tmp_path: Path, spark: object)
             assert main([*argv, "--engine", engine, "--out", str(out)]) == 0
             outs.append(out.read_bytes())
         assert outs[0] == outs[1], verb
+
+
+CONNECT_SCRIPT = """
+import sys
+import pandas as pd
+from pyspark.sql import SparkSession
+from workbench.attribution.aggregate import path_aggregates
+from workbench.features import compute_features
+from workbench.segment.scale import segment_in_engine
+
+world = sys.argv[1]
+spark = SparkSession.builder.remote("local[2]").getOrCreate()  # a local Spark Connect server
+assert type(spark).__module__.startswith("pyspark.sql.connect"), type(spark)
+pd.testing.assert_frame_equal(
+    compute_features(world), compute_features(world, engine=spark),
+    check_exact=False, rtol=1e-9, atol=1e-9,
+)
+pd.testing.assert_frame_equal(
+    path_aggregates(world, "duckdb"), path_aggregates(world, spark),
+    check_exact=False, rtol=1e-9, atol=1e-9,
+)
+kw = {"k": 3, "sample_size": 600, "seed": 2}
+duck, on_spark = (segment_in_engine(world, e, **kw).segments for e in ("duckdb", spark))
+pd.testing.assert_frame_equal(duck, on_spark)
+print("same through Spark Connect")
+"""
+
+
+@needs_spark
+@pytest.mark.slow
+def test_spark_connect_gives_the_same_numbers(tmp_path: Path) -> None:
+    """Through the Spark Connect protocol (a local server; its own process, since a classic
+    session runs in this one)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "connect.py"
+    script.write_text(CONNECT_SCRIPT)
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    run = subprocess.run(
+        [sys.executable, str(script), str(SAMPLE_WORLD)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "same through Spark Connect" in run.stdout
