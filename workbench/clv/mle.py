@@ -16,9 +16,11 @@ How:
   them (seed 0, weights kept), and the full data only polish that start by Newton steps.
 * Newton steps on the full data finish every fit; a fit has ``converged`` when the Newton
   decrement (the log-likelihood a further Newton step would gain) is below 1e-4, the Hessian
-  is positive definite, no parameter sits at the bounds (1e-8, 1e8) and no log-parameter has a
-  standard error of 5 or more (a likelihood that is flat along some direction: its supremum lies
-  at infinity, as with a handful of customers, or a parameter is not identified).
+  is positive definite, no parameter sits at the bounds (1e-8, 1e8), no log-parameter has a
+  standard error of 5 or more, and the log-likelihood loses at least 0.5 five log-units away
+  along the Hessian's flattest direction, both ways (otherwise the likelihood is flat along
+  that direction: its supremum lies at infinity, as with a handful of customers, or a
+  parameter is not identified).
 * Standard errors: the observed information is the Hessian of the negative log-likelihood in
   log-parameters at the optimum (central differences of the analytic gradient, or of the
   log-likelihood for the Pareto/NBD); its inverse is carried to the original scale by the delta
@@ -237,7 +239,8 @@ def _newton(obj: _Objective, theta: Array, H: Array | None = None) -> tuple[Arra
                 continue
             inside = bool(np.all((theta > lo + 1e-6) & (theta < hi - 1e-6)))
             log_se = np.sqrt(np.diag(np.linalg.inv(H * obj.total)))
-            return theta, H, inside and bool(np.all(log_se < FLAT))
+            peaked = bool(np.all(log_se < FLAT)) and not _flat_ridge(obj, theta, H)
+            return theta, H, inside and peaked
         t = 1.0
         while t > 1e-4:
             cand = np.clip(theta - t * step, lo, hi)
@@ -253,6 +256,23 @@ def _newton(obj: _Objective, theta: Array, H: Array | None = None) -> tuple[Arra
         theta, f = cand, fc
         H, fresh = None, False
     return theta, obj.hessian(theta), False
+
+
+def _flat_ridge(obj: _Objective, theta: Array, H: Array) -> bool:
+    """Whether the log-likelihood stays within 0.5 of its value :data:`FLAT` log-units away
+    along the flattest direction of ``H``: the likelihood itself, not its curvature, says the
+    supremum lies further out (a quadratic with a log-standard error of :data:`FLAT` loses
+    exactly 0.5 there). The curvature alone is a knife edge on such ridges: where the optimiser
+    stops along them, and so the standard errors there, differ between machines."""
+    lo, hi = np.log(BOUNDS[0]), np.log(BOUNDS[1])
+    ll = obj.loglik(theta)
+    v = np.linalg.eigh(H)[1][:, 0]
+    for sign in (1.0, -1.0):
+        probe = np.clip(theta + sign * FLAT * v, lo, hi)
+        lp = obj.loglik(probe)
+        if np.isfinite(lp) and ll - lp < 0.5:
+            return True
+    return False
 
 
 def _lbfgs(obj: _Objective, theta0: Array) -> Array:
