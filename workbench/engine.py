@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from workbench import db
-from workbench.errors import WorkbenchError
+from workbench.errors import DataError, WorkbenchError
 from workbench.schema import TABLES, World
 
 if TYPE_CHECKING:
@@ -519,8 +519,6 @@ def open_engine(
                 raise WorkbenchError(f"{where}: no such world folder")
             present = eng.open_world(where, names)
         if "subscribers" not in present:
-            from workbench.errors import DataError
-
             raise DataError(str(Path(where) / "subscribers"), None, "table not found")
         for name in names:
             if name not in present:
