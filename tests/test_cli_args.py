@@ -406,6 +406,26 @@ CASES: list[tuple[str, list[str], str]] = [
         ["import", "--preset", "shopify", "--input", "{world}", "--out", "{world}/w"],
         "inside the input folder",
     ),
+    (
+        "imp-engine-bad",
+        [
+            "import",
+            "--preset",
+            "shopify",
+            "--input",
+            "{world}",
+            "--engine",
+            "oracle",
+            "--out",
+            "{out}",
+        ],
+        "--engine: must be",
+    ),
+    (
+        "imp-engine-blank",
+        ["import", "--preset", "shopify", "--input", "{world}", "--engine", " ", "--out", "{out}"],
+        "--engine",
+    ),
     # ---- class
     ("class-no-action", ["class"], "required: ACTION"),
     ("class-bad-action", ["class", "teach"], "invalid choice"),

@@ -217,19 +217,229 @@ class DuckDBEngine(Engine):
 def to_spark_sql(sql: str) -> str:
     """A DuckDB query transpiled to Spark SQL (SQLGlot, with the workbench's own rules).
 
-    SQLGlot translates the dialect; two rules keep the numbers equal to DuckDB's: ``epoch_us``
-    becomes Spark's ``unix_micros``, and decimal literals (``7.0``) become doubles, since
-    Spark divides decimals at a fixed scale (six digits) where DuckDB divides in floating point.
+    SQLGlot translates the dialect; the rules below keep the results equal to DuckDB's where
+    SQLGlot's translation differs or Spark lacks the function:
+
+    - ``epoch_us`` becomes Spark's ``unix_micros``; decimal literals (``7.0``) become doubles,
+      since Spark divides decimals at a fixed scale (six digits) where DuckDB divides in floating
+      point;
+    - ``regexp_full_match(x, p)`` becomes ``x RLIKE '^(?:p)\\z'`` (anchored at both ends);
+      ``regexp_replace``'s back-references ``\\1`` become Java's ``$1`` (Spark replaces every
+      match, as DuckDB's ``'g'`` flag: without it, use a pattern that matches once);
+    - ``try_strptime(x, fmt)`` / ``strptime`` become ``try_to_timestamp`` / ``to_timestamp``
+      with the strftime format converted to a Java pattern (``%Y%m%d`` -> ``yyyyMMdd``; ``%z``
+      -> an offset ``+01:00``, ``+0100`` or ``+01``); ``timezone(zone, ts)`` of a naive time (a
+      ``strptime`` without ``%z``, a cast to ``TIMESTAMP``) becomes ``to_utc_timestamp(ts,
+      zone)`` (the session time zone must be UTC), taking DuckDB's later offset for a time that
+      the clocks going back repeat;
+    - ``try_cast(text AS DOUBLE)`` (text by its form: a text function or cast) refuses Java's
+      suffixes (``1.5d``) and takes underscores between digits (``1_000``) and a signed ``nan``,
+      as DuckDB;
+    - ``to_timestamp(seconds)`` keeps the microseconds (``timestamp_micros`` of the rounded
+      product), where SQLGlot's ``from_unixtime`` drops the fraction;
+    - ``trunc(x)`` of a number stays a truncation (``x - x % 1``, no cast to BIGINT that would
+      overflow), ``isinf(x)`` becomes ``abs(x) = 'Infinity'``, ``row(a, b)`` a ``struct``,
+      ``regexp_split_to_array`` Spark's ``split`` (a regular expression too);
+    - ``CAST('0x' || hex AS BIGINT)`` becomes ``CAST(conv(hex, 16, 10) AS BIGINT)``;
+    - ``json_valid(x)`` becomes ``try_parse_json(x) IS NOT NULL`` (NULL for NULL), and
+      ``list_sum(CAST(json_extract(x, '$[*].k') AS T[]))`` sums the ``k`` of each element.
+
+    DuckDB's ``* REPLACE``, ``* EXCLUDE`` and ``UNION ALL BY NAME`` have no Spark SQL form
+    without the columns' names: queries meant for Spark spell their columns out.
     """
+    import re
+
     import sqlglot
+    import sqlglot.errors
     from sqlglot import exp
 
+    java = {"Y": "yyyy", "y": "yy", "m": "MM", "-m": "M", "d": "dd", "-d": "d", "e": "d",
+            "H": "HH", "-H": "H", "I": "hh", "-I": "h", "M": "mm", "-M": "m", "S": "ss",
+            "-S": "s", "f": "SSSSSS", "p": "a", "b": "MMM", "h": "MMM", "B": "MMMM",
+            "a": "EEE", "A": "EEEE", "j": "DDD", "z": "[xxx][xx][x]", "Z": "z"}  # fmt: skip
+
+    def java_pattern(fmt: str) -> str:
+        out, text = [], []
+
+        def flush() -> None:
+            if text:
+                s = "".join(text)
+                out.append(
+                    s if re.fullmatch(r"[ \-/:.,]*", s) else "'" + s.replace("'", "''") + "'"
+                )
+                text.clear()
+
+        i = 0
+        while i < len(fmt):
+            if fmt[i] == "%" and i + 1 < len(fmt):
+                d = fmt[i + 1 : i + 3] if fmt[i + 1] == "-" else fmt[i + 1]
+                if d == "%":
+                    text.append("%")
+                elif d in java:
+                    flush()
+                    out.append(java[d])
+                else:
+                    raise sqlglot.errors.UnsupportedError(
+                        f"strptime format {fmt!r}: %{d} has no Spark equivalent"
+                    )
+                i += 1 + len(d)
+            else:
+                text.append(fmt[i])
+                i += 1
+        flush()
+        return "".join(out)
+
+    def fn(node: exp.Expression, name: str) -> bool:
+        return isinstance(node, exp.Anonymous) and node.name.upper() == name
+
+    def naive(node: exp.Expression) -> bool:
+        if fn(node, "TRY_STRPTIME") or fn(node, "STRPTIME") or isinstance(node, exp.StrToTime):
+            f = node.expressions[1] if isinstance(node, exp.Anonymous) else node.args["format"]
+            return isinstance(f, exp.Literal) and not re.search("%[zZ]", f.this)
+        if isinstance(node, exp.Cast | exp.TryCast):
+            return node.to.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ)
+        return isinstance(node, exp.Paren) and naive(node.this)
+
+    def is_text(node: exp.Expression) -> bool:
+        """Whether an expression is text by its form (a text function, a cast to text)."""
+        node = node.unnest()
+        if isinstance(node, exp.Cast | exp.TryCast):
+            return node.to.is_type(*exp.DataType.TEXT_TYPES)
+        if isinstance(node, exp.Nullif | exp.Coalesce):
+            return is_text(node.this)
+        if isinstance(node, exp.Case):
+            values = [i.args["true"] for i in node.args["ifs"]] + [node.args.get("default")]
+            return all(v is None or isinstance(v, exp.Null) or is_text(v) for v in values)
+        if isinstance(node, exp.Literal):
+            return node.is_string
+        return isinstance(
+            node,
+            exp.RegexpReplace | exp.Replace | exp.Trim | exp.Lower | exp.Upper | exp.Substring
+            | exp.DPipe | exp.Concat,
+        )  # fmt: skip
+
+    def sub(node: exp.Expression) -> exp.Expression:
+        return node.transform(rule)
+
     def rule(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Anonymous) and node.name.upper() == "EPOCH_US":
-            return exp.Anonymous(this="UNIX_MICROS", expressions=node.expressions)
+        if fn(node, "EPOCH_US"):
+            return exp.Anonymous(this="UNIX_MICROS", expressions=[sub(e) for e in node.expressions])
         if isinstance(node, exp.Literal) and not node.is_string and "." in node.this:
             if "e" not in node.this.lower():
                 return exp.cast(node.copy(), exp.DataType.build("double"))
+        if (fn(node, "TRY_STRPTIME") or fn(node, "STRPTIME")) and len(node.expressions) == 2:
+            value, f = node.expressions
+            if isinstance(f, exp.Literal) and f.is_string:
+                name = "TRY_TO_TIMESTAMP" if fn(node, "TRY_STRPTIME") else "TO_TIMESTAMP"
+                return exp.Anonymous(
+                    this=name, expressions=[sub(value), exp.Literal.string(java_pattern(f.this))]
+                )
+        if isinstance(node, exp.StrToTime) and isinstance(node.args.get("format"), exp.Literal):
+            name = "TRY_TO_TIMESTAMP" if node.args.get("safe") else "TO_TIMESTAMP"
+            pattern = java_pattern(node.args["format"].this)
+            return exp.Anonymous(
+                this=name, expressions=[sub(node.this), exp.Literal.string(pattern)]
+            )
+        if fn(node, "TIMEZONE") and len(node.expressions) == 2 and naive(node.expressions[1]):
+            # Java takes the earlier offset of a time repeated when the clocks go back, DuckDB
+            # (ICU) the later one: the later instant, when it maps back to the same time
+            zone, ts = (sub(e).sql(dialect="spark") for e in node.expressions)
+            first = f"TO_UTC_TIMESTAMP({ts}, {zone})"
+            later = f"TO_UTC_TIMESTAMP({ts} + INTERVAL 3 HOURS, {zone}) - INTERVAL 3 HOURS"
+            return sqlglot.parse_one(
+                f"CASE WHEN FROM_UTC_TIMESTAMP({later}, {zone}) = {ts}"
+                f" THEN GREATEST({first}, {later}) ELSE {first} END",
+                read="spark",
+            )
+        if (
+            isinstance(node, exp.TryCast)
+            and node.to.this == exp.DataType.Type.DOUBLE
+            and is_text(node.this)
+        ):
+            # text as DuckDB reads it: no Java suffix (1.5d, 2f), underscores between digits,
+            # a signed nan
+            x = f"CAST({sub(node.this).sql(dialect='spark')} AS STRING)"
+            pattern = r"'(?<=[0-9])_(?=[0-9])|^\\s*[+-](?=[nN][aA][nN]\\s*$)'"  # Spark SQL text
+            x = f"REGEXP_REPLACE({x}, {pattern}, '')"
+            return sqlglot.parse_one(
+                rf"TRY_CAST(CASE WHEN {x} RLIKE '[0-9.][dDfF]\\s*$' THEN NULL ELSE {x} END"
+                " AS DOUBLE)",
+                read="spark",
+            )
+        if isinstance(node, exp.RegexpFullMatch):
+            pattern = node.expression
+            if isinstance(pattern, exp.Literal) and pattern.is_string:
+                anchored = exp.Literal.string(f"^(?:{pattern.this})\\z")
+                return exp.RegexpLike(this=sub(node.this), expression=anchored)
+        if isinstance(node, exp.RegexpReplace):
+            rep = node.args.get("replacement")
+            if isinstance(rep, exp.Literal) and rep.is_string:
+                text = re.sub(r"\\(\d)", r"$\1", rep.this.replace("$", "\\$"))
+                return exp.RegexpReplace(
+                    this=sub(node.this),
+                    expression=sub(node.expression),
+                    replacement=exp.Literal.string(text),
+                )
+        if isinstance(node, exp.UnixToTime) and not node.args.get("scale"):
+            micros = exp.cast(
+                exp.Round(this=exp.Mul(this=exp.Paren(this=sub(node.this)),
+                                       expression=exp.Literal.number(1000000))),
+                exp.DataType.build("bigint"),
+            )  # fmt: skip
+            return exp.Anonymous(this="TIMESTAMP_MICROS", expressions=[micros])
+        if isinstance(node, exp.Trunc) and not node.args.get("decimals"):
+            x = exp.Paren(this=sub(node.this))
+            mod = exp.Mod(this=x.copy(), expression=exp.Literal.number(1))
+            return exp.Paren(this=exp.Sub(this=x, expression=mod))
+        if isinstance(node, exp.IsInf):
+            inf = exp.cast(exp.Literal.string("Infinity"), exp.DataType.build("double"))
+            return exp.EQ(this=exp.Abs(this=sub(node.this)), expression=inf)
+        if fn(node, "REGEXP_SPLIT_TO_ARRAY") and len(node.expressions) == 2:
+            return exp.Anonymous(this="SPLIT", expressions=[sub(e) for e in node.expressions])
+        if fn(node, "ROW"):
+            return exp.Anonymous(this="STRUCT", expressions=[sub(e) for e in node.expressions])
+        if (
+            isinstance(node, exp.Cast)
+            and node.to.this == exp.DataType.Type.BIGINT
+            and isinstance(node.this.unnest(), exp.DPipe)
+        ):
+            pipe = node.this.unnest()
+            if isinstance(pipe.this, exp.Literal) and pipe.this.this.lower() == "0x":
+                conv = exp.Anonymous(
+                    this="CONV",
+                    expressions=[sub(pipe.expression), exp.Literal.number(16),
+                                 exp.Literal.number(10)],
+                )  # fmt: skip
+                return exp.cast(conv, exp.DataType.build("bigint"))
+        if fn(node, "JSON_VALID") and len(node.expressions) == 1:
+            x = sub(node.expressions[0])
+            parsed = exp.Anonymous(this="TRY_PARSE_JSON", expressions=[x.copy()])
+            return exp.Case(
+                ifs=[exp.If(this=exp.Is(this=x, expression=exp.Null()), true=exp.Null())],
+                default=exp.Not(this=exp.Is(this=parsed, expression=exp.Null())),
+            )
+        if fn(node, "LIST_SUM") and len(node.expressions) == 1:
+            arg = node.expressions[0]
+            if isinstance(arg, exp.Cast) and arg.to.this == exp.DataType.Type.ARRAY:
+                elem = arg.to.expressions[0]
+                src = arg.this
+                if isinstance(src, exp.JSONExtract) and isinstance(src.expression, exp.JSONPath):
+                    path = src.expression.sql(dialect="duckdb").strip("'")
+                    m = re.fullmatch(r"\$\[\*\]\.(\w+)", path)
+                    if m:
+                        lam = sqlglot.parse_one(
+                            f"SELECT AGGREGATE(TRANSFORM(FROM_JSON(_wb_json, 'ARRAY<STRING>'),"
+                            f" e -> TRY_CAST(GET_JSON_OBJECT(e, '$.{m.group(1)}') AS"
+                            f" {elem.sql(dialect='spark')})), CAST(NULL AS"
+                            f" {elem.sql(dialect='spark')}), (acc, v) -> CASE WHEN v IS NULL"
+                            " THEN acc ELSE COALESCE(acc, 0) + v END)",
+                            read="spark",
+                        ).expressions[0]
+                        for col in lam.find_all(exp.Column):
+                            if col.name == "_wb_json":
+                                col.replace(sub(src.this))
+                                break
+                        return lam
         return node
 
     tree = sqlglot.parse_one(sql, read="duckdb")
@@ -361,7 +571,8 @@ class SparkEngine(Engine):
         self._temp(name, self._df(sql).mapInArrow(apply, ddl))
 
     def write_parquet(self, sql: str, path: str | Path) -> None:
-        self._df(sql).write.mode("errorifexists").parquet(str(path))
+        # Spark's default mode refuses an existing path (Spark Connect knows no "errorifexists")
+        self._df(sql).write.parquet(str(path))
 
     def _temp(self, name: str, sdf: Any) -> None:
         sdf.createOrReplaceTempView(name)

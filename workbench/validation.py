@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from workbench.db import Relation
+    from workbench.engine import Engine
 
 __all__ = [
     "EXPECTED",
@@ -421,14 +422,16 @@ def damaged_file_error(exc: BaseException, where: str | Path) -> DataError | Non
 
 
 def validate(
-    con: duckdb.DuckDBPyConnection, rel: Relation, present: Mapping[str, Relation]
+    con: duckdb.DuckDBPyConnection | Engine, rel: Relation, present: Mapping[str, Relation]
 ) -> None:
     """Run every check of an opened table in one scan of it.
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
-        The connection ``rel`` was opened on (:func:`workbench.db.open_tables`).
+    con : duckdb.DuckDBPyConnection or Engine
+        The connection ``rel`` was opened on (:func:`workbench.db.open_tables`), or an
+        :class:`~workbench.engine.Engine` whose view ``rel.raw`` is the table (the same SQL,
+        run there: Spark checks a table where it was written).
     rel : Relation
         The table to check.
     present : mapping of str to Relation
@@ -448,6 +451,13 @@ def validate(
         return
     joins = _joins(rel, present, [v for c in checks for v in c.via])
     sql = f"SELECT {', '.join(c.count for c in checks)} FROM {rel.raw} t {joins}"
+    con = _duck_of(con)
+    if not isinstance(con, duckdb.DuckDBPyConnection):  # another engine: the same SQL there
+        counts = _fetch(con, rel, sql)[0]
+        for check, n in zip(checks, counts, strict=True):
+            if n:
+                raise _failure(con, rel, present, check, int(n))
+        return
     try:
         # test the values themselves: with statistics propagation DuckDB would answer some checks
         # from the file's footer statistics (stale in a damaged file) without reading the pages
@@ -463,16 +473,35 @@ def validate(
             raise _failure(con, rel, present, check, int(n))
 
 
+def _duck_of(con: duckdb.DuckDBPyConnection | Engine) -> duckdb.DuckDBPyConnection | Engine:
+    """The DuckDB connection of a :class:`~workbench.engine.DuckDBEngine`, else ``con``."""
+    from workbench.engine import DuckDBEngine
+
+    return con.con if isinstance(con, DuckDBEngine) else con
+
+
+def _fetch(con: duckdb.DuckDBPyConnection | Engine, rel: Relation, sql: str) -> list[tuple]:
+    """The rows of a query of the checks, on a DuckDB connection or an engine."""
+    import duckdb
+
+    con = _duck_of(con)
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        t = con.arrow(sql)
+        return list(zip(*[c.to_pylist() for c in t.columns], strict=True))
+    try:
+        return con.execute(sql).fetchall()
+    except duckdb.Error as exc:
+        raise _duck_error(rel, exc) from None
+
+
 def _failure(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | Engine,
     rel: Relation,
     present: Mapping[str, Relation],
     check: _Check,
     n: int,
 ) -> DataError:
     """The error for a failed check, with its first five offending rows."""
-    import duckdb
-
     shown = ", ".join(sql for _, sql in check.show)
     if check.partition:
         part = ", ".join(check.partition)
@@ -488,10 +517,7 @@ def _failure(
             f" {_joins(rel, present, check.via)} WHERE {check.where}"
             " ORDER BY t._wb_file, t._wb_row LIMIT 5"
         )
-    try:
-        rows = con.execute(sql).fetchall()
-    except duckdb.Error as exc:
-        raise _duck_error(rel, exc) from None
+    rows = _fetch(con, rel, sql)
     labels = rel.labels([(r[0], r[1]) for r in rows])
     examples = []
     for lab, r in zip(labels, rows, strict=True):

@@ -7,6 +7,10 @@ mapping file (``--map``). Addresses never enter the world: an id column holding 
 replaced by a salted hash (salt from ``--salt-file`` or ``$WORKBENCH_SALT``, never written
 anywhere); the same salt gives the same ids on a re-import.
 
+With ``--engine spark`` (or a Spark URL) the files are still read by DuckDB, here (it names the
+source lines of a bad value); typing, ids, the contract's checks and writing run on Spark, and the
+world's tables are folders of Parquet parts with the rows and values of a DuckDB import.
+
 Example: ``workbench import --preset generic --map map.toml --out datasets/my-shop``.
 """
 
@@ -15,7 +19,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workbench.commands._args import OUTPUT_RULE, OVERWRITE_HELP, memory_size
+from workbench.commands._args import (
+    OUTPUT_RULE,
+    OVERWRITE_HELP,
+    add_options,
+    engine_option,
+    memory_size,
+)
 
 HELP = "import an ESP or shop export (Mailchimp, Klaviyo, Shopify, or mapped) into a world"
 VERB = "import"
@@ -55,6 +65,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SIZE",
         help="DuckDB memory limit; larger work spills to disk (3GB)",
     )
+    add_options(
+        parser, engine_option("typing, ids, checks and writing (after DuckDB reads the files)")
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,7 +100,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         imap = preset_map(args.preset, [Path(p) for p in args.input], extra=args.map)
     result = import_world(
-        imap, args.out, salt=salt, overwrite=args.overwrite, memory_limit=args.memory_limit
+        imap,
+        args.out,
+        salt=salt,
+        overwrite=args.overwrite,
+        memory_limit=args.memory_limit,
+        engine=args.engine or "duckdb",
     )
     print(f"{result.path}: " + ", ".join(f"{k} {v:,}" for k, v in result.rows.items()))
     for table, reasons in result.dropped.items():

@@ -1,7 +1,10 @@
 """The import engine: export files streamed through DuckDB into a checked world folder.
 
-Each table of an :class:`~workbench.importers.mapping.ImportMap` goes through four passes, all
-in DuckDB and spilled to disk beyond its memory limit, so an export larger than memory imports:
+Each table of an :class:`~workbench.importers.mapping.ImportMap` goes through four passes, by
+default all in DuckDB and spilled to disk beyond its memory limit, so an export larger than memory
+imports. Passes 2-4 can run on Spark instead (``engine="spark"``, :mod:`workbench.engine`): the
+same SQL, over views of the files each pass writes, transpiled by
+:func:`workbench.engine.to_spark_sql`; pass 1 always runs in DuckDB, which names the source lines.
 
 1. **stage**: each source file's mapped columns are copied, as text, to a Parquet file (row order
    kept, so a staged row names its source line);
@@ -28,12 +31,14 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.db import Relation, connect
+from workbench.engine import DuckDBEngine, Engine, SparkEngine, _spark_of
 from workbench.errors import DataError, WorkbenchError, show
 from workbench.importers.mapping import ID_COLUMNS, WHITESPACE, ImportMap, Part, TableMap
 from workbench.schema import TABLE_ORDER, TABLES
@@ -372,9 +377,17 @@ class ImportResult:
 
 
 class _Import:
-    """One import in progress (a DuckDB connection and a staging folder)."""
+    """One import in progress: a DuckDB connection (pass 1, staging), the engine of passes 2-4
+    (the same connection, or Spark) and a staging folder."""
 
-    def __init__(self, imap: ImportMap, stage: Path, salt: str | None, memory_limit: str) -> None:
+    def __init__(
+        self,
+        imap: ImportMap,
+        stage: Path,
+        salt: str | None,
+        memory_limit: str,
+        spark: Any | None = None,
+    ) -> None:
         self.imap = imap
         self.stage = stage
         self.salt = salt
@@ -382,12 +395,61 @@ class _Import:
         self.con.execute(f"SET memory_limit = {sql_string(memory_limit)}")
         self.con.execute(f"SET temp_directory = {sql_string(str(stage / 'spill'))}")
         self.con.execute("SET preserve_insertion_order = true")
+        self.eng: Engine = (
+            DuckDBEngine(self.con, owned=False) if spark is None else SparkEngine(spark)
+        )
+        self.views: dict[Path, str] = {}  # Parquet file (or Spark's folder of parts) -> view
         self.sources: list[_Source] = []
         self.columns: dict[str, dict[str, str]] = {}  # table -> contract col -> source col(s)
         self.typed: dict[str, Path] = {}
         self.modes: dict[tuple[str, str], str] = {}
         self.result = ImportResult(Path())
         self.derived: list[str] = []  # contract columns (table.column) not in the export
+
+    # -- the engine: views over written files, queries, writes -------------------------------
+
+    def read(self, path: Path, rows: bool = False) -> str:
+        """A view over a Parquet file (Spark: a folder of parts); ``rows`` adds the row index
+        within the file as ``file_row_number`` (Spark: its hidden ``_metadata.row_index``)."""
+        name = f"_wb_imp_{len(self.views)}"
+        if isinstance(self.eng, SparkEngine):
+            sdf = self.eng.spark.read.parquet(str(path))
+            if rows:
+                sdf = sdf.selectExpr("*", "_metadata.row_index AS file_row_number")
+            self.eng._temp(name, sdf)
+        else:
+            opts = ", file_row_number = true" if rows else ""
+            self.con.execute(
+                f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM"
+                f" read_parquet({sql_string(str(path))}{opts})"
+            )
+        self.views[path] = name
+        return name
+
+    def write(self, sql: str, path: Path) -> Path:
+        """Write a query (DuckDB dialect) where the engine runs, and open the result as a view."""
+        self.eng.write_parquet(sql, path)
+        self.read(path)
+        return path
+
+    def names(self, path: Path) -> list[str]:
+        """The columns of a written file."""
+        return self.eng.columns(self.views[path])
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of a (small) query."""
+        if not isinstance(self.eng, SparkEngine):
+            return [tuple(r) for r in self.con.execute(sql).fetchall()]
+        t = self.eng.arrow(sql)
+        return list(zip(*[c.to_pylist() for c in t.columns], strict=True))
+
+    def one(self, sql: str) -> tuple[Any, ...] | None:
+        """The first row of a query (``None`` without rows)."""
+        if not isinstance(self.eng, SparkEngine):
+            row = self.con.execute(sql).fetchone()
+            return None if row is None else tuple(row)
+        found = self.rows(sql)
+        return found[0] if found else None
 
     # -- pass 1 and 2: stage and type -----------------------------------------------------
 
@@ -403,10 +465,7 @@ class _Import:
                 self.sources.append(src)
                 staged = self.stage / f"src-{src.index:05d}.parquet"
                 _stage(self.con, src, staged)
-                scan = (
-                    f"(SELECT * FROM read_parquet({sql_string(str(staged))},"
-                    " file_row_number = true) WHERE NOT _wb_blank)"
-                )
+                scan = f"(SELECT * FROM {self.read(staged, rows=True)} WHERE NOT _wb_blank)"
                 if part.where is not None:  # the rows of this table in a mixed export
                     scan = f"(SELECT * FROM {scan} WHERE {part.where.format(src=scan)})"
                 self._check_parse(src, scan, cols)
@@ -416,7 +475,7 @@ class _Import:
                     if c.name in part.drop_unmapped
                 )
                 if keep:
-                    n = self.con.execute(f"SELECT count_if(NOT ({keep})) FROM {scan}").fetchone()
+                    n = self.one(f"SELECT count_if(NOT ({keep})) FROM {scan}")
                     self._drop(
                         table, "values not mapped (drop_unmapped)", int((n[0] if n else 0) or 0)
                     )
@@ -426,7 +485,7 @@ class _Import:
                         sel = f"SELECT count_if(NOT ({cond})) FROM {scan}"
                         if keep:
                             sel += f" WHERE {keep}"
-                        n = self.con.execute(sel).fetchone()
+                        n = self.one(sel)
                         self._drop(table, f"no {c.name}", int((n[0] if n else 0) or 0))
                         keep = f"{keep} AND {cond}" if keep else cond
                 body = ", ".join(f"{c.typed} AS {c.name}" for c in cols)
@@ -443,9 +502,7 @@ class _Import:
         )
         if tm.group_by is not None:
             union = self._grouped(tm, given, union)
-        out = self.stage / f"typed-{table}.parquet"
-        self.con.execute(f"COPY ({union}) TO {sql_string(str(out))} (FORMAT parquet)")
-        self.typed[table] = out
+        self.typed[table] = self.write(union, self.stage / f"typed-{table}.parquet")
 
     def _grouped(self, tm: TableMap, given: list[str], union: str) -> str:
         key = "(_wb_src * 1099511627776 + _wb_row)"
@@ -469,14 +526,14 @@ class _Import:
         if not checks:
             return
         sql = ", ".join(f"count_if({c.raw} IS NOT NULL AND {c.typed} IS NULL)" for c in checks)
-        counts = self.con.execute(f"SELECT {sql} FROM {scan}").fetchone() or ()
+        counts = self.one(f"SELECT {sql} FROM {scan}") or ()
         for c, n in zip(checks, counts, strict=True):
             if n:
                 kind = _KIND_WORDS[TABLES[src.table].column(c.name).kind]
-                rows = self.con.execute(
+                rows = self.rows(
                     f"SELECT file_row_number, {c.text} FROM {scan}"
                     f" WHERE {c.raw} IS NOT NULL AND {c.typed} IS NULL ORDER BY 1 LIMIT 5"
-                ).fetchall()
+                )
                 lines = _lines(src, [r[0] for r in rows])
                 ex = [f"{lines[int(r[0])]}: {show(r[1])}" for r in rows]
                 fmt = src.part.formats.get(c.name)
@@ -491,11 +548,10 @@ class _Import:
     # -- pass 3: ids ------------------------------------------------------------------------
 
     def id_mode(self, table: str, col: str) -> str:
-        f = sql_string(str(self.typed[table]))
-        row = self.con.execute(
+        row = self.one(
             f"SELECT count_if({col} IS NOT NULL AND NOT regexp_full_match({col}, '[+-]?[0-9]+')),"
-            f" count_if(contains({col}, '@')) FROM read_parquet({f})"
-        ).fetchone()
+            f" count_if(contains({col}, '@')) FROM {self.views[self.typed[table]]}"
+        )
         assert row is not None
         if row[1]:
             if self.salt is None:
@@ -519,17 +575,14 @@ class _Import:
     # -- pass 4: check and write ----------------------------------------------------------
 
     def relation(self, table: str, path: Path, derived: bool = False) -> Relation:
-        names = _parquet_names(path)
+        names = self.names(path)
         schema = TABLES[table]
         stored = {c.name: c.kind for c in schema.columns if c.name in names}
         srcs = [s for s in self.sources if s.table == table]
         where = "derived from the other tables" if derived else _describe(srcs, table, self.imap)
         rel = _StagedRelation(table, where, stored, files=[path])
         rel.lookup = self._label
-        self.con.execute(
-            f"CREATE OR REPLACE VIEW {rel.raw} AS SELECT * FROM read_parquet("
-            f"{sql_string(str(path))})"
-        )
+        self.eng.view(rel.raw, f"SELECT * FROM {self.views[path]}")
         return rel
 
     def _label(self, rows: Sequence[tuple[str | None, int]]) -> list[str]:
@@ -562,10 +615,9 @@ class _StagedRelation(Relation):
     lookup: Callable[[Sequence[tuple[str | None, int]]], list[str]] | None = None
 
     def scan(self, rows: bool = False) -> str:
-        files = sql_string(str(self.files[0]))
         if not rows:
-            return f"(SELECT * FROM read_parquet({files}))"
-        return f"(SELECT *, _wb_src AS _wb_file FROM read_parquet({files}))"
+            return f"(SELECT * FROM {self.raw})"
+        return f"(SELECT *, _wb_src AS _wb_file FROM {self.raw})"
 
     def labels(self, rows: Sequence[tuple[str | None, int]]) -> list[str]:
         assert self.lookup is not None
@@ -579,6 +631,7 @@ def import_world(
     salt: str | None = None,
     overwrite: bool = False,
     memory_limit: str = _MEMORY_LIMIT,
+    engine: str | Any = "duckdb",
 ) -> ImportResult:
     """Import an export into a new world folder (see the module docstring).
 
@@ -595,6 +648,12 @@ def import_world(
         Replace an existing world at ``out``.
     memory_limit : str, default "3GB"
         DuckDB's memory limit; beyond it, work spills to a temporary folder beside ``out``.
+    engine : {"duckdb", "spark"}, a Spark URL, or a SparkSession
+        Where passes 2-4 (type, ids, check and write) run. Pass 1 (staging each source file's
+        columns as text, which names the source lines) always runs in DuckDB, here. With Spark,
+        the world's tables, and the ``ids/`` maps, are folders of parts
+        (``orders.parquet/part-*.parquet``, in row order); their values and row order are those
+        of a DuckDB import.
 
     Returns
     -------
@@ -606,12 +665,23 @@ def import_world(
         A value that does not parse or a row that breaks the contract: the source file, its
         column and the first offending lines. Nothing is written.
     WorkbenchError
-        A missing salt, an unknown column, an output that cannot be written.
+        A missing salt, an unknown column, an output that cannot be written, an unknown engine.
     """
     import duckdb
 
     from workbench._io import atomic_dir
 
+    spark = None
+    if not (engine is None or engine == "duckdb"):
+        spark = _spark_of(engine)
+        if spark is None:
+            raise WorkbenchError(f"unknown engine {engine!r}; engines are duckdb, spark")
+    errors: tuple[type[BaseException], ...] = (duckdb.Error,)
+    if spark is not None:
+        import sqlglot.errors
+        from pyspark.errors import PySparkException
+
+        errors += (PySparkException, sqlglot.errors.SqlglotError)
     tables = imap.tables
     if not any(t in tables for t in ("email_events", "orders")):
         raise WorkbenchError(
@@ -621,28 +691,53 @@ def import_world(
     with atomic_dir(out, overwrite, marker="world.json", kind="world", flag="--overwrite") as tmp:
         stage = tmp / ".stage"
         (stage / "spill").mkdir(parents=True)
-        job = _Import(imap, stage, salt, memory_limit)
+        job = _Import(imap, stage, salt, memory_limit, spark)
         try:
-            result = _run(job, tmp)
-        except duckdb.Error as exc:  # e.g. a strptime format DuckDB does not know
+            with _spark_conf(spark):
+                result = _run(job, tmp)
+        except errors as exc:  # e.g. a strptime format DuckDB does not know
             msg = " ".join(str(exc).split())[:300]
             raise WorkbenchError(f"{imap.label or imap.preset}: cannot import ({msg})") from None
         finally:
+            job.eng.close()
             job.con.close()
             shutil.rmtree(stage, ignore_errors=True)
     result.path = Path(out)
     return result
 
 
+@contextmanager
+def _spark_conf(spark: Any | None) -> Iterator[None]:
+    """Spark's session set as the import needs it (times in UTC, written as microseconds, as
+    DuckDB writes them), restored afterwards."""
+    if spark is None:
+        yield
+        return
+    wanted = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    }
+    before = {k: spark.conf.get(k, None) for k in wanted}
+    for k, v in wanted.items():
+        spark.conf.set(k, v)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, v)
+
+
 def _run(job: _Import, tmp: Path) -> ImportResult:
-    con = job.con
     imap = job.imap
     for name in TABLE_ORDER:
         if name in imap.tables:
             job.type_table(imap.tables[name])
     for table in job.typed:
         for col in ID_COLUMNS:
-            if col in _parquet_names(job.typed[table]):
+            if col in job.names(job.typed[table]):
                 job.modes[(table, col)] = job.id_mode(table, col)
     final: dict[str, Path] = {}
     # ids, defaults and drops, table by table; referenced tables first
@@ -667,10 +762,8 @@ def _run(job: _Import, tmp: Path) -> ImportResult:
             "subscribers: derived from the ids in the other tables (signup = first activity)"
         )
     activity = [t for t in ("email_events", "orders") if t in final]
-    counts = " + ".join(
-        f"(SELECT count(*) FROM read_parquet({sql_string(str(final[t]))}))" for t in activity
-    )
-    n = con.execute(f"SELECT {counts}").fetchone()
+    counts = " + ".join(f"(SELECT count(*) FROM {job.views[final[t]]})" for t in activity)
+    n = job.one(f"SELECT {counts}")
     if not (n and n[0]):
         left = "; ".join(
             f"{k}: {v:,} rows {r}" for k, d in job.result.dropped.items() for r, v in d.items()
@@ -697,37 +790,29 @@ def _run(job: _Import, tmp: Path) -> ImportResult:
         )
         rel = job.relation(table, final[table], derived)
         try:
-            validate(con, rel, present)
+            validate(job.eng, rel, present)
         except DataError as err:
             src = job.columns.get(table, {}).get(err.column or "", err.column)
             col = err.column if src in (None, err.column) else f"{src} (as {err.column})"
             raise DataError(err.source, col, err.problem, err.n_rows, err.examples) from None
         present[table] = rel
     for table, path in final.items():
-        cols = [c for c in TABLES[table].column_names if c in _parquet_names(path)]
-        target = sql_string(str(tmp / f"{table}.parquet"))
-        con.execute(
-            f"COPY (SELECT {', '.join(cols)} FROM read_parquet({sql_string(str(path))})"
-            f" ORDER BY _wb_src, _wb_row) TO {target} (FORMAT parquet)"
+        cols = [c for c in TABLES[table].column_names if c in job.names(path)]
+        target = job.write(
+            f"SELECT {', '.join(cols)} FROM {job.views[path]} ORDER BY _wb_src, _wb_row",
+            tmp / f"{table}.parquet",
         )
-        n = con.execute(f"SELECT count(*) FROM read_parquet({target})").fetchone()
+        n = job.one(f"SELECT count(*) FROM {job.views[target]}")
         job.result.rows[table] = int(n[0] or 0) if n else 0
     _write_id_maps(job, tmp)
     _write_world_json(job, tmp)
     return job.result
 
 
-def _parquet_names(path: Path) -> list[str]:
-    import pyarrow.parquet as pq
-
-    return pq.read_schema(path).names
-
-
 def _finish(job: _Import, table: str, final: Mapping[str, Path], derived_subs: bool) -> Path:
     """The typed table with ids converted, defaults filled and unusable rows dropped."""
-    con = job.con
     typed = job.typed[table]
-    names = _parquet_names(typed)
+    names = job.names(typed)
     schema = TABLES[table]
     exprs = []
     for c in schema.columns:
@@ -749,16 +834,16 @@ def _finish(job: _Import, table: str, final: Mapping[str, Path], derived_subs: b
                 job.result.notes.append(f"{table}.{c.name}: not in the export, set to {value!r}")
     if table == "orders" and "order_id" not in names:
         exprs = [e for e in exprs if not e.endswith(" AS order_id")]
-        exprs.insert(0, "row_number() OVER (ORDER BY _wb_src, _wb_row) AS order_id")
+        exprs.insert(0, "CAST(row_number() OVER (ORDER BY _wb_src, _wb_row) AS BIGINT) AS order_id")
         job.derived.append("orders.order_id")
         job.result.notes.append("orders.order_id: not in the export, numbered in file order")
     if table == "subscribers" and "signup_ts" not in names:
         job.result.notes.append("subscribers.signup_ts: not in the export, set to first activity")
         job.derived.append("subscribers.signup_ts")
-    src = f"read_parquet({sql_string(str(typed))})"
+    src = job.views[typed]
     where = []
     if table != "subscribers" and "subscriber_id" in names:
-        n = con.execute(f"SELECT count_if(subscriber_id IS NULL) FROM {src}").fetchone()
+        n = job.one(f"SELECT count_if(subscriber_id IS NULL) FROM {src}")
         job._drop(
             table, "no subscriber id (e.g. an order without an address)", int(n[0] or 0) if n else 0
         )
@@ -768,17 +853,15 @@ def _finish(job: _Import, table: str, final: Mapping[str, Path], derived_subs: b
         sql += " WHERE " + " AND ".join(where)
     out = job.stage / f"final-{table}.parquet"
     if table != "subscribers" and "subscriber_id" in names and not derived_subs:
-        subs = sql_string(str(final["subscribers"]))
+        subs = job.views[final["subscribers"]]
         inner = f"({sql}) x"
-        n = con.execute(
-            f"SELECT count(*) FROM {inner} ANTI JOIN read_parquet({subs}) s USING (subscriber_id)"
-        ).fetchone()
+        n = job.one(f"SELECT count(*) FROM {inner} ANTI JOIN {subs} s USING (subscriber_id)")
         job._drop(table, "subscriber not on the list", int(n[0] or 0) if n else 0)
-        sql = f"SELECT x.* FROM {inner} SEMI JOIN read_parquet({subs}) s USING (subscriber_id)"
+        sql = f"SELECT x.* FROM {inner} SEMI JOIN {subs} s USING (subscriber_id)"
     if table == "subscribers":
-        sql = _with_activity(job, sql, names)
-    con.execute(f"COPY ({sql}) TO {sql_string(str(out))} (FORMAT parquet)")
-    return out
+        cols = [e.rsplit(" AS ", 1)[1] for e in exprs] + ["_wb_src", "_wb_row"]
+        sql = _with_activity(job, sql, names, cols)
+    return job.write(sql, out)
 
 
 def _activity(job: _Import) -> str:
@@ -786,29 +869,28 @@ def _activity(job: _Import) -> str:
     parts = []
     for table in ("email_events", "orders", "touchpoints"):
         if table in job.typed and (table, "subscriber_id") in job.modes:
-            f = sql_string(str(job.typed[table]))
             parts.append(
                 f"SELECT {job.id_sql(table, 'subscriber_id')} AS subscriber_id, ts"
                 f" {', event_type' if table == 'email_events' else ', NULL AS event_type'}"
-                f" FROM read_parquet({f}) WHERE subscriber_id IS NOT NULL"
+                f" FROM {job.views[job.typed[table]]} WHERE subscriber_id IS NOT NULL"
             )
     return " UNION ALL ".join(parts)
 
 
-def _with_activity(job: _Import, sql: str, names: list[str]) -> str:
+def _with_activity(job: _Import, sql: str, names: list[str], cols: list[str]) -> str:
     """A mapped subscribers table completed from the activity: a missing signup time is the
     first activity (else the import's first time), a missing unsubscribe time the first
-    unsubscribe event."""
+    unsubscribe event. ``cols``: the columns of ``sql``."""
     act = _activity(job)
     if not act:
         if "signup_ts" not in names:
             raise WorkbenchError("subscribers: no signup_ts mapped and no activity to derive it")
         return sql
-    n = job.con.execute(
+    n = job.one(
         f"SELECT count_if(signup_ts IS NULL) FROM ({sql})"
         if "signup_ts" in names
         else f"SELECT count(*) FROM ({sql})"
-    ).fetchone()
+    )
     missing = int((n[0] if n else 0) or 0)
     if missing and "signup_ts" in names:
         job.result.notes.append(
@@ -820,8 +902,12 @@ def _with_activity(job: _Import, sql: str, names: list[str]) -> str:
         unsub = "a.first_unsub"
         job.result.notes.append("subscribers.unsubscribed_ts: from the unsubscribe events")
     extra = "" if "signup_ts" in names else ", NULL::TIMESTAMPTZ AS signup_ts"
+    # s.* REPLACE (...), spelt out (Spark SQL has no REPLACE): the same columns, in order
+    new = {"signup_ts": first, "unsubscribed_ts": unsub}
+    cols = cols + ([] if "signup_ts" in cols else ["signup_ts"])
+    select = ", ".join(f"{new[c]} AS {c}" if c in new else f"s.{c}" for c in cols)
     return (
-        f"SELECT s.* REPLACE ({first} AS signup_ts, {unsub} AS unsubscribed_ts)"
+        f"SELECT {select}"
         f" FROM (SELECT *{extra} FROM ({sql})) s"
         f" LEFT JOIN (SELECT subscriber_id, min(ts) AS first_ts,"
         f" min(ts) FILTER (WHERE event_type = 'unsubscribed') AS first_unsub"
@@ -830,64 +916,73 @@ def _with_activity(job: _Import, sql: str, names: list[str]) -> str:
 
 
 def _derive_subscribers(job: _Import, final: Mapping[str, Path]) -> Path:
-    con = job.con
     parts = []
     for table in ("email_events", "orders", "touchpoints"):
         if table in final:
-            f = sql_string(str(final[table]))
             ev = "event_type" if table == "email_events" else "NULL::VARCHAR AS event_type"
-            parts.append(f"SELECT subscriber_id, ts, {ev} FROM read_parquet({f})")
+            parts.append(f"SELECT subscriber_id, ts, {ev} FROM {job.views[final[table]]}")
     act = " UNION ALL ".join(parts)
-    out = job.stage / "final-subscribers.parquet"
-    con.execute(
-        f"COPY (SELECT subscriber_id, min(ts) AS signup_ts,"
+    return job.write(
+        f"SELECT subscriber_id, min(ts) AS signup_ts,"
         f" min(ts) FILTER (WHERE event_type = 'unsubscribed') AS unsubscribed_ts,"
         f" -1 AS _wb_src, row_number() OVER (ORDER BY subscriber_id) - 1 AS _wb_row"
-        f" FROM ({act}) GROUP BY subscriber_id ORDER BY subscriber_id)"
-        f" TO {sql_string(str(out))} (FORMAT parquet)"
+        f" FROM ({act}) GROUP BY subscriber_id ORDER BY subscriber_id",
+        job.stage / "final-subscribers.parquet",
     )
-    return out
 
 
 def _derive_campaigns(job: _Import) -> Path:
-    con = job.con
-    typed = sql_string(str(job.typed["email_events"]))
+    typed = job.views[job.typed["email_events"]]
     mode = job.modes.get(("email_events", "campaign_id"), "int")
     cid = job.id_sql("email_events", "campaign_id")
     name = "campaign_id" if mode == "text" else "'campaign ' || campaign_id"
-    out = job.stage / "final-campaigns.parquet"
-    con.execute(
-        f"COPY (SELECT {cid} AS campaign_id, any_value({name}) AS name,"
+    # ordered by first source file and first row (as before), ties broken by the first row in
+    # file order, then the text (the aggregates in a subquery: Spark takes no aggregate in the
+    # ORDER BY of a window)
+    order = "_wb_first_src, _wb_first_row, _wb_first, _wb_text"
+    return job.write(
+        "SELECT campaign_id, name, kind, channel, sent_ts, experiment_id, _wb_src,"
+        f" row_number() OVER (ORDER BY {order}) - 1 AS _wb_row FROM ("
+        f"SELECT {cid} AS campaign_id, any_value({name}) AS name,"
         " 'broadcast' AS kind, 'email' AS channel,"
         " coalesce(min(ts) FILTER (WHERE event_type IN ('sent', 'delivered')),"
         " min(ts) FILTER (WHERE event_type IN ('opened', 'clicked')), min(ts)) AS sent_ts,"
-        " NULL::BIGINT AS experiment_id, -1 AS _wb_src,"
-        " row_number() OVER (ORDER BY min(_wb_src), min(_wb_row)) - 1 AS _wb_row"
-        f" FROM read_parquet({typed}) WHERE campaign_id IS NOT NULL GROUP BY campaign_id"
-        f" ORDER BY min(_wb_src), min(_wb_row)) TO {sql_string(str(out))} (FORMAT parquet)"
+        " NULL::BIGINT AS experiment_id, -1 AS _wb_src, min(_wb_src) AS _wb_first_src,"
+        " min(_wb_row) AS _wb_first_row, min(_wb_src * 1099511627776 + _wb_row) AS _wb_first,"
+        " campaign_id AS _wb_text"
+        f" FROM {typed} WHERE campaign_id IS NOT NULL GROUP BY campaign_id) ORDER BY {order}",
+        job.stage / "final-campaigns.parquet",
     )
-    return out
 
 
 def _infer_deliveries(job: _Import, final: Mapping[str, Path]) -> Path:
     """The events plus a ``delivered`` event per campaign and member on the list at its send."""
-    ev, subs, camps = (
-        sql_string(str(final[t])) for t in ("email_events", "subscribers", "campaigns")
-    )
-    out = job.stage / "final-email_events-delivered.parquet"
-    job.con.execute(
-        f"COPY (SELECT * FROM read_parquet({ev}) UNION ALL BY NAME"
-        " SELECT s.subscriber_id, c.campaign_id, NULL::VARCHAR AS variant,"
-        " 'delivered' AS event_type, c.sent_ts AS ts, false AS is_machine_open, -1 AS _wb_src,"
-        " row_number() OVER (ORDER BY c.sent_ts, c.campaign_id, s.subscriber_id) - 1 AS _wb_row"
-        f" FROM read_parquet({subs}) s CROSS JOIN read_parquet({camps}) c"
+    ev, subs, camps = (job.views[final[t]] for t in ("email_events", "subscribers", "campaigns"))
+    delivered = {
+        "subscriber_id": "s.subscriber_id",
+        "campaign_id": "c.campaign_id",
+        "variant": "NULL::VARCHAR",
+        "event_type": "'delivered'",
+        "ts": "c.sent_ts",
+        "is_machine_open": "false",
+        "_wb_src": "-1",
+        "_wb_row": "row_number() OVER (ORDER BY c.sent_ts, c.campaign_id, s.subscriber_id) - 1",
+    }
+    # UNION ALL BY NAME, spelt out (Spark SQL has no BY NAME): the events' columns, in order
+    have = job.names(final["email_events"])
+    cols = have + [c for c in delivered if c not in have]
+    first = ", ".join(c if c in have else f"NULL AS {c}" for c in cols)
+    second = ", ".join(f"{delivered.get(c, 'NULL')} AS {c}" for c in cols)
+    return job.write(
+        f"SELECT {first} FROM {ev} UNION ALL"
+        f" SELECT {second}"
+        f" FROM {subs} s CROSS JOIN {camps} c"
         " WHERE s.signup_ts <= c.sent_ts"
         " AND (s.unsubscribed_ts IS NULL OR s.unsubscribed_ts > c.sent_ts)"
-        f" AND NOT EXISTS (SELECT 1 FROM read_parquet({ev}) b WHERE b.event_type = 'bounced'"
-        " AND b.subscriber_id = s.subscriber_id AND b.campaign_id = c.campaign_id))"
-        f" TO {sql_string(str(out))} (FORMAT parquet)"
+        f" AND NOT EXISTS (SELECT 1 FROM {ev} b WHERE b.event_type = 'bounced'"
+        " AND b.subscriber_id = s.subscriber_id AND b.campaign_id = c.campaign_id)",
+        job.stage / "final-email_events-delivered.parquet",
     )
-    return out
 
 
 def _write_id_maps(job: _Import, tmp: Path) -> None:
@@ -895,39 +990,30 @@ def _write_id_maps(job: _Import, tmp: Path) -> None:
     by_col: dict[str, list[str]] = {}
     for (table, col), mode in job.modes.items():
         if mode == "text":
-            f = sql_string(str(job.typed[table]))
             by_col.setdefault(col, []).append(
                 f"SELECT DISTINCT {col} AS source_value, {job.id_sql(table, col)} AS {col}"
-                f" FROM read_parquet({f}) WHERE {col} IS NOT NULL"
+                f" FROM {job.views[job.typed[table]]} WHERE {col} IS NOT NULL"
             )
     if not by_col:
         return
     (tmp / "ids").mkdir()
     for col, parts in by_col.items():
         union = " UNION ".join(parts)
-        n = job.con.execute(
-            f"SELECT count(DISTINCT source_value) - count(DISTINCT {col}) FROM ({union})"
-        ).fetchone()
+        n = job.one(f"SELECT count(DISTINCT source_value) - count(DISTINCT {col}) FROM ({union})")
         if n and n[0]:
             raise WorkbenchError(f"{col}: {n[0]} text ids share a hashed id; report this, please")
-        job.con.execute(
-            f"COPY (SELECT * FROM ({union}) ORDER BY source_value)"
-            f" TO {sql_string(str(tmp / 'ids' / f'{col}.parquet'))} (FORMAT parquet)"
-        )
+        job.write(f"SELECT * FROM ({union}) ORDER BY source_value", tmp / "ids" / f"{col}.parquet")
 
 
 def _write_world_json(job: _Import, tmp: Path) -> None:
     from workbench import __version__
 
-    con = job.con
     times = []
     for table, col in (("email_events", "ts"), ("orders", "ts"), ("subscribers", "signup_ts")):
         p = tmp / f"{table}.parquet"
-        if p.exists():
-            times.append(
-                f"SELECT min({col}) lo, max({col}) hi FROM read_parquet({sql_string(str(p))})"
-            )
-    row = con.execute(f"SELECT min(lo), max(hi) FROM ({' UNION ALL '.join(times)})").fetchone()
+        if p in job.views:
+            times.append(f"SELECT min({col}) lo, max({col}) hi FROM {job.views[p]}")
+    row = job.one(f"SELECT min(lo), max(hi) FROM ({' UNION ALL '.join(times)})")
     start = row[0] if row else None
     days = (row[1] - row[0]).days + 1 if row and row[0] is not None else None
     sources = []
