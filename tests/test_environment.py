@@ -11,7 +11,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # pip name -> conda-forge name, where they differ
-CONDA_NAMES = {"duckdb": "python-duckdb", "playwright": "playwright-python"}
+CONDA_NAMES = {
+    "duckdb": "python-duckdb",
+    "playwright": "playwright-python",
+    "ibis-framework": "ibis-framework-core",  # without every backend
+}
 
 
 def _norm(name: str) -> str:

@@ -1,4 +1,4 @@
-"""Where the heavy, row-level queries run: DuckDB (embedded, the default) or Spark.
+"""Where the heavy, row-level queries run: DuckDB (embedded, the default), Spark, or a warehouse.
 
 The workbench writes each row-level query once, in DuckDB's SQL: the features per subscriber
 (:mod:`workbench.features`), the path aggregates of attribution, the counts per segment × arm of
@@ -7,11 +7,15 @@ and returns what is small (aggregates, samples) as DataFrames; models are fitted
 those. :class:`DuckDBEngine` runs the SQL as it is; :class:`SparkEngine` transpiles it to Spark
 SQL with SQLGlot (:func:`to_spark_sql`: the same query text, so the two cannot drift apart) and
 runs it on a :class:`pyspark.sql.SparkSession`: local mode on this machine, a cluster, or a
-Spark Connect server (``sc://host:15002``).
+Spark Connect server (``sc://host:15002``). :class:`IbisEngine` runs it in a warehouse
+(BigQuery, Snowflake, Trino, ...) through an Ibis backend, transpiled to the backend's dialect
+(:func:`transpile`), over tables that already live there (:func:`open_warehouse`).
 
 Data enters every engine through the same door: a world folder is opened and checked against
 the contract by :func:`workbench.db.open_tables` (DuckDB reads each Parquet file once for the
-checks), then Spark reads the same files itself, with the contract's types and defaults.
+checks), then Spark reads the same files itself, with the contract's types and defaults. A
+warehouse's tables get the same checks (:func:`workbench.validation.validate`), run in the
+warehouse.
 
 Examples
 --------
@@ -22,12 +26,13 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,11 +51,14 @@ __all__ = [
     "ENGINES",
     "DuckDBEngine",
     "Engine",
+    "IbisEngine",
     "SparkEngine",
     "as_engine",
     "open_engine",
+    "open_warehouse",
     "spark_session",
     "to_spark_sql",
+    "transpile",
 ]
 
 #: Engines by name (``--engine``); a :class:`pyspark.sql.SparkSession` is accepted as well.
@@ -652,6 +660,254 @@ def _arrow_schema(schema: Sequence[tuple[str, str]]) -> pa.Schema:
     return pa.schema([(c, types[k]) for c, k in schema])
 
 
+# ----------------------------------------------------------------------------------- warehouses
+
+
+def transpile(sql: str, dialect: Any) -> str:
+    """A DuckDB query in another SQL dialect (SQLGlot), with the workbench's rules.
+
+    ``epoch_us`` becomes SQLGlot's ``UnixMicros`` (``UNIX_MICROS`` in BigQuery, Spark and
+    Databricks) and decimal literals become doubles, as in :func:`to_spark_sql`.
+
+    Parameters
+    ----------
+    sql : str
+        The query, in DuckDB's dialect.
+    dialect : str or sqlglot Dialect
+        The target (``"bigquery"``, ``"snowflake"``, an Ibis backend's ``dialect``, ...).
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    def rule(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.upper() == "EPOCH_US":
+            return exp.UnixMicros(this=node.expressions[0])
+        if isinstance(node, exp.Literal) and not node.is_string and "." in node.this:
+            if "e" not in node.this.lower():
+                return exp.cast(node.copy(), exp.DataType.build("double"))
+        return node
+
+    return sqlglot.parse_one(sql, read="duckdb").transform(rule).sql(dialect=dialect)
+
+
+class _WarehouseRelation(db.Relation):
+    """A warehouse table being checked: its rows have no file or line, so they are named by
+    the table's id (``order_id 17``) where it has one, else shown by their values alone."""
+
+    @property
+    def _id(self) -> str | None:
+        ids = [c.name for c in TABLES[self.name].columns if c.unique and c.name in self.stored]
+        return ids[0] if ids else None
+
+    def scan(self, rows: bool = False) -> str:
+        if not rows:
+            return self.raw
+        row = f"CAST({self._id} AS BIGINT)" if self._id else "CAST(NULL AS BIGINT)"
+        return f"(SELECT *, CAST(NULL AS VARCHAR) AS _wb_file, {row} AS _wb_row FROM {self.raw})"
+
+    def labels(self, rows: Sequence[tuple[str | None, int]]) -> list[str]:
+        if self._id is None:
+            return ["a row"] * len(rows)
+        return [f"{self._id} {r}" for _, r in rows]
+
+
+class IbisEngine(Engine):
+    """A warehouse (BigQuery, Snowflake, Trino, PostgreSQL, Databricks, ...) through Ibis.
+
+    The queries are the same DuckDB-dialect SQL, transpiled to the backend's dialect
+    (:func:`to_spark_sql` for Spark and Databricks, else :func:`transpile`) and run by the
+    backend (``backend.sql(...)``). Nothing is written to
+    the warehouse for a view: :meth:`view` and :meth:`materialize` are kept here and sent as
+    common table expressions with each query that reads them (a materialized view is therefore
+    computed again by each query). Local frames (:meth:`register`) and the output of
+    :meth:`map_batches` become temporary tables of the session, dropped by :meth:`close`;
+    :meth:`map_batches` streams the rows through this machine.
+
+    Parameters
+    ----------
+    backend : ibis.BaseBackend
+        A connected Ibis backend, e.g. ``ibis.bigquery.connect(project_id=..., dataset_id=...)``
+        or ``ibis.connect("snowflake://...")``.
+    tables : mapping of str to str, optional
+        The warehouse table holding each contract table (e.g. ``{"email_events":
+        "marts.email_events_v2"}``); by default the contract's names (:data:`TABLES`), in
+        ``database``.
+    database : str, optional
+        The backend's database (or dataset, or ``catalog.schema``) holding the tables.
+
+    Notes
+    -----
+    Tested with Ibis's PySpark backend; other backends run the same transpiled SQL, so a SQL
+    function a dialect lacks fails there with the backend's own message.
+    """
+
+    name = "ibis"
+
+    def __init__(
+        self, backend: Any, tables: Mapping[str, str] | None = None, database: str | None = None
+    ) -> None:
+        self.backend = backend
+        self.dialect = backend.dialect
+        self.tables = dict(tables or {})
+        self.database = database
+        self._views: dict[str, str] = {}  # name -> DuckDB SQL, in order of definition
+        self._temp: dict[str, str] = {}  # uploaded name -> "table" or "view"
+
+    # -- SQL ---------------------------------------------------------------------------------
+    def _with_views(self, sql: str) -> str:
+        """``sql`` preceded by the views it reads (and those they read), as CTEs."""
+        import sqlglot
+        from sqlglot import exp
+
+        tree = sqlglot.parse_one(sql, read="duckdb")
+        if isinstance(tree, exp.Select):  # unnamed results get names (backends want them)
+            for i, e in enumerate(tree.expressions):
+                if not isinstance(e, exp.Alias | exp.Column | exp.Star):
+                    e.replace(exp.alias_(e.copy(), f"_wb_c{i}"))
+        trees = {n: sqlglot.parse_one(v, read="duckdb") for n, v in self._views.items()}
+        needed: set[str] = set()
+        todo = [t.name for t in tree.find_all(exp.Table)]
+        while todo:
+            n = todo.pop()
+            if n in trees and n not in needed:
+                needed.add(n)
+                todo += [t.name for t in trees[n].find_all(exp.Table)]
+        if not needed:
+            return tree.sql(dialect="duckdb")
+        ctes = [
+            exp.CTE(this=trees[n], alias=exp.TableAlias(this=exp.to_identifier(n)))
+            for n in self._views
+            if n in needed
+        ]
+        if not isinstance(tree, exp.Select):
+            tree = exp.select("*").from_(tree.subquery("_wb_q"))
+        own = tree.args.get("with_")
+        tree.set("with_", exp.With(expressions=ctes + (list(own.expressions) if own else [])))
+        return tree.sql(dialect="duckdb")
+
+    def _expr(self, sql: str) -> Any:
+        from sqlglot.dialects.spark import Spark
+
+        sql = self._with_views(sql)
+        spark = isinstance(self.dialect, type) and issubclass(self.dialect, Spark)
+        return self.backend.sql(to_spark_sql(sql) if spark else transpile(sql, self.dialect))
+
+    def arrow(self, sql: str) -> pa.Table:
+        return self._expr(sql).to_pyarrow()
+
+    def columns(self, table: str) -> list[str]:
+        return list(self._expr(f"SELECT * FROM {table} LIMIT 0").columns)
+
+    def view(self, name: str, sql: str) -> None:
+        self._views.pop(name, None)
+        self._views[name] = sql
+
+    def materialize(self, name: str, sql: str) -> None:
+        self.view(name, sql)
+
+    def register(self, name: str, df: pd.DataFrame) -> None:
+        import pyarrow as pa
+
+        self._upload(name, pa.Table.from_pandas(df, preserve_index=False))
+
+    def map_batches(
+        self, name: str, sql: str, fn: BatchFn, schema: Sequence[tuple[str, str]]
+    ) -> None:
+        import pyarrow as pa
+
+        arrow_schema = _arrow_schema(schema)
+        parts = [
+            pa.Table.from_pandas(fn(b.to_pandas()), schema=arrow_schema, preserve_index=False)
+            for b in self._expr(sql).to_pyarrow_batches(chunk_size=BATCH_ROWS)
+        ]
+        self._upload(name, pa.concat_tables(parts) if parts else arrow_schema.empty_table())
+
+    def write_parquet(self, sql: str, path: str | Path) -> None:
+        self.backend.to_parquet(self._expr(sql), str(path))
+
+    def _upload(self, name: str, table: pa.Table) -> None:
+        """A temporary table of the session (a view of an in-memory table where the backend
+        has no temporary tables, e.g. PySpark: a temporary view)."""
+        import ibis
+
+        self._views.pop(name, None)
+        try:
+            self.backend.create_table(name, table, temp=True, overwrite=True)
+            self._temp[name] = "table"
+        except NotImplementedError:
+            memtable = ibis.memtable(table)
+            self.backend.create_view(name, memtable, overwrite=True)
+            self._temp[name] = "view"
+            self._temp[memtable.get_name()] = "view"  # the backend's view of the memtable
+
+    def close(self) -> None:
+        for name, kind in self._temp.items():
+            # a temporary table may have gone with the session already
+            with contextlib.suppress(Exception):
+                if kind == "table":
+                    self.backend.drop_table(name, force=True)
+                else:  # Ibis 12's PySpark drop_view writes no name: plain SQL
+                    self.backend.raw_sql(f"DROP VIEW IF EXISTS {name}")
+        self._temp.clear()
+        self._views.clear()
+
+    # -- the contract's tables -----------------------------------------------------------------
+    def open_tables(self, names: Sequence[str]) -> set[str]:
+        """A view per contract table among ``names`` that the warehouse holds; returns those.
+
+        Each table goes through the contract's door where it lies: its column types
+        (:func:`~workbench.validation.check_stored_type`), then every check of
+        :func:`~workbench.validation.validate` (the same SQL, run in the warehouse, one scan
+        per table; references to the tables opened before it). The view then selects the
+        contract's columns cast to their types, with the contract's defaults.
+        """
+        from workbench.schema import TABLE_ORDER
+        from workbench.validation import check_stored_type, require_columns, validate
+
+        have = set(self.backend.list_tables(database=self.database))
+        checked: dict[str, db.Relation] = {}
+        for name in (t for t in TABLE_ORDER if t in names):
+            table = self.tables.get(name, name)
+            if table not in have:
+                if name in self.tables:
+                    raise DataError(self._where(table), None, "table not found")
+                continue
+            where = self._where(table)
+            arrow = self._expr(f"SELECT * FROM {where} LIMIT 0").schema().to_pyarrow()
+            contract = TABLES[name]
+            require_columns(arrow.names, contract, where)
+            stored = {
+                c.name: check_stored_type(where, c, arrow.field(c.name).type)
+                for c in contract.columns
+                if c.name in arrow.names
+            }
+            rel = _WarehouseRelation(name, where, stored)
+            self.view(rel.raw, f"SELECT {', '.join(stored)} FROM {where}")
+            validate(self, rel, checked)
+            checked[name] = rel
+            exprs = []
+            for c in contract.columns:
+                kind = db._DUCK_TYPES[c.kind]
+                if c.name in stored:
+                    exprs.append(f"CAST({c.name} AS {kind}) AS {c.name}")
+                elif c.default is not None:
+                    exprs.append(f"CAST({db._sql_literal(c.default)} AS {kind}) AS {c.name}")
+            self.view(name, f"SELECT {', '.join(exprs)} FROM {rel.raw}")
+        return set(checked)
+
+    def _where(self, table: str) -> str:
+        return f"{self.database}.{table}" if self.database else table
+
+    def register_empty(self, name: str) -> None:
+        """An empty view with the contract's required columns and types."""
+        cols = ", ".join(
+            f"CAST(NULL AS {db._DUCK_TYPES[c.kind]}) AS {c.name}"
+            for c in TABLES[name].columns
+            if c.required
+        )
+        self.view(name, f"SELECT {cols} WHERE false")
+
+
 # ------------------------------------------------------------------------------------ opening
 
 
@@ -735,15 +991,87 @@ def open_engine(
             if name not in present:
                 eng.register_empty(name)
         if segments is not None:
-            eng.register(
-                "seg",
-                pd.DataFrame(
-                    {
-                        "subscriber_id": segments.index.to_numpy(dtype="int64"),
-                        "segment": segments.astype(str).to_numpy(),
-                    }
-                ),
-            )
+            eng.register("seg", _segment_frame(segments))
         yield eng
     finally:
         eng.close()
+
+
+@contextmanager
+def open_warehouse(
+    backend: Any,
+    *,
+    database: str | None = None,
+    tables: Mapping[str, str] | None = None,
+    names: Sequence[str] | None = None,
+    segments: pd.Series | None = None,
+) -> Iterator[IbisEngine]:
+    """An engine over the contract's tables in a warehouse, reached through an Ibis backend.
+
+    Parameters
+    ----------
+    backend : ibis.BaseBackend
+        A connected Ibis backend (``ibis.bigquery.connect(...)``, ``ibis.connect(url)``).
+    database : str, optional
+        Where the tables are (a dataset, a schema, ``catalog.schema``).
+    tables : mapping of str to str, optional
+        The warehouse table of each contract table whose name differs from the contract's.
+    names : sequence of str, optional
+        Contract tables to open (default: all of them; ``subscribers`` always); absent ones
+        (other than ``subscribers``) are empty views with the contract's columns.
+    segments : Series, optional
+        As in :func:`open_engine` (uploaded as a temporary table).
+
+    Yields
+    ------
+    IbisEngine
+        To pass as ``world`` to :func:`~workbench.features.compute_features`,
+        :func:`~workbench.segment.scale.segment_in_engine`,
+        :func:`~workbench.attribution.aggregate.path_aggregates` and
+        :func:`~workbench.experiments.cells.experiment_cells`.
+
+    Raises
+    ------
+    DataError
+        When ``subscribers`` (or a table named in ``tables``) is missing, or a table lacks a
+        required column or breaks the contract.
+    """
+    eng = IbisEngine(backend, tables, database)
+    try:
+        wanted = list(dict.fromkeys(["subscribers", *(names or TABLES)]))
+        present = eng.open_tables(wanted)
+        if "subscribers" not in present:
+            raise DataError(eng._where(eng.tables.get("subscribers", "subscribers")), None,
+                            "table not found")  # fmt: skip
+        for name in wanted:
+            if name not in present:
+                eng.register_empty(name)
+        if segments is not None:
+            eng.register("seg", _segment_frame(segments))
+        yield eng
+    finally:
+        eng.close()
+
+
+def _segment_frame(segments: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "subscriber_id": segments.index.to_numpy(dtype="int64"),
+            "segment": segments.astype(str).to_numpy(),
+        }
+    )
+
+
+@contextmanager
+def engine_of(
+    world: str | Path | World | Engine,
+    engine: str | Any = "duckdb",
+    tables: Sequence[str] = db.EVENT_TABLES,
+    segments: pd.Series | None = None,
+) -> Iterator[Engine]:
+    """``world`` itself when it is an engine already (left open), else :func:`open_engine`."""
+    if isinstance(world, Engine):
+        yield world
+        return
+    with open_engine(world, engine, tables, segments) as eng:
+        yield eng

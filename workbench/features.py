@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from workbench import db
-from workbench.engine import Engine, as_engine, open_engine
+from workbench.engine import Engine, as_engine, engine_of
 from workbench.errors import WorkbenchError
 from workbench.schema import World
 
@@ -626,7 +626,7 @@ def query_features(con: duckdb.DuckDBPyConnection | Engine, as_of: pd.Timestamp)
 
 
 def compute_features(
-    world: str | Path | World,
+    world: str | Path | World | Engine,
     as_of: str | pd.Timestamp | None = None,
     engine: str | Any = "duckdb",
 ) -> pd.DataFrame:
@@ -634,14 +634,15 @@ def compute_features(
 
     Parameters
     ----------
-    world : path or World
-        The world folder (or a loaded world).
+    world : path, World or Engine
+        The world folder, a loaded world, or an engine holding a world's views (e.g. a
+        warehouse: :func:`workbench.engine.open_warehouse`).
     as_of : str or Timestamp, optional
         Nothing at or after this instant is used (naive dates are UTC). Default: midnight after
         the last event (:func:`default_as_of`).
     engine : {"duckdb", "spark"}, a Spark URL or a SparkSession, default "duckdb"
         Where the queries run (:func:`workbench.engine.open_engine`); every engine gives the
-        same table.
+        same table. Unused when ``world`` is an engine.
 
     Returns
     -------
@@ -656,5 +657,5 @@ def compute_features(
     DataError
         When a table is missing, breaks the contract or is a damaged file.
     """
-    with open_engine(world, engine) as eng:
+    with engine_of(world, engine) as eng:
         return query_features(eng, resolve_as_of(eng, as_of))

@@ -21,7 +21,7 @@ import pandas as pd
 
 from workbench import db
 from workbench.attribution.journeys import NO_SEGMENT
-from workbench.engine import Engine, open_engine
+from workbench.engine import Engine, engine_of
 from workbench.errors import DataError, WorkbenchError
 from workbench.schema import World
 
@@ -155,9 +155,7 @@ def path_aggregates(
     """
     sql = path_query(lookback_days, collapse_repeats, segment, interactions, min_revenue,
                      categories)  # fmt: skip
-    if isinstance(world, Engine):
-        return _run(world, sql, segment)
-    with open_engine(world, engine, tables=("subscribers", "touchpoints", "orders")) as eng:
+    with engine_of(world, engine, tables=("subscribers", "touchpoints", "orders")) as eng:
         return _run(eng, sql, segment)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.engine import Engine, open_engine
+from workbench.engine import Engine, engine_of
 from workbench.errors import DataError, WorkbenchError
 from workbench.experiments.inputs import experiment_attrs, from_aggregated
 from workbench.schema import World
@@ -101,7 +101,7 @@ def experiment_cells(
                 raise DataError("<segment mapping>", c, "missing required column")
         seg = pd.Series(segments["segment"].to_numpy(), index=segments["subscriber_id"])
     tables = ("subscribers", "orders", "experiments", "assignments")
-    with open_engine(world, engine, tables=tables, segments=seg) as eng:
+    with engine_of(world, engine, tables=tables, segments=seg) as eng:
         return _cells(eng, experiment_id, segments, min_segment_size)
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.engine import Engine, open_engine
+from workbench.engine import Engine, engine_of
 from workbench.errors import WorkbenchError
 from workbench.schema import World
 from workbench.segment.api import Segmentation, segment_subscribers
@@ -104,7 +104,7 @@ class ScaledSegmentation:
 
 
 def segment_in_engine(
-    world: str | Path | World,
+    world: str | Path | World | Engine,
     engine: str | Any = "duckdb",
     *,
     as_of: str | pd.Timestamp | None = None,
@@ -123,11 +123,13 @@ def segment_in_engine(
 
     Parameters
     ----------
-    world : path or World
-        The world folder (or a loaded world).
+    world : path, World or Engine
+        The world folder, a loaded world, or an engine holding a world's views (e.g. a
+        warehouse: :func:`workbench.engine.open_warehouse`).
     engine : {"duckdb", "spark"}, a Spark URL or a SparkSession, default "duckdb"
         Where the features, the sample and the assignment run
-        (:func:`workbench.engine.open_engine`); every engine gives the same segments.
+        (:func:`workbench.engine.open_engine`); every engine gives the same segments. Unused
+        when ``world`` is an engine.
     as_of : str or Timestamp, optional
         Feature date (default: the end of the history).
     method, k, seed, ks, on_small, unreachable, n_jobs
@@ -157,7 +159,7 @@ def segment_in_engine(
         seconds[step] = now - clock
         clock = now
 
-    with open_engine(world, engine) as eng:
+    with engine_of(world, engine) as eng:
         when = resolve_as_of(eng, as_of)
         sql, dtypes = feature_query(eng, when)
         eng.materialize("features", sql)
