@@ -284,6 +284,22 @@ def test_cli_gives_the_same_files_on_both_engines(tmp_path: Path, spark: object)
         assert outs[0] == outs[1], verb
 
 
+def run_apart(script: str, tmp_path: Path, *args: str) -> str:
+    """Run a Python script in its own process (a Spark Connect client cannot share this one's
+    classic session); its standard output, once it has succeeded."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "apart.py"
+    path.write_text(script)
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    run = subprocess.run(
+        [sys.executable, str(path), *args], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout
+
+
 CONNECT_SCRIPT = """
 import sys
 import pandas as pd
@@ -315,18 +331,4 @@ print("same through Spark Connect")
 def test_spark_connect_gives_the_same_numbers(tmp_path: Path) -> None:
     """Through the Spark Connect protocol (a local server; its own process, since a classic
     session runs in this one)."""
-    import subprocess
-    import sys
-
-    script = tmp_path / "connect.py"
-    script.write_text(CONNECT_SCRIPT)
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
-    run = subprocess.run(
-        [sys.executable, str(script), str(SAMPLE_WORLD)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "same through Spark Connect" in run.stdout
+    assert "same through Spark Connect" in run_apart(CONNECT_SCRIPT, tmp_path, str(SAMPLE_WORLD))

@@ -213,18 +213,19 @@ def test_bad_mapping_is_one_line(tmp_path, capsys, edit, message):
     assert not (tmp_path / "world").exists()
 
 
-def test_lines_grouped_into_orders_and_orders_from_strangers_left_out(tmp_path, capsys):
-    files = {
-        "members.csv": "id;joined\n10;05/01/2026\n11;06/01/2026\n",
-        "lines.csv": (
-            "order,customer,created,qty,total,kind\n"
-            '#1,10,2026-01-07T10:00:00+01:00,2,"1,234.50",shoes\n'
-            "#1,10,,1,,\n"
-            "#2,99,2026-01-08T10:00:00Z,1,5.00,hats\n"
-            "#3,,2026-01-09T10:00:00Z,1,5.00,hats\n"
-            "#4,11,2026-01-09T10:00:00Z,3,7.00,hats\n"
-        ),
-        "map.toml": """\
+#: Order lines grouped into orders (``group_by``), with members; an order of a stranger and one
+#: without a customer.
+GROUPED = {
+    "members.csv": "id;joined\n10;05/01/2026\n11;06/01/2026\n",
+    "lines.csv": (
+        "order,customer,created,qty,total,kind\n"
+        '#1,10,2026-01-07T10:00:00+01:00,2,"1,234.50",shoes\n'
+        "#1,10,,1,,\n"
+        "#2,99,2026-01-08T10:00:00Z,1,5.00,hats\n"
+        "#3,,2026-01-09T10:00:00Z,1,5.00,hats\n"
+        "#4,11,2026-01-09T10:00:00Z,3,7.00,hats\n"
+    ),
+    "map.toml": """\
 [subscribers]
 source = "members.csv"
 sep = ";"
@@ -248,8 +249,11 @@ revenue = "1,234.56"
 [orders.aggregate]
 n_items = "sum"
 """,
-    }
-    mapping = _write(tmp_path / "src", files)
+}
+
+
+def test_lines_grouped_into_orders_and_orders_from_strangers_left_out(tmp_path, capsys):
+    mapping = _write(tmp_path / "src", GROUPED)
     status, err = _import(mapping, tmp_path / "world", capsys)
     assert status == 0, err
     assert "left out 1 orders rows: no subscriber id" in err
@@ -286,9 +290,9 @@ def test_python_api_matches_the_command_line(tmp_path, capsys):
     )
 
 
-def test_parquet_parts_and_tsv_sources(tmp_path, capsys):
-    """A folder of Parquet parts (typed columns) and a TSV of members with European numbers."""
-    src = tmp_path / "src"
+def parquet_parts_and_tsv(src: Path) -> Path:
+    """A folder of Parquet parts (typed columns) and a TSV of members with European numbers;
+    returns the mapping file."""
     (src / "orders").mkdir(parents=True)
     for i in range(2):
         pd.DataFrame(
@@ -316,6 +320,13 @@ ts = "at"
 revenue = "amount"
 """
     )
+    return src / "map.toml"
+
+
+def test_parquet_parts_and_tsv_sources(tmp_path, capsys):
+    """A folder of Parquet parts (typed columns) and a TSV of members with European numbers."""
+    src = tmp_path / "src"
+    parquet_parts_and_tsv(src)
     status, err = _import(src / "map.toml", tmp_path / "world", capsys)
     assert status == 0, err
     w = load_world(tmp_path / "world")
@@ -324,22 +335,24 @@ revenue = "amount"
     assert len(w["subscribers"]) == 3
 
 
+def orders_map(source: str, extra: str = "") -> str:
+    """The smallest orders mapping: columns ``who``, ``when``, ``value`` of ``source``."""
+    return (
+        f'[orders]\nsource = "{source}"\n{extra}[orders.columns]\n'
+        'subscriber_id = "who"\nts = "when"\nrevenue = "value"\n'
+    )
+
+
+#: Revenue written the German way, in a file separated by semicolons.
+NUMBER_FORMATS = {
+    "orders.csv": 'who;when;value\n1;2026-01-05;"1.234,50"\n2;2026-01-06;"7,00"\n',
+    "map.toml": orders_map("orders.csv", 'sep = ";"\n')
+    + '[orders.formats]\nrevenue = "1.234,56"\n',
+}
+
+
 def test_number_formats(tmp_path, capsys):
-    files = {
-        "orders.csv": 'who;when;value\n1;2026-01-05;"1.234,50"\n2;2026-01-06;"7,00"\n',
-        "map.toml": """\
-[orders]
-source = "orders.csv"
-sep = ";"
-[orders.columns]
-subscriber_id = "who"
-ts = "when"
-revenue = "value"
-[orders.formats]
-revenue = "1.234,56"
-""",
-    }
-    mapping = _write(tmp_path / "src", files)
+    mapping = _write(tmp_path / "src", NUMBER_FORMATS)
     status, err = _import(mapping, tmp_path / "world", capsys)
     assert status == 0, err
     assert load_world(tmp_path / "world")["orders"]["revenue"].tolist() == [1234.5, 7.0]
@@ -364,10 +377,7 @@ def test_unreadable_or_empty_sources_are_one_line(tmp_path, capsys, text, messag
     src = tmp_path / "src"
     src.mkdir()
     (src / "o.csv").write_bytes(text.encode("latin-1"))
-    (src / "map.toml").write_text(
-        '[orders]\nsource = "o.csv"\n[orders.columns]\n'
-        'subscriber_id = "who"\nts = "when"\nrevenue = "value"\n'
-    )
+    (src / "map.toml").write_text(orders_map("o.csv"))
     status, err = _import(src / "map.toml", tmp_path / "world", capsys)
     assert status == 2 and message in err, err
     assert len(err.strip().splitlines()) == 1
@@ -378,10 +388,7 @@ def test_a_byte_order_mark_and_semicolons_are_read(tmp_path, capsys):
     src = tmp_path / "src"
     src.mkdir()
     (src / "o.csv").write_bytes("\ufeffwho;when;value\n1;2026-01-01;3\n".encode())
-    (src / "map.toml").write_text(
-        '[orders]\nsource = "o.csv"\n[orders.columns]\n'
-        'subscriber_id = "who"\nts = "when"\nrevenue = "value"\n'
-    )
+    (src / "map.toml").write_text(orders_map("o.csv"))
     status, err = _import(src / "map.toml", tmp_path / "world", capsys)
     assert status == 0, err
     assert load_world(tmp_path / "world")["orders"]["revenue"].tolist() == [3.0]

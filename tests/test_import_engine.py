@@ -17,8 +17,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_engine import HAVE_SPARK, needs_spark
-from test_import import CSV_EVENTS, EVENTS_MAP, MAP, TRANSACTIONS
+from test_engine import HAVE_SPARK, needs_spark, run_apart
+from test_import import (
+    CSV_EVENTS,
+    EVENTS_MAP,
+    GROUPED,
+    MAP,
+    NUMBER_FORMATS,
+    TRANSACTIONS,
+    orders_map,
+    parquet_parts_and_tsv,
+)
 
 from workbench.cli import main
 from workbench.errors import DataError
@@ -61,98 +70,26 @@ def _address_ids(src: Path) -> ImportMap:
 
 
 def _grouped_lines(src: Path) -> ImportMap:
-    files = {
-        "members.csv": "id;joined\n10;05/01/2026\n11;06/01/2026\n",
-        "lines.csv": (
-            "order,customer,created,qty,total,kind\n"
-            '#1,10,2026-01-07T10:00:00+01:00,2,"1,234.50",shoes\n'
-            "#1,10,,1,,\n"
-            "#2,99,2026-01-08T10:00:00Z,1,5.00,hats\n"
-            "#3,,2026-01-09T10:00:00Z,1,5.00,hats\n"
-            "#4,11,2026-01-09T10:00:00Z,3,7.00,hats\n"
-            "#5,11,2026-01-10 10:00:00 +0530,1,$8.00,hats\n"
-            "#6,10,1767949200.25,1,9.5,socks\n"
-            "#7,10,2026-01-11 08:30:00 UTC,1,3,socks\n"
-        ),
-        "map.toml": """\
-[subscribers]
-source = "members.csv"
-sep = ";"
-[subscribers.columns]
-subscriber_id = "id"
-signup_ts = "joined"
-[subscribers.formats]
-signup_ts = "%d/%m/%Y"
-[orders]
-source = "lines.csv"
-group_by = "order_id"
-timezone = "Europe/Paris"
-[orders.columns]
-order_id = "order"
-subscriber_id = "customer"
-ts = "created"
-n_items = "qty"
-revenue = "total"
-category = "kind"
-[orders.formats]
-revenue = "1,234.56"
-[orders.aggregate]
-n_items = "sum"
-""",
-    }
-    return load_mapping(_write(src, files))
+    """:data:`test_import.GROUPED` with more times (offsets, epoch seconds, UTC) in Paris."""
+    lines = GROUPED["lines.csv"] + (
+        "#5,11,2026-01-10 10:00:00 +0530,1,$8.00,hats\n"
+        "#6,10,1767949200.25,1,9.5,socks\n"
+        "#7,10,2026-01-11 08:30:00 UTC,1,3,socks\n"
+    )
+    mapping = GROUPED["map.toml"].replace(
+        'group_by = "order_id"\n', 'group_by = "order_id"\ntimezone = "Europe/Paris"\n'
+    )
+    return load_mapping(_write(src, {**GROUPED, "lines.csv": lines, "map.toml": mapping}))
 
 
 def _parquet_parts_and_tsv(src: Path) -> ImportMap:
-    (src / "orders").mkdir(parents=True)
-    for i in range(2):
-        pd.DataFrame(
-            {
-                "cust": pd.array([10 + i, 11], dtype="int32"),
-                "at": pd.to_datetime(["2026-02-01 10:00", "2026-02-02 11:30"]).tz_localize("UTC"),
-                "amount": [1.5, 2.25],
-            }
-        ).to_parquet(src / "orders" / f"part-{i}.parquet")
-    (src / "members.tsv").write_text(
-        "id\tjoined\tvalue\n10\t2026-01-01\t1.234,5\n11\t2026-01-02\t7\n12\t2026-01-03\t0\n"
-    )
-    (src / "map.toml").write_text(
-        """\
-[subscribers]
-source = "members.tsv"
-[subscribers.columns]
-subscriber_id = "id"
-signup_ts = "joined"
-[orders]
-source = "orders/*.parquet"
-[orders.columns]
-subscriber_id = "cust"
-ts = "at"
-revenue = "amount"
-"""
-    )
-    return load_mapping(src / "map.toml")
+    return load_mapping(parquet_parts_and_tsv(src))
 
 
 def _number_formats(src: Path) -> ImportMap:
-    files = {
-        "orders.csv": (
-            'who;when;value\n1;2026-01-05;"1.234,50"\n2;2026-01-06;"7,00"\n'
-            '3;2026-01-06 23:59:59.123456;"€ 12,5"\n'
-        ),
-        "map.toml": """\
-[orders]
-source = "orders.csv"
-sep = ";"
-[orders.columns]
-subscriber_id = "who"
-ts = "when"
-revenue = "value"
-[orders.formats]
-revenue = "1.234,56"
-""",
-    }
-    return load_mapping(_write(src, files))
+    """:data:`test_import.NUMBER_FORMATS` with microseconds and a currency sign."""
+    text = NUMBER_FORMATS["orders.csv"] + '3;2026-01-06 23:59:59.123456;"€ 12,5"\n'
+    return load_mapping(_write(src, {**NUMBER_FORMATS, "orders.csv": text}))
 
 
 def _spaced_numbers_and_bools(src: Path) -> ImportMap:
@@ -320,10 +257,7 @@ def _bad_events(src: Path) -> ImportMap:
 def _bad_time(src: Path) -> ImportMap:
     files = {
         "orders.csv": "who,when,value\n1,2026-01-05,3\n2,1899-12-31,4\n2,yesterday,4\n",
-        "map.toml": (
-            '[orders]\nsource = "orders.csv"\n[orders.columns]\n'
-            'subscriber_id = "who"\nts = "when"\nrevenue = "value"\n'
-        ),
+        "map.toml": orders_map("orders.csv"),
     }
     return load_mapping(_write(src, files))
 
@@ -331,10 +265,7 @@ def _bad_time(src: Path) -> ImportMap:
 def _early_time(src: Path) -> ImportMap:
     files = {
         "orders.csv": "who,when,value\n1,2026-01-05,3\n2,1899-12-31 23:00:00+00:00,4\n",
-        "map.toml": (
-            '[orders]\nsource = "orders.csv"\n[orders.columns]\n'
-            'subscriber_id = "who"\nts = "when"\nrevenue = "value"\n'
-        ),
+        "map.toml": orders_map("orders.csv"),
     }
     return load_mapping(_write(src, files))
 
@@ -418,22 +349,8 @@ print("same through Spark Connect")
 def test_spark_connect_import_gives_the_duckdb_world(tmp_path: Path) -> None:
     """Through the Spark Connect protocol (a local server; its own process, since a classic
     session runs in this one)."""
-    import os
-    import subprocess
-    import sys
-
-    script = tmp_path / "connect.py"
-    script.write_text(CONNECT_SCRIPT)
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
-    run = subprocess.run(
-        [sys.executable, str(script), str(tmp_path), str(Path(__file__).parent)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "same through Spark Connect" in run.stdout
+    out = run_apart(CONNECT_SCRIPT, tmp_path, str(tmp_path), str(Path(__file__).parent))
+    assert "same through Spark Connect" in out
 
 
 #: Texts the typing SQL meets: offsets in every spelling, epoch seconds with fractions, times
