@@ -330,11 +330,9 @@ def to_spark_sql(sql: str) -> str:
         return node.transform(rule)
 
     def rule(node: exp.Expression) -> exp.Expression:
-        if fn(node, "EPOCH_US"):
-            return exp.Anonymous(this="UNIX_MICROS", expressions=[sub(e) for e in node.expressions])
-        if isinstance(node, exp.Literal) and not node.is_string and "." in node.this:
-            if "e" not in node.this.lower():
-                return exp.cast(node.copy(), exp.DataType.build("double"))
+        kept = _same_numbers(node, sub)
+        if kept is not None:
+            return kept
         if (fn(node, "TRY_STRPTIME") or fn(node, "STRPTIME")) and len(node.expressions) == 2:
             value, f = node.expressions
             if isinstance(f, exp.Literal) and f.is_string:
@@ -679,15 +677,30 @@ def transpile(sql: str, dialect: Any) -> str:
     import sqlglot
     from sqlglot import exp
 
+    def sub(node: exp.Expression) -> exp.Expression:
+        return node.transform(rule)
+
     def rule(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Anonymous) and node.name.upper() == "EPOCH_US":
-            return exp.UnixMicros(this=node.expressions[0])
-        if isinstance(node, exp.Literal) and not node.is_string and "." in node.this:
-            if "e" not in node.this.lower():
-                return exp.cast(node.copy(), exp.DataType.build("double"))
-        return node
+        kept = _same_numbers(node, sub)
+        return node if kept is None else kept
 
     return sqlglot.parse_one(sql, read="duckdb").transform(rule).sql(dialect=dialect)
+
+
+def _same_numbers(node: Any, sub: Callable[[Any], Any]) -> Any | None:
+    """The rules every dialect needs to give DuckDB's numbers (``None``: not for ``node``).
+
+    ``epoch_us(ts)`` becomes SQLGlot's ``UnixMicros`` (its argument rewritten by ``sub``), and a
+    decimal literal (``7.0``) a double: Spark, for one, divides decimals at a fixed scale.
+    """
+    from sqlglot import exp
+
+    if isinstance(node, exp.Anonymous) and node.name.upper() == "EPOCH_US":
+        return exp.UnixMicros(this=sub(node.expressions[0]))
+    if isinstance(node, exp.Literal) and not node.is_string and "." in node.this:
+        if "e" not in node.this.lower():
+            return exp.cast(node.copy(), exp.DataType.build("double"))
+    return None
 
 
 class _WarehouseRelation(db.Relation):
@@ -985,13 +998,7 @@ def open_engine(
             if not where.is_dir():
                 raise WorkbenchError(f"{where}: no such world folder")
             present = eng.open_world(where, names)
-        if "subscribers" not in present:
-            raise DataError(str(Path(where) / "subscribers"), None, "table not found")
-        for name in names:
-            if name not in present:
-                eng.register_empty(name)
-        if segments is not None:
-            eng.register("seg", _segment_frame(segments))
+        _complete(eng, names, present, str(Path(where) / "subscribers"), segments)
         yield eng
     finally:
         eng.close()
@@ -1040,26 +1047,37 @@ def open_warehouse(
     try:
         wanted = list(dict.fromkeys(["subscribers", *(names or TABLES)]))
         present = eng.open_tables(wanted)
-        if "subscribers" not in present:
-            raise DataError(eng._where(eng.tables.get("subscribers", "subscribers")), None,
-                            "table not found")  # fmt: skip
-        for name in wanted:
-            if name not in present:
-                eng.register_empty(name)
-        if segments is not None:
-            eng.register("seg", _segment_frame(segments))
+        subscribers = eng._where(eng.tables.get("subscribers", "subscribers"))
+        _complete(eng, wanted, present, subscribers, segments)
         yield eng
     finally:
         eng.close()
 
 
-def _segment_frame(segments: pd.Series) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "subscriber_id": segments.index.to_numpy(dtype="int64"),
-            "segment": segments.astype(str).to_numpy(),
-        }
-    )
+def _complete(
+    eng: SparkEngine | IbisEngine,
+    names: Sequence[str],
+    present: set[str],
+    subscribers: str,
+    segments: pd.Series | None,
+) -> None:
+    """Empty views for the tables among ``names`` not ``present`` (``subscribers``, named by
+    ``subscribers`` in the error, is required) and the view ``seg`` of ``segments``."""
+    if "subscribers" not in present:
+        raise DataError(subscribers, None, "table not found")
+    for name in names:
+        if name not in present:
+            eng.register_empty(name)
+    if segments is not None:
+        eng.register(
+            "seg",
+            pd.DataFrame(
+                {
+                    "subscriber_id": segments.index.to_numpy(dtype="int64"),
+                    "segment": segments.astype(str).to_numpy(),
+                }
+            ),
+        )
 
 
 @contextmanager
