@@ -102,6 +102,11 @@ class Engine(ABC):
         t = self.arrow(sql)
         return t.column(0)[0].as_py() if t.num_rows else None
 
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of a (small) query, as tuples."""
+        t = self.arrow(sql)
+        return list(zip(*[c.to_pylist() for c in t.columns], strict=True))
+
     @abstractmethod
     def columns(self, table: str) -> list[str]:
         """Column names of a table or view."""
@@ -181,6 +186,9 @@ class DuckDBEngine(Engine):
     def scalar(self, sql: str) -> Any:
         row = self.con.execute(sql).fetchone()
         return None if row is None else row[0]
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.con.execute(sql).fetchall()]
 
     def columns(self, table: str) -> list[str]:
         return [r[0] for r in self.con.execute(f"DESCRIBE {table}").fetchall()]

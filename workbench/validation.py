@@ -486,8 +486,7 @@ def _fetch(con: duckdb.DuckDBPyConnection | Engine, rel: Relation, sql: str) -> 
 
     con = _duck_of(con)
     if not isinstance(con, duckdb.DuckDBPyConnection):
-        t = con.arrow(sql)
-        return list(zip(*[c.to_pylist() for c in t.columns], strict=True))
+        return con.rows(sql)
     try:
         return con.execute(sql).fetchall()
     except duckdb.Error as exc:

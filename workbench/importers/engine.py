@@ -436,19 +436,9 @@ class _Import:
         """The columns of a written file."""
         return self.eng.columns(self.views[path])
 
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        """The rows of a (small) query."""
-        if not isinstance(self.eng, SparkEngine):
-            return [tuple(r) for r in self.con.execute(sql).fetchall()]
-        t = self.eng.arrow(sql)
-        return list(zip(*[c.to_pylist() for c in t.columns], strict=True))
-
     def one(self, sql: str) -> tuple[Any, ...] | None:
         """The first row of a query (``None`` without rows)."""
-        if not isinstance(self.eng, SparkEngine):
-            row = self.con.execute(sql).fetchone()
-            return None if row is None else tuple(row)
-        found = self.rows(sql)
+        found = self.eng.rows(sql)
         return found[0] if found else None
 
     # -- pass 1 and 2: stage and type -----------------------------------------------------
@@ -530,7 +520,7 @@ class _Import:
         for c, n in zip(checks, counts, strict=True):
             if n:
                 kind = _KIND_WORDS[TABLES[src.table].column(c.name).kind]
-                rows = self.rows(
+                rows = self.eng.rows(
                     f"SELECT file_row_number, {c.text} FROM {scan}"
                     f" WHERE {c.raw} IS NOT NULL AND {c.typed} IS NULL ORDER BY 1 LIMIT 5"
                 )
