@@ -148,8 +148,12 @@ def _run_all_cells(page) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for _ in range(3):
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        _answer_kernel_question(page)  # it can come before the menu is clicked, and block it
+        try:
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=10_000)
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click(timeout=10_000)
+        except PlaywrightTimeout:  # the question came up in between: answer it, try again
+            continue
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and not _started(page):
             with contextlib.suppress(PlaywrightTimeout):
@@ -157,6 +161,15 @@ def _run_all_cells(page) -> None:  # type: ignore[no-untyped-def]
         if _started(page):
             return
     raise AssertionError("Run All Cells did not start the notebook")
+
+
+def _answer_kernel_question(page) -> bool:  # type: ignore[no-untyped-def]
+    """Click Select when JupyterLab asks which kernel to use; whether it asked."""
+    dialog = page.locator(".jp-Dialog button", has_text="Select")
+    if dialog.count():
+        dialog.first.click()
+        return True
+    return False
 
 
 def _wait_for_widget(page, timeout: float) -> None:  # type: ignore[no-untyped-def]
@@ -172,9 +185,7 @@ def _wait_for_widget(page, timeout: float) -> None:  # type: ignore[no-untyped-d
         except PlaywrightTimeout:
             if time.monotonic() > deadline:
                 raise
-        dialog = page.locator(".jp-Dialog button", has_text="Select")
-        if dialog.count():
-            dialog.first.click()
+        if _answer_kernel_question(page):
             _run_all_cells(page)
 
 
