@@ -29,33 +29,13 @@ are skipped once ``--budget`` seconds have passed. Prints figures; no assertions
 from __future__ import annotations
 
 import argparse
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import psutil
-
-
-class PeakRSS:
-    """Sample this process's resident memory every 50 ms; ``peak`` in MiB."""
-
-    def __enter__(self) -> PeakRSS:
-        self.proc, self.peak, self._stop = psutil.Process(), 0.0, threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss / 2**20)
-            time.sleep(0.05)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._t.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss / 2**20)
+from bench_segment import PeakRSS
 
 
 def _load() -> str:
